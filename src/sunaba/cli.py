@@ -1,0 +1,48 @@
+"""The `sunaba` command: a thin argparse layer; each area registers its own subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module exposes `add_commands(subparsers)`; subcommands set `func(args) -> int`.
+COMMAND_MODULES = (
+    "sunaba.config.cli",
+    "sunaba.runtime.cli",
+    "sunaba.sandbox.cli",
+    "sunaba.users.cli",
+    "sunaba.datasets.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sunaba", description="Run and administer a Sunaba learning hub."
+    )
+    parser.add_argument(
+        "--config", help="site config file (default: hub_config/sunaba.yaml or $SUNABA_CONFIG)"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

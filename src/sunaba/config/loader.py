@@ -1,0 +1,161 @@
+"""Load the site config in layers: schema defaults, site file, environment, secrets file.
+
+Each layer is a plain nested dict merged over the previous one; the schema validates the result
+once, so an error always names the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sunaba.config.schema import SiteConfig
+
+ENV_PREFIX = "SUNABA__"
+SECRETS_FILE = "secrets.yaml"
+SECRET_WORDS = ("secret", "token", "password", "api_key")
+
+
+def repo_root() -> Path | None:
+    """The checkout this code runs from, when it runs from one (not from an installed wheel)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "hub_config" / "sunaba.yaml").is_file():
+            return parent
+    return None
+
+
+def default_site_file() -> Path:
+    env = os.environ.get("SUNABA_CONFIG")
+    if env:
+        return Path(env)
+    root = repo_root()
+    if root is not None:
+        return root / "hub_config" / "sunaba.yaml"
+    return Path("/etc/sunaba/sunaba.yaml")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config file: where, and what was expected."""
+
+    source: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.path}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config could not be loaded; `problems` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_yaml_layer(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError([Problem(str(path), "(file)", "file not found")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [Problem(str(path), "(file)", f"not UTF-8 text (byte {exc.start})")]
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise ConfigError(
+            [Problem(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(str(path), "(top level)", "expected a mapping of sections")])
+    return data
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`SUNABA__HUB__PORT=9000` becomes {'hub': {'port': '9000'}}; YAML syntax for values."""
+    layer: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        node = layer
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = yaml.safe_load(raw) if raw else ""
+    return layer
+
+
+def _problems_from(exc: ValidationError, source: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see docs/reference/config.md)"
+        else:
+            message = err["msg"]
+            if "input" in err and not isinstance(err["input"], dict | list):
+                message += f" (got {err['input']!r})"
+        problems.append(Problem(source, path, message))
+    return problems
+
+
+def validate(data: Mapping[str, Any], source: str) -> SiteConfig:
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(exc, source)) from exc
+
+
+def load_config(
+    site_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    with_secrets: bool = True,
+) -> SiteConfig:
+    """Load and validate the effective site config."""
+    site_file = site_file or default_site_file()
+    environ = os.environ if environ is None else environ
+    data = read_yaml_layer(site_file)
+    data = deep_merge(data, env_layer(environ))
+    config = validate(data, str(site_file))
+    if with_secrets:
+        secrets_path = Path(config.hub.state_dir) / SECRETS_FILE
+        if secrets_path.is_file():
+            data = deep_merge(data, read_yaml_layer(secrets_path).get("config", {}))
+            config = validate(data, str(secrets_path))
+    return config
+
+
+def masked(data: Any, key: str = "") -> Any:
+    """A copy of a config dict with every secret-looking value replaced by asterisks."""
+    if isinstance(data, dict):
+        return {k: masked(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [masked(v, key) for v in data]
+    if data and any(word in key.lower() for word in SECRET_WORDS):
+        return "********"
+    return data

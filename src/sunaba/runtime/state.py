@@ -1,0 +1,124 @@
+"""Where mutable state lives. The state dir is 0700 and owned by the hub: nothing in it is ever
+visible inside a sandbox. Public, learner-readable data lives under the runtime prefix instead."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from sunaba.config.schema import SiteConfig
+
+# Hub services and the scopes each one needs; tokens are generated once and kept in secrets.yaml.
+SERVICE_SCOPES: dict[str, list[str]] = {
+    "idle-culler": [
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    ],
+    "sunaba-admin": [
+        "admin:users",
+        "admin:groups",
+        "admin:servers",
+        "list:services",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    root: Path
+
+    @classmethod
+    def from_config(cls, config: SiteConfig) -> StatePaths:
+        return cls(Path(config.hub.state_dir))
+
+    @property
+    def hub_db(self) -> Path:
+        return self.root / "jupyterhub.sqlite"
+
+    @property
+    def cookie_secret(self) -> Path:
+        return self.root / "jupyterhub_cookie_secret"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets.yaml"
+
+    @property
+    def records_db(self) -> Path:
+        return self.root / "records.sqlite"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "jupyterhub.pid"
+
+    @property
+    def proxy_pid_file(self) -> Path:
+        return self.root / "jupyterhub-proxy.pid"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    def hub_db_url(self, config: SiteConfig) -> str:
+        return config.hub.db_url or f"sqlite:///{self.hub_db}"
+
+
+def public_datasets_dir(config: SiteConfig) -> Path:
+    """Catalogue copy and fetched open data: under the prefix, read-only inside sandboxes."""
+    return Path(config.hub.prefix) / "share" / "datasets"
+
+
+def ensure_state_dir(paths: StatePaths) -> bool:
+    """Create the state dir 0700 (or tighten it); return True if anything changed."""
+    changed = False
+    if not paths.root.exists():
+        paths.root.mkdir(parents=True, mode=0o700)
+        changed = True
+    mode = stat.S_IMODE(paths.root.stat().st_mode)
+    if mode != 0o700:
+        paths.root.chmod(0o700)
+        changed = True
+    paths.log_dir.mkdir(mode=0o700, exist_ok=True)
+    return changed
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def read_secrets(paths: StatePaths) -> dict:
+    if not paths.secrets.is_file():
+        return {}
+    return yaml.safe_load(paths.secrets.read_text(encoding="utf-8")) or {}
+
+
+def ensure_secrets(paths: StatePaths) -> bool:
+    """Generate the cookie secret and one token per service, once; keep existing ones."""
+    changed = False
+    if not paths.cookie_secret.exists():
+        _write_private(paths.cookie_secret, secrets.token_hex(32))
+        changed = True
+    data = read_secrets(paths)
+    tokens = data.setdefault("service_tokens", {})
+    for name in SERVICE_SCOPES:
+        if name not in tokens:
+            tokens[name] = secrets.token_hex(32)
+            changed = True
+    if changed or not paths.secrets.exists():
+        _write_private(paths.secrets, yaml.safe_dump(data, sort_keys=True))
+    return changed
+
+
+def service_token(paths: StatePaths, service: str) -> str:
+    return read_secrets(paths)["service_tokens"][service]
