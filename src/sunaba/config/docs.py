@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -10,17 +11,16 @@ from sunaba.config.schema import SiteConfig
 
 
 def _default_text(field) -> str:
-    if field.default_factory is not None:
-        value = field.default_factory()
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if isinstance(value, BaseModel):
         return ""
     return "`" + json.dumps(value, ensure_ascii=False) + "`"
 
 
 def _type_text(annotation) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
+    if get_origin(annotation) is Literal:
+        return " / ".join(f"`{value}`" for value in get_args(annotation))
+    text = str(annotation) if get_args(annotation) else annotation.__name__
     return text.replace("typing.", "").replace("|", "or")
 
 

@@ -52,6 +52,9 @@ class HubSection(Section):
     hub_port: int = Field(
         8081, ge=1, le=65535, description="Port of the hub's internal API (loopback only)."
     )
+    proxy_api_port: int = Field(
+        8001, ge=1, le=65535, description="Port of the proxy's control API (loopback only)."
+    )
     base_url: str = Field("/", description="URL prefix under which the hub is served.")
     admin_users: list[str] = Field(
         default_factory=lambda: ["admin"],

@@ -1,0 +1,173 @@
+"""Translate a validated SiteConfig into JupyterHub traits.
+
+Each `update_<area>` is a pure function of (config, facts) that only *sets* traits on a traitlets
+Config, never appends or reads back, so the same input always gives the same hub. Facts that depend
+on the machine (the isolation level, tokens, where files are) are found once by the caller and
+passed in, which keeps these functions testable on a fresh `traitlets.config.Config()`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.runtime.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
+
+# A hub name becomes part of a Unix account name (prefix + name, 32 characters at most).
+USERNAME_PATTERN = r"^[a-z][a-z0-9_-]{0,23}$"
+
+
+@dataclass(frozen=True)
+class HubFacts:
+    """What the machine decided: resolved isolation mode and where things are."""
+
+    sandbox_mode: str
+    hub_config_dir: Path
+    service_tokens: dict[str, str] = field(default_factory=dict)
+    python: str = sys.executable
+
+
+def venv_bin(config: SiteConfig, name: str) -> str:
+    return str(Path(config.hub.prefix) / "venv" / "bin" / name)
+
+
+def update_network(c, config: SiteConfig, facts: HubFacts) -> None:
+    c.JupyterHub.ip = config.hub.ip
+    c.JupyterHub.port = config.hub.port
+    c.JupyterHub.base_url = config.hub.base_url
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = config.hub.hub_port
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub.proxy_api_port}"
+    c.ConfigurableHTTPProxy.command = [
+        str(Path(config.hub.prefix) / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
+    ]
+
+
+def update_state(c, config: SiteConfig, facts: HubFacts) -> None:
+    paths = StatePaths.from_config(config)
+    c.JupyterHub.db_url = paths.hub_db_url(config)
+    c.JupyterHub.cookie_secret_file = str(paths.cookie_secret)
+    c.JupyterHub.pid_file = str(paths.pid_file)
+    c.ConfigurableHTTPProxy.pid_file = str(paths.proxy_pid_file)
+    # `sunaba up` owns the lifetime of everything: stopping the hub stops every server.
+    c.JupyterHub.cleanup_servers = True
+    c.JupyterHub.cleanup_proxy = True
+    c.JupyterHub.log_level = config.hub.log_level
+
+
+def update_auth(c, config: SiteConfig, facts: HubFacts) -> None:
+    native = config.auth.native
+    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.Authenticator.admin_users = set(config.hub.admin_users)
+    c.Authenticator.username_pattern = USERNAME_PATTERN
+    # NativeAuthenticator only lets approved accounts through `authenticate`; the hub-level
+    # allow list would otherwise refuse every approved user.
+    c.Authenticator.allow_all = True
+    c.NativeAuthenticator.open_signup = native.open_signup
+    c.NativeAuthenticator.minimum_password_length = native.minimum_password_length
+    c.NativeAuthenticator.check_common_password = native.check_common_password
+    c.NativeAuthenticator.allowed_failed_logins = native.allowed_failed_logins
+    c.NativeAuthenticator.seconds_before_next_try = native.seconds_before_next_try
+
+
+def learner_env(config: SiteConfig) -> dict[str, str]:
+    prefix = Path(config.hub.prefix)
+    env = {
+        "PATH": f"{prefix / 'venv' / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+        "VIRTUAL_ENV": str(prefix / "venv"),
+        "LANG": "C.UTF-8",
+        "MATPLOTLIBRC": str(prefix / "etc" / "matplotlibrc"),
+        "SUNABA_DATASETS_PATH": str(public_datasets_dir(config)),
+        "SUNABA_LANGUAGE": config.site.language,
+    }
+    env.update(config.learner.extra_env)
+    return env
+
+
+def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
+    sandbox = config.sandbox
+    c.JupyterHub.spawner_class = "sunaba.sandbox.spawner.SandboxSpawner"
+    c.Spawner.cmd = [venv_bin(config, "jupyterhub-singleuser")]
+    c.Spawner.default_url = config.learner.default_url
+    c.Spawner.start_timeout = config.learner.start_timeout
+    c.Spawner.http_timeout = config.learner.start_timeout
+    c.Spawner.environment = learner_env(config)
+    # Nothing from the hub's own environment leaks into a learner's server.
+    c.Spawner.env_keep = []
+    c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
+    c.SandboxSpawner.user_prefix = sandbox.user_prefix
+    c.SandboxSpawner.home_root = sandbox.home_root
+    c.SandboxSpawner.readonly_paths = [config.hub.prefix, *sandbox.readonly_paths]
+    c.SandboxSpawner.memory_limit_bytes = parse_size(sandbox.memory_limit)
+    c.SandboxSpawner.cpu_limit_cores = sandbox.cpu_limit
+    c.SandboxSpawner.max_processes = sandbox.max_processes
+    c.SandboxSpawner.max_file_bytes = parse_size(sandbox.max_file_size)
+
+
+def update_templates(c, config: SiteConfig, facts: HubFacts) -> None:
+    templates = facts.hub_config_dir / "templates"
+    paths = [str(templates / "common")]
+    if config.site.language == "ja":
+        paths.insert(0, str(templates / "ja"))
+    c.JupyterHub.template_paths = paths
+    c.JupyterHub.template_vars = {
+        "sunaba_site_name": config.site.name,
+        "sunaba_organisation": config.site.organisation,
+        "sunaba_language": config.site.language,
+    }
+
+
+def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
+    services = []
+    roles = []
+    if config.culler.enabled:
+        culler = config.culler
+        services.append(
+            {
+                "name": "idle-culler",
+                "command": [
+                    facts.python,
+                    "-m",
+                    "jupyterhub_idle_culler",
+                    f"--timeout={culler.timeout}",
+                    f"--cull-every={culler.every}",
+                    f"--max-age={culler.max_age}",
+                ],
+            }
+        )
+        roles.append(
+            {
+                "name": "idle-culler",
+                "scopes": SERVICE_SCOPES["idle-culler"],
+                "services": ["idle-culler"],
+            }
+        )
+    admin_token = facts.service_tokens.get("sunaba-admin")
+    if admin_token:
+        services.append({"name": "sunaba-admin", "api_token": admin_token})
+        roles.append(
+            {
+                "name": "sunaba-admin",
+                "scopes": SERVICE_SCOPES["sunaba-admin"],
+                "services": ["sunaba-admin"],
+            }
+        )
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
+
+
+UPDATES = (
+    update_network,
+    update_state,
+    update_auth,
+    update_spawner,
+    update_templates,
+    update_services,
+)
+
+
+def apply(config: SiteConfig, c, facts: HubFacts) -> None:
+    for update in UPDATES:
+        update(c, config, facts)

@@ -1,0 +1,28 @@
+"""Find the machine-dependent facts the pure apply functions need."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig
+from sunaba.hub.apply import HubFacts
+from sunaba.runtime.state import StatePaths, read_secrets
+from sunaba.sandbox.doctor import isolation_level
+
+INSECURE_ENV = "SUNABA_INSECURE_DEMO"
+
+
+class IsolationRefused(RuntimeError):
+    pass
+
+
+def detect_facts(config: SiteConfig, hub_config_dir: Path) -> HubFacts:
+    mode = os.environ.get("SUNABA_SANDBOX_MODE") or isolation_level(config)
+    if mode == "none" and os.environ.get(INSECURE_ENV) != "1":
+        raise IsolationRefused(
+            "No isolation is available for learners' servers (see `sunaba doctor`). "
+            "Start with `sunaba up --insecure-demo` only for a throwaway demo."
+        )
+    tokens = read_secrets(StatePaths.from_config(config)).get("service_tokens", {})
+    return HubFacts(sandbox_mode=mode, hub_config_dir=hub_config_dir, service_tokens=tokens)

@@ -1,0 +1,100 @@
+"""`sunaba install` (the ensure steps) and `sunaba up` (install, then run the hub)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sunaba.config import ConfigError, load_config
+from sunaba.config.loader import repo_root
+from sunaba.runtime.hubprocess import run_hub
+from sunaba.runtime.install import ensure_runtime
+from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
+from sunaba.sandbox.doctor import describe, isolation_level, run_checks
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    install = subparsers.add_parser("install", help="set up the runtime prefix and state dir")
+    _common(install)
+    install.set_defaults(func=cmd_install)
+
+    up = subparsers.add_parser("up", help="set everything up and run the hub in the foreground")
+    _common(up)
+    up.add_argument(
+        "--insecure-demo",
+        action="store_true",
+        help="run even when learners' servers cannot be isolated (throwaway demos only)",
+    )
+    up.set_defaults(func=cmd_up)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prefix", help="runtime prefix (default from config: /opt/sunaba)")
+    parser.add_argument("--state-dir", help="state directory (default: /var/lib/sunaba)")
+    parser.add_argument("--port", type=int, help="public port (default 8000)")
+
+
+def _overrides(args: argparse.Namespace) -> None:
+    # Command-line flags become the environment layer of the config, so the hub process that
+    # loads the config again sees exactly the same values.
+    if args.config:
+        os.environ["SUNABA_CONFIG"] = str(Path(args.config).resolve())
+    if args.prefix:
+        os.environ["SUNABA__HUB__PREFIX"] = str(Path(args.prefix).resolve())
+    if args.state_dir:
+        os.environ["SUNABA__HUB__STATE_DIR"] = str(Path(args.state_dir).resolve())
+    if args.port:
+        os.environ["SUNABA__HUB__PORT"] = str(args.port)
+
+
+def _source() -> Path:
+    root = repo_root()
+    if root is None:
+        sys.exit("sunaba up must run from a Sunaba checkout (hub_config/ not found)")
+    return root
+
+
+def _prepare(args: argparse.Namespace):
+    _overrides(args)
+    config = load_config()
+    source = _source()
+    print(f"Sunaba: preparing {config.hub.prefix} and {config.hub.state_dir}")
+    ensure_runtime(config, source)
+    paths = StatePaths.from_config(config)
+    ensure_state_dir(paths)
+    ensure_secrets(paths)
+    return config, source, paths
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    try:
+        _prepare(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    try:
+        config, source, paths = _prepare(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    checks = run_checks(config)
+    level = isolation_level(config, checks)
+    print(f"isolation: {describe(level, checks)}")
+    if level == "none":
+        if not args.insecure_demo:
+            print(
+                "Refusing to start: learners' servers cannot be isolated here. "
+                "Run `sunaba doctor` to see why, or `sunaba up --insecure-demo` for a "
+                "throwaway demo.",
+                file=sys.stderr,
+            )
+            return 1
+        os.environ["SUNABA_INSECURE_DEMO"] = "1"
+    os.environ["SUNABA_SANDBOX_MODE"] = level
+    return run_hub(config, source, paths)

@@ -1,0 +1,116 @@
+"""Run JupyterHub in the foreground and make sure stopping it leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig
+from sunaba.runtime.state import StatePaths
+from sunaba.sandbox.limits import CgroupGroup, cgroup_version
+
+STOP_BUDGET = 15.0
+HUB_GRACE = 11.0
+
+
+def hub_command(config: SiteConfig, source: Path) -> list[str]:
+    venv = Path(config.hub.prefix) / "venv" / "bin"
+    jupyterhub = venv / "jupyterhub"
+    if not jupyterhub.exists():
+        jupyterhub = Path(sys.executable).parent / "jupyterhub"
+    return [str(jupyterhub), "-f", str(source / "hub_config" / "jupyterhub_config.py")]
+
+
+def public_url(config: SiteConfig) -> str:
+    return f"http://{config.hub.ip}:{config.hub.port}{config.hub.base_url}"
+
+
+def wait_until_up(config: SiteConfig, proc: subprocess.Popen, timeout: float = 120) -> bool:
+    url = f"{public_url(config)}hub/api/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                json.load(response)
+                return True
+        except (OSError, ValueError):
+            time.sleep(0.5)
+    return False
+
+
+def kill_leftovers(config: SiteConfig, hub_pgid: int | None) -> None:
+    """Whatever the hub failed to stop: its process group, and every learner cgroup."""
+    if hub_pgid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(hub_pgid, signal.SIGKILL)
+    version = cgroup_version()
+    if version is None:
+        return
+    root = Path("/sys/fs/cgroup") / ("pids" if version == "v1" else "") / "sunaba"
+    if root.is_dir():
+        for child in root.iterdir():
+            if child.is_dir():
+                group = CgroupGroup("sunaba", child.name, version)
+                group.kill_all()
+                group.remove()
+
+
+def announce(config: SiteConfig) -> None:
+    url = public_url(config)
+    admin = config.hub.admin_users[0] if config.hub.admin_users else "admin"
+    print(
+        f"\nSunaba is running: {url}\n"
+        f"First login: open {url}hub/signup and sign up as '{admin}' "
+        "(admins are approved at once), then approve others at "
+        f"{url}hub/authorize.\nStop with Ctrl-C.\n",
+        flush=True,
+    )
+
+
+def run_hub(config: SiteConfig, source: Path, paths: StatePaths) -> int:
+    log_path = paths.log_dir / "jupyterhub.log"
+    print(f"hub log: {log_path}")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            hub_command(config, source),
+            cwd=paths.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stopping = {"since": None}
+
+    def forward(signum, _frame):
+        if stopping["since"] is None:
+            stopping["since"] = time.monotonic()
+            print("\nstopping Sunaba…", flush=True)
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    if wait_until_up(config, proc):
+        announce(config)
+    while True:
+        try:
+            code = proc.wait(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            since = stopping["since"]
+            if since is not None and time.monotonic() - since > HUB_GRACE:
+                proc.kill()
+    kill_leftovers(config, proc.pid)
+    if stopping["since"] is not None:
+        print(f"stopped in {time.monotonic() - stopping['since']:.1f} s", flush=True)
+        return 0
+    print(f"the hub exited with code {code}; see {log_path}", file=sys.stderr)
+    return code or 1

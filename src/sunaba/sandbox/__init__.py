@@ -1,0 +1,1 @@
+"""Learner sandboxes: a Unix account, a bubblewrap namespace and resource limits per learner."""

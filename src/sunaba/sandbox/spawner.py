@@ -1,0 +1,197 @@
+"""SandboxSpawner: LocalProcessSpawner, with each learner's server enclosed.
+
+`full` (hub runs as root): a Unix account per learner, the server inside a bubblewrap namespace,
+and the account's processes in a cgroup with memory, CPU and process limits.
+`bubblewrap` (hub not root): the same namespace and a private home per learner, all under the
+hub's own uid. `none`: a plain local process, for a throwaway demo only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pwd
+import signal
+from pathlib import Path
+
+import psutil
+from jupyterhub.spawner import LocalProcessSpawner
+from traitlets import Float, Integer, List, Unicode, default
+
+from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, unix_name
+from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
+from sunaba.sandbox.limits import (
+    CgroupGroup,
+    Limits,
+    apply_rlimits,
+    cgroup_version,
+    join_cgroup_files,
+)
+
+MODES = ("full", "bubblewrap", "none")
+
+
+class SandboxSpawner(LocalProcessSpawner):
+    sandbox_mode = Unicode(
+        "full", help="Isolation in force: full, bubblewrap or none (resolved by `sunaba doctor`)."
+    ).tag(config=True)
+    user_prefix = Unicode("sb-", help="Prefix of each learner's Unix account.").tag(config=True)
+    home_root = Unicode("/home/sunaba", help="Directory of learners' homes.").tag(config=True)
+    readonly_paths = List(
+        Unicode(), help="Host directories mounted read-only at the same path in every sandbox."
+    ).tag(config=True)
+    memory_limit_bytes = Integer(1024**3, help="Memory for server plus kernels.").tag(config=True)
+    cpu_limit_cores = Float(1.0, help="CPU cores at most.").tag(config=True)
+    max_processes = Integer(128, help="Processes and threads at most.").tag(config=True)
+    max_file_bytes = Integer(2 * 1024**3, help="Largest file a process may write.").tag(
+        config=True
+    )
+    cgroup_parent = Unicode(
+        "sunaba", help="cgroup (under each controller) that holds one group per learner."
+    ).tag(config=True)
+
+    @default("interrupt_timeout")
+    def _interrupt_timeout(self):
+        # A graceful stop must fit in `sunaba up`'s 15 s shutdown budget.
+        return 4
+
+    @default("term_timeout")
+    def _term_timeout(self):
+        return 3
+
+    @default("kill_timeout")
+    def _kill_timeout(self):
+        return 2
+
+    # -- names and places ---------------------------------------------------------------
+
+    @property
+    def account(self) -> str:
+        return unix_name(self.user_prefix, self.user.name)
+
+    @property
+    def home(self) -> str:
+        return str(Path(self.home_root) / self.account)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            memory_bytes=self.memory_limit_bytes,
+            cpu_cores=self.cpu_limit_cores,
+            max_processes=self.max_processes,
+            max_file_bytes=self.max_file_bytes,
+        )
+
+    def _cgroup(self) -> CgroupGroup | None:
+        version = cgroup_version() if self.sandbox_mode == "full" else None
+        if version is None:
+            return None
+        return CgroupGroup(self.cgroup_parent, self.account, version)
+
+    # -- environment ----------------------------------------------------------------------
+
+    def user_env(self, env):
+        env["USER"] = self.account if self.sandbox_mode == "full" else self.user.name
+        env["HOME"] = self.home
+        env["SHELL"] = "/bin/bash"
+        return env
+
+    # -- start ----------------------------------------------------------------------------
+
+    def _prepare_home(self) -> None:
+        if self.sandbox_mode == "full":
+            ensure_sandbox_user(self.account, Path(self.home_root))
+            return
+        ensure_home_root(Path(self.home_root))
+        Path(self.home).mkdir(mode=0o700, exist_ok=True)
+
+    def make_preexec_fn(self, name):
+        mode = self.sandbox_mode
+        limits = self.limits
+        group = self._cgroup()
+        if group is not None:
+            group.create(limits)
+        procs_files = group.procs_files() if group else []
+        if mode == "full":
+            entry = pwd.getpwnam(self.account)
+            uid, gid = entry.pw_uid, entry.pw_gid
+        home = self.home
+
+        def preexec():
+            # Runs in the child between fork and exec, still as the hub's user.
+            if procs_files:
+                join_cgroup_files(procs_files)
+            apply_rlimits(
+                limits,
+                memory_by_rlimit=group is None and mode != "none",
+                nproc_by_rlimit=mode == "full",
+            )
+            if mode == "full":
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+            os.chdir(home)
+
+        return preexec
+
+    def _wrapped_cmd(self) -> list[str]:
+        if self.sandbox_mode == "none":
+            return []
+        bwrap = find_bwrap()
+        if bwrap is None:
+            raise RuntimeError("bubblewrap (bwrap) is not installed; run `sunaba doctor`")
+        layout = SandboxLayout(home=self.home, readonly=self.readonly_paths)
+        return bwrap_args(layout, bwrap)
+
+    async def start(self):
+        await asyncio.get_running_loop().run_in_executor(None, self._prepare_home)
+        stock_cmd = self.cmd
+        wrapper = self._wrapped_cmd()
+        self.cmd = wrapper + list(stock_cmd)
+        try:
+            return await super().start()
+        finally:
+            self.cmd = stock_cmd
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def _server_process(self) -> psutil.Process | None:
+        """The learner's server inside bwrap (outer bwrap → bwrap init → server)."""
+        try:
+            outer = psutil.Process(self.pid)
+            for child in outer.children(recursive=True):
+                if Path(child.exe()).name != "bwrap":
+                    return child
+        except (psutil.NoSuchProcess, psutil.AccessDenied, FileNotFoundError):
+            return None
+        return None
+
+    async def _signal(self, sig):
+        if not self.pid:
+            return False
+        if sig in (signal.SIGINT, signal.SIGTERM) and self.sandbox_mode != "none":
+            # bwrap does not forward signals: ask the server itself to shut down cleanly.
+            server = self._server_process()
+            if server is not None:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    server.send_signal(sig)
+                return True
+        if sig == signal.SIGKILL:
+            group = self._cgroup()
+            if group is not None:
+                group.kill_all()
+            else:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    for child in psutil.Process(self.pid).children(recursive=True):
+                        with contextlib.suppress(psutil.NoSuchProcess):
+                            child.kill()
+        return await super()._signal(sig)
+
+    async def stop(self, now=False):
+        await super().stop(now=now)
+        group = self._cgroup()
+        if group is not None:
+            # Kernels started by the server leave with it; anything that escaped is killed.
+            group.kill_all()
+            group.remove()
