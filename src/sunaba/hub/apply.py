@@ -59,7 +59,8 @@ def update_state(c, config: SiteConfig, facts: HubFacts) -> None:
 
 def update_auth(c, config: SiteConfig, facts: HubFacts) -> None:
     native = config.auth.native
-    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.JupyterHub.authenticator_class = "sunaba.hub.auth.SunabaAuthenticator"
+    c.SunabaAuthenticator.language = config.site.language
     c.Authenticator.admin_users = set(config.hub.admin_users)
     c.Authenticator.username_pattern = USERNAME_PATTERN
     # NativeAuthenticator only lets approved accounts through `authenticate`; the hub-level

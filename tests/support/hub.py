@@ -1,0 +1,346 @@
+"""A real Sunaba hub for tests: `sunaba up` as a subprocess, on loopback ports, with a temporary
+state dir, home root and Unix-account prefix that are removed afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
+SUNABA = PREFIX / "venv" / "bin" / "sunaba"
+CGROUP_V1 = Path("/sys/fs/cgroup")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Learner:
+    name: str
+    password: str
+    token: str = ""
+    session: requests.Session = field(default_factory=requests.Session)
+
+
+class SunabaHub:
+    """One hub process and everything it created, cleaned up by `close()`."""
+
+    def __init__(self, *, memory_limit: str = "768M", max_processes: int = 96, extra=None):
+        tag = secrets.token_hex(2)
+        self.user_prefix = f"sbt{tag}-"
+        self.root = Path(f"/tmp/sunaba-test-{tag}")
+        self.root.mkdir(mode=0o755)
+        self.state_dir = self.root / "state"
+        self.home_root = self.root / "homes"
+        self.port = free_port()
+        self.config_file = self.root / "sunaba.yaml"
+        site = {
+            "site": {"name": "砂場 Sunaba テスト", "language": "ja"},
+            "hub": {
+                "ip": "127.0.0.1",
+                "port": self.port,
+                "hub_port": free_port(),
+                "proxy_api_port": free_port(),
+                "admin_users": ["admin"],
+                "state_dir": str(self.state_dir),
+                "prefix": str(PREFIX),
+            },
+            "sandbox": {
+                "mode": "auto",
+                "user_prefix": self.user_prefix,
+                "home_root": str(self.home_root),
+                "memory_limit": memory_limit,
+                "max_processes": max_processes,
+            },
+            "culler": {"enabled": True, "timeout": 600, "every": 60},
+        }
+        for section, values in (extra or {}).items():
+            site.setdefault(section, {}).update(values)
+        self.config_file.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.output = self.root / "up.log"
+        self.admin: Learner | None = None
+
+    # -- lifetime --------------------------------------------------------------------
+
+    def start(self, timeout: float = 90) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SUNABA")}
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(
+                [str(SUNABA), "--config", str(self.config_file), "up"],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sunaba up exited:\n{self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/hub/api/", timeout=2).ok:
+                    return
+            time.sleep(0.5)
+        raise RuntimeError(f"hub did not come up:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 30) -> float:
+        """SIGTERM `sunaba up`, as Ctrl-C would; return how long it took."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        return time.monotonic() - started
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.output.read_text(errors="replace") if self.output.exists() else ""
+        hub_log = self.state_dir / "logs" / "jupyterhub.log"
+        if hub_log.exists():
+            text += "\n--- hub log ---\n" + hub_log.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def accounts(self) -> list[str]:
+        return [p.pw_name for p in pwd.getpwall() if p.pw_name.startswith(self.user_prefix)]
+
+    def processes_left(self) -> list[str]:
+        """Processes of this hub's learners, and hub/proxy processes using this config."""
+        found = []
+        for account in self.accounts():
+            result = subprocess.run(["pgrep", "-u", account, "-a"], capture_output=True, text=True)
+            found += result.stdout.splitlines()
+        result = subprocess.run(
+            ["pgrep", "-af", f"{self.state_dir}|{self.config_file}|:{self.port}"],
+            capture_output=True,
+            text=True,
+        )
+        found += [line for line in result.stdout.splitlines() if "pgrep" not in line]
+        return found
+
+    def close(self) -> None:
+        self.stop()
+        for account in self.accounts():
+            subprocess.run(["pkill", "-KILL", "-u", account], check=False)
+            subprocess.run(["userdel", account], check=False, capture_output=True)
+            for controller in ("memory", "cpu", "pids"):
+                group = CGROUP_V1 / controller / "sunaba" / account
+                with contextlib.suppress(OSError):
+                    group.rmdir()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- HTTP -------------------------------------------------------------------------
+
+    def service_token(self) -> str:
+        data = yaml.safe_load((self.state_dir / "secrets.yaml").read_text())
+        return data["service_tokens"]["sunaba-admin"]
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs):
+        token = token or self.service_token()
+        headers = {"Authorization": f"token {token}"}
+        return requests.request(
+            method, f"{self.url}/hub/api{path}", headers=headers, timeout=60, **kwargs
+        )
+
+    def signup(self, name: str, password: str | None = None) -> Learner:
+        """Sign up through NativeAuthenticator's form, as a person would."""
+        learner = Learner(name=name, password=password or secrets.token_urlsafe(12))
+        session = learner.session
+        session.get(f"{self.url}/hub/signup", timeout=30)
+        response = session.post(
+            f"{self.url}/hub/signup",
+            data={
+                "username": name,
+                "signup_password": learner.password,
+                "signup_password_confirmation": learner.password,
+                "email": "",
+                "_xsrf": session.cookies.get("_xsrf", ""),
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        return learner
+
+    def login(self, learner: Learner) -> None:
+        session = learner.session
+        session.get(f"{self.url}/hub/login", timeout=30)
+        response = session.post(
+            f"{self.url}/hub/login",
+            data={
+                "username": learner.name,
+                "password": learner.password,
+                "_xsrf": session.cookies.get("_xsrf", ""),
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise AssertionError(
+                f"login of {learner.name} failed: {response.status_code}\n{self.log_tail(30)}"
+            )
+        token = session.post(
+            f"{self.url}/hub/api/users/{learner.name}/tokens",
+            json={"note": "test", "expires_in": 3600},
+            headers={"X-XSRFToken": session.cookies.get("_xsrf", "")},
+            timeout=30,
+        )
+        token.raise_for_status()
+        learner.token = token.json()["token"]
+
+    def ensure_admin(self) -> Learner:
+        if self.admin is None:
+            self.admin = self.signup("admin")
+            self.login(self.admin)
+        return self.admin
+
+    def new_learner(self, name: str) -> Learner:
+        """Sign up, get approved by the admin (through the page admins use), log in."""
+        admin = self.ensure_admin()
+        learner = self.signup(name)
+        approve = admin.session.get(f"{self.url}/hub/authorize/{name}", timeout=30)
+        approve.raise_for_status()
+        self.login(learner)
+        return learner
+
+    def spawn(self, learner: Learner, timeout: float = 120) -> float:
+        started = time.monotonic()
+        response = self.api("POST", f"/users/{learner.name}/server", token=learner.token)
+        if response.status_code not in (201, 202):
+            raise AssertionError(f"spawn failed: {response.status_code} {response.text}")
+        while time.monotonic() - started < timeout:
+            model = self.api("GET", f"/users/{learner.name}", token=learner.token).json()
+            server = model.get("servers", {}).get("")
+            if server and server.get("ready"):
+                return time.monotonic() - started
+            time.sleep(0.3)
+        raise AssertionError(f"server of {learner.name} not ready:\n{self.log_tail()}")
+
+    def stop_server(self, learner: Learner) -> None:
+        self.api("DELETE", f"/users/{learner.name}/server", token=learner.token)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            model = self.api("GET", f"/users/{learner.name}", token=learner.token).json()
+            if not model.get("servers"):
+                return
+            time.sleep(0.3)
+
+    def account_of(self, learner: Learner) -> str:
+        return f"{self.user_prefix}{learner.name}"
+
+    def home_of(self, learner: Learner) -> Path:
+        return self.home_root / self.account_of(learner)
+
+    # -- kernels ------------------------------------------------------------------------
+
+    def start_kernel(self, learner: Learner) -> str:
+        response = requests.post(
+            f"{self.url}/user/{learner.name}/api/kernels",
+            headers={"Authorization": f"token {learner.token}"},
+            json={"name": "python3"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def execute(self, learner: Learner, kernel_id: str, code: str, timeout: float = 60) -> dict:
+        """Run code in a kernel over its websocket; return {'status', 'stdout', 'result', ...}."""
+        return asyncio.run(self._execute(learner, kernel_id, code, timeout))
+
+    async def _execute(self, learner, kernel_id, code, timeout) -> dict:
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        url = f"ws://127.0.0.1:{self.port}/user/{learner.name}/api/kernels/{kernel_id}/channels"
+        request = HTTPRequest(url, headers={"Authorization": f"token {learner.token}"})
+        conn = await websocket_connect(request)
+        msg_id = uuid.uuid4().hex
+        conn.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "username": learner.name,
+                        "session": uuid.uuid4().hex,
+                        "msg_type": "execute_request",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {"code": code, "silent": False, "stop_on_error": True},
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
+        outcome = {"status": None, "stdout": "", "stderr": "", "result": None, "error": None}
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
+                except TimeoutError:
+                    break
+                if raw is None:
+                    outcome["status"] = "disconnected"
+                    break
+                msg = json.loads(raw)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    if msg.get("msg_type") == "status" and msg["content"].get(
+                        "execution_state"
+                    ) in ("restarting", "dead"):
+                        outcome["status"] = "died"
+                        break
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    outcome[content["name"]] += content["text"]
+                elif kind == "execute_result":
+                    outcome["result"] = content["data"].get("text/plain")
+                elif kind == "error":
+                    outcome["error"] = f"{content['ename']}: {content['evalue']}"
+                elif kind == "execute_reply":
+                    outcome["status"] = content["status"]
+                elif kind == "status" and content["execution_state"] in ("restarting", "dead"):
+                    outcome["status"] = "died"
+                    break
+                elif kind == "status" and content["execution_state"] == "idle":
+                    if outcome["status"] is not None:
+                        break
+        finally:
+            conn.close()
+        if outcome["status"] is None:
+            outcome["status"] = "timeout"
+        return outcome
+
+    def run(self, learner: Learner, code: str, timeout: float = 60) -> dict:
+        kernel = getattr(learner, "_kernel", None) or self.start_kernel(learner)
+        learner._kernel = kernel
+        return self.execute(learner, kernel, code, timeout)
+
+
+def hub_python() -> str:
+    return str(PREFIX / "venv" / "bin" / "python") if PREFIX.exists() else sys.executable
