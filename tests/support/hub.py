@@ -39,6 +39,7 @@ class Learner:
     name: str
     password: str
     token: str = ""
+    kernel: str = ""
     session: requests.Session = field(default_factory=requests.Session)
 
 
@@ -140,7 +141,8 @@ class SunabaHub:
             text=True,
         )
         found += [line for line in result.stdout.splitlines() if "pgrep" not in line]
-        return found
+        # An exited child that PID 1 has not reaped yet is not running anything.
+        return [line for line in found if "<defunct>" not in line]
 
     def close(self) -> None:
         self.stop()
@@ -228,6 +230,7 @@ class SunabaHub:
 
     def spawn(self, learner: Learner, timeout: float = 120) -> float:
         started = time.monotonic()
+        learner.kernel = ""
         response = self.api("POST", f"/users/{learner.name}/server", token=learner.token)
         if response.status_code not in (201, 202):
             raise AssertionError(f"spawn failed: {response.status_code} {response.text}")
@@ -337,9 +340,9 @@ class SunabaHub:
         return outcome
 
     def run(self, learner: Learner, code: str, timeout: float = 60) -> dict:
-        kernel = getattr(learner, "_kernel", None) or self.start_kernel(learner)
-        learner._kernel = kernel
-        return self.execute(learner, kernel, code, timeout)
+        if not learner.kernel:
+            learner.kernel = self.start_kernel(learner)
+        return self.execute(learner, learner.kernel, code, timeout)
 
 
 def hub_python() -> str:
