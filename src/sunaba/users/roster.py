@@ -1,0 +1,499 @@
+"""Reading and validating a roster (名簿): CSV (UTF-8, UTF-8 with BOM or CP932) or Excel (.xlsx).
+
+Nothing here touches a database. `read_roster` returns every entry and every problem found; the
+caller changes nothing unless `Roster.ok`. Row numbers are those a spreadsheet user sees: the
+header is row 1. Problems and notices are in Japanese, for the municipal admins who read them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Login names become Unix accounts (with the sandbox prefix) and hub user names.
+LOGIN_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+LOGIN_RULE = "半角英小文字・数字・-・_ のみ、先頭は英字、24文字まで"
+COURSE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+COURSE_RULE = "コースIDは半角英小文字・数字・-・_ のみ、40文字まで"
+# A subset of what NativeAuthenticator's UserInfo accepts, so a valid address is always storable.
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+MAX_EMAIL = 128  # users_info.email is String(128)
+MAX_TEXT = 200
+COURSE_SEPARATORS = re.compile(r"[、,;，；\s]+")
+
+# System accounts and service names a roster may never claim.
+RESERVED_LOGINS = frozenset(
+    """
+    root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats
+    nobody nogroup systemd-network systemd-resolve systemd-timesync systemd-coredump messagebus
+    sshd _apt syslog postfix postgres mysql redis nginx apache httpd ftp operator halt shutdown
+    jupyterhub jupyter sunaba admin administrator
+    """.split()
+)
+
+# Columns: canonical key -> Japanese label used in messages, and accepted headers.
+COLUMN_LABELS = {
+    "login": "ユーザー名",
+    "display_name": "氏名",
+    "email": "メールアドレス",
+    "department": "所属",
+    "courses": "コース",
+}
+COLUMN_ALIASES = {
+    "login": (
+        "ユーザー名",
+        "ユーザ名",
+        "ユーザーID",
+        "ユーザID",
+        "ログイン名",
+        "ログインID",
+        "アカウント",
+        "アカウント名",
+        "username",
+        "user name",
+        "user",
+        "userid",
+        "user id",
+        "login",
+        "login name",
+        "login id",
+    ),
+    "display_name": (
+        "氏名",
+        "名前",
+        "お名前",
+        "表示名",
+        "name",
+        "full name",
+        "display name",
+    ),
+    "email": (
+        "メール",
+        "メールアドレス",
+        "Eメール",
+        "Eメールアドレス",
+        "電子メール",
+        "email",
+        "e-mail",
+        "mail",
+        "email address",
+        "e-mail address",
+    ),
+    "department": (
+        "所属",
+        "部署",
+        "所属部署",
+        "所属課",
+        "課",
+        "department",
+        "dept",
+        "section",
+        "division",
+    ),
+    "courses": (
+        "コース",
+        "受講コース",
+        "コースID",
+        "courses",
+        "course",
+        "course id",
+        "course ids",
+    ),
+}
+REQUIRED_COLUMNS = ("login",)
+
+
+def _header_key(text: str) -> str:
+    """Compare headers loosely: NFKC, case, spaces, '_', '-' and '*' do not matter."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\s_\-*＊]+", "", text)
+
+
+HEADER_LOOKUP = {
+    _header_key(alias): key for key, aliases in COLUMN_ALIASES.items() for alias in aliases
+}
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    """One thing wrong with the roster. `row` is the spreadsheet row (1 = header), or None for
+    the file as a whole."""
+
+    row: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.row}行目: {self.message}" if self.row is not None else self.message
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One valid person in the roster, already normalised."""
+
+    row: int
+    login: str
+    original_login: str
+    display_name: str = ""
+    email: str = ""
+    department: str = ""
+    courses: tuple[str, ...] = ()
+
+    @property
+    def normalised(self) -> bool:
+        return self.original_login != self.login
+
+
+@dataclass
+class Roster:
+    path: Path
+    format: str = ""  # "UTF-8", "UTF-8 (BOM)", "CP932" or "Excel"
+    columns: tuple[str, ...] = ()  # canonical keys present
+    entries: list[RosterEntry] = field(default_factory=list)
+    problems: list[RosterProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.entries)
+
+    @property
+    def normalised(self) -> list[RosterEntry]:
+        return [e for e in self.entries if e.normalised]
+
+    def notices(self) -> list[str]:
+        """What normalisation did, one line per changed login name."""
+        return [
+            f'{e.row}行目: "{e.original_login}" → "{e.login}" に正規化しました'
+            for e in self.normalised
+        ]
+
+
+def normalize_login(raw: str) -> str:
+    """全角→半角 (NFKC), trimmed, lower case. Validity is checked separately."""
+    return unicodedata.normalize("NFKC", raw).strip().lower()
+
+
+def login_problem(login: str, reserved: Iterable[str] = ()) -> str | None:
+    """Why a normalised login cannot be used, or None."""
+    if not LOGIN_PATTERN.match(login):
+        return LOGIN_RULE
+    if login in RESERVED_LOGINS or login in set(reserved) or login.startswith("systemd-"):
+        return "システムや管理者のアカウント名として予約されています"
+    return None
+
+
+def split_courses(text: str) -> list[str]:
+    """Course IDs from one cell: separated by 、 , ; or spaces (全角 too); NFKC, lower case."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    seen: list[str] = []
+    for part in COURSE_SEPARATORS.split(text):
+        if part and part not in seen:
+            seen.append(part)
+    return seen
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet names column `index`."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading files
+
+
+class RosterFileError(Exception):
+    """The file cannot be read at all (missing, wrong encoding, not a workbook)."""
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def decode_csv_bytes(data: bytes, name: str) -> tuple[str, str]:
+    """Decode a CSV roster: UTF-8 with BOM, UTF-8, or CP932. Returns (text, format label).
+
+    Raises RosterFileError naming the file, the line and the byte that could not be read.
+    """
+    advice = "Excel なら「CSV UTF-8（コンマ区切り）」で保存し直してください。"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise RosterFileError(
+            f"{name}: UTF-16 で保存されたファイルは読めません"
+            f"（使える文字コードは UTF-8・UTF-8（BOM付き）・CP932（Shift_JIS））。{advice}"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "UTF-8 (BOM)"
+        except UnicodeDecodeError as exc:
+            offset = exc.start + 3
+            raise RosterFileError(
+                f"{name}: UTF-8（BOM付き）のファイルですが、{_where(data, offset)}。{advice}"
+            ) from exc
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("cp932")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not _implausible_cp932(text):
+        return text, "CP932"
+    raise RosterFileError(
+        f"{name}: 文字コードが UTF-8・UTF-8（BOM付き）・CP932（Shift_JIS）のどれでもありません"
+        f"（{_where(data, utf8_error.start)}）。{advice}"
+    ) from utf8_error
+
+
+def _where(data: bytes, offset: int) -> str:
+    byte = data[offset] if offset < len(data) else 0
+    return (
+        f"{_line_of(data, offset)}行目、先頭から {offset + 1} バイト目の 0x{byte:02X} が読めません"
+    )
+
+
+def _implausible_cp932(text: str) -> bool:
+    """CP932 decodes many non-Japanese byte strings; reject results no roster would contain."""
+    for char in text:
+        if "\ue000" <= char <= "\uf8ff":  # private use area (CP932 user-defined characters)
+            return True
+        if unicodedata.category(char) == "Cc" and char not in "\t\r\n":
+            return True
+    return False
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_csv_rows(path: Path, data: bytes) -> tuple[list[list[str]], str]:
+    text, label = decode_csv_bytes(data, str(path))
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        return [list(row) for row in reader], label
+    except csv.Error as exc:
+        raise RosterFileError(
+            f"{path}: {reader.line_num}行目付近を CSV として読めません（{exc}）"
+        ) from exc
+
+
+def _read_xlsx_rows(path: Path) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=False, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise RosterFileError(
+            f"{path}: Excel ブック（.xlsx）として読めません（{type(exc).__name__}）。"
+            "Excel で開いて .xlsx か CSV UTF-8 で保存し直してください。"
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        return [
+            [_cell_text(value) for value in row]
+            for row in sheet.iter_rows(min_row=1, values_only=True)
+        ]
+    finally:
+        workbook.close()
+
+
+def read_rows(path: Path) -> tuple[list[list[str]], str]:
+    """The raw cells of a roster file, row by row (row 1 first), and its format label."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise RosterFileError(f"{path}: ファイルがありません") from exc
+    except IsADirectoryError as exc:
+        raise RosterFileError(f"{path}: ファイルではなくフォルダーです") from exc
+    except PermissionError as exc:
+        raise RosterFileError(f"{path}: ファイルを読む権限がありません") from exc
+    suffix = path.suffix.lower()
+    if suffix == ".xls" or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RosterFileError(
+            f"{path}: 古い Excel 形式（.xls）は読めません。.xlsx か CSV UTF-8 で保存し直してください。"
+        )
+    if suffix in (".xlsx", ".xlsm") or data.startswith(b"PK\x03\x04"):
+        return _read_xlsx_rows(path), "Excel"
+    return _read_csv_rows(path, data)
+
+
+# ----------------------------------------------------------------------------------------------
+# Validation
+
+
+def _blank(row: Sequence[str]) -> bool:
+    return all(not cell.strip() for cell in row)
+
+
+def read_roster(path: str | Path, *, reserved: Iterable[str] = ()) -> Roster:
+    """Read and validate a roster file. Never raises for bad content: see `Roster.problems`.
+
+    `reserved` adds login names to refuse besides system accounts (e.g. the configured admins).
+    """
+    path = Path(path)
+    roster = Roster(path=path)
+    try:
+        rows, roster.format = read_rows(path)
+    except RosterFileError as exc:
+        roster.problems.append(RosterProblem(None, str(exc)))
+        return roster
+    validate_rows(rows, roster, reserved=reserved)
+    return roster
+
+
+def validate_rows(rows: list[list[str]], roster: Roster, *, reserved: Iterable[str] = ()) -> None:
+    """Fill `roster.entries` and `roster.problems` from raw rows (index 0 is spreadsheet row 1)."""
+    reserved = {normalize_login(name) for name in reserved}
+    problems = roster.problems
+
+    numbered = [(number, row) for number, row in enumerate(rows, start=1) if not _blank(row)]
+    if not numbered:
+        problems.append(RosterProblem(None, f"{roster.path}: 名簿が空です（見出し行もありません）"))
+        return
+    header_row, header = numbered[0]
+    data_rows = numbered[1:]
+
+    # Map each header cell to a column key.
+    columns: dict[int, str] = {}
+    first_seen: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        title = cell.strip()
+        where = f"{column_letter(index)}列"
+        if not title:
+            if any(index < len(row) and row[index].strip() for _, row in data_rows):
+                problems.append(
+                    RosterProblem(
+                        header_row, f"{where}に見出しがありませんが、データが入っています"
+                    )
+                )
+            continue
+        key = HEADER_LOOKUP.get(_header_key(title))
+        if key is None:
+            allowed = "、".join(COLUMN_LABELS.values())
+            problems.append(
+                RosterProblem(
+                    header_row, f"{where}の列「{title}」は使えません（使える列: {allowed}）"
+                )
+            )
+            continue
+        if key in first_seen:
+            problems.append(
+                RosterProblem(
+                    header_row,
+                    f"{where}の列「{title}」は {column_letter(first_seen[key])}列と同じ"
+                    f"「{COLUMN_LABELS[key]}」の列です（1つにしてください）",
+                )
+            )
+            continue
+        first_seen[key] = index
+        columns[index] = key
+    roster.columns = tuple(first_seen)
+    for key in REQUIRED_COLUMNS:
+        if key not in first_seen:
+            aliases = "・".join(f"「{a}」" for a in COLUMN_ALIASES[key][:3] + ("username",))
+            problems.append(
+                RosterProblem(
+                    header_row,
+                    f"必須の列「{COLUMN_LABELS[key]}」がありません（見出しを {aliases} のどれかにしてください）",
+                )
+            )
+    if any(key not in first_seen for key in REQUIRED_COLUMNS):
+        # Without the user-name column every data row would only repeat the same problem.
+        return
+    if not data_rows:
+        problems.append(RosterProblem(None, f"{roster.path}: 名簿にデータ行がありません"))
+        return
+
+    seen: dict[str, tuple[int, str]] = {}
+    for number, row in data_rows:
+        values = {key: "" for key in COLUMN_LABELS}
+        for index, cell in enumerate(row):
+            if index in columns:
+                values[columns[index]] = cell
+            elif cell.strip() and index >= len(header):
+                problems.append(
+                    RosterProblem(number, f"{column_letter(index)}列に見出しのないデータがあります")
+                )
+        entry = _validate_entry(number, values, reserved, seen, problems)
+        if entry is not None:
+            roster.entries.append(entry)
+    problems.sort(key=lambda p: p.row or 0)
+
+
+def _validate_entry(
+    number: int,
+    values: dict[str, str],
+    reserved: set[str],
+    seen: dict[str, tuple[int, str]],
+    problems: list[RosterProblem],
+) -> RosterEntry | None:
+    before = len(problems)
+
+    def problem(message: str) -> None:
+        problems.append(RosterProblem(number, message))
+
+    raw_login = values["login"]
+    original = raw_login.strip()
+    login = normalize_login(raw_login)
+    if not login:
+        problem(
+            "ユーザー名が空です（氏名からローマ字を作ることはしません。"
+            "半角英小文字のユーザー名を入力してください）"
+        )
+    else:
+        why = login_problem(login, reserved)
+        if why is not None:
+            problem(f'ユーザー名 "{original}" は使えません（{why}）')
+        elif login in seen:
+            other_row, other_original = seen[login]
+            same = "" if other_original == original else f'（正規化すると "{login}"）'
+            problem(
+                f'ユーザー名 "{original}" は {other_row}行目の "{other_original}" と重複しています{same}'
+            )
+        else:
+            seen[login] = (number, original)
+
+    display_name = values["display_name"].strip()
+    if len(display_name) > MAX_TEXT:
+        problem(f"氏名が長すぎます（{MAX_TEXT}文字まで）")
+    department = values["department"].strip()
+    if len(department) > MAX_TEXT:
+        problem(f"所属が長すぎます（{MAX_TEXT}文字まで）")
+
+    email = unicodedata.normalize("NFKC", values["email"]).strip()
+    if email and (len(email) > MAX_EMAIL or not EMAIL_PATTERN.match(email)):
+        problem(f'メールアドレス "{values["email"].strip()}" が正しくありません')
+
+    courses = split_courses(values["courses"])
+    for course in courses:
+        if not COURSE_PATTERN.match(course):
+            problem(f'コース "{course}" は使えません（{COURSE_RULE}）')
+
+    if len(problems) != before:
+        return None
+    return RosterEntry(
+        row=number,
+        login=login,
+        original_login=original,
+        display_name=display_name,
+        email=email,
+        department=department,
+        courses=tuple(courses),
+    )
