@@ -117,6 +117,7 @@ def update_templates(c, config: SiteConfig, facts: HubFacts) -> None:
         "sunaba_site_name": config.site.name,
         "sunaba_organisation": config.site.organisation,
         "sunaba_language": config.site.language,
+        "sunaba_native_auth": config.auth.type == "native",
     }
 
 
