@@ -72,3 +72,15 @@ def test_learner_environment_is_japanese_and_quiet(hub):
     assert lines[1] == "false"
     assert "ipaexg" in lines[2].lower() or "ipag" in lines[2].lower()
     assert "Glyph" not in outcome["stderr"]  # matplotlib warns "Glyph ... missing" on tofu
+
+
+def test_first_admin_is_created_with_private_password(hub):
+    password_file = hub.state_dir / "admin-password.txt"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(hub.state_dir.stat().st_mode) == 0o700
+    admin = hub.ensure_admin()
+    assert hub.api("GET", "/users/admin", token=admin.token).json()["admin"] is True
+    # Nobody can take the admin name by signing up first.
+    squatter = hub.signup("admin", "another-long-password")
+    with pytest.raises(AssertionError, match="login of admin failed"):
+        hub.login(squatter)

@@ -13,6 +13,7 @@ from sunaba.runtime.hubprocess import run_hub
 from sunaba.runtime.install import ensure_runtime
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.sandbox.doctor import describe, isolation_level, run_checks
+from sunaba.users.admin import admin_password_file, ensure_first_admin
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +66,15 @@ def _prepare(args: argparse.Namespace):
     paths = StatePaths.from_config(config)
     ensure_state_dir(paths)
     ensure_secrets(paths)
+    password = ensure_first_admin(config, paths)
+    if password:
+        admin = config.hub.admin_users[0]
+        print(
+            f"\n初回の管理者アカウントを作成しました / first admin created:\n"
+            f"  ユーザー名 user name: {admin}\n  パスワード password:  {password}\n"
+            f"  (also saved, readable by root only, in {admin_password_file(paths)}; "
+            "change it after the first login at /hub/change-password)\n"
+        )
     return config, source, paths
 
 

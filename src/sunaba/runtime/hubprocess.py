@@ -69,9 +69,10 @@ def announce(config: SiteConfig) -> None:
     admin = config.hub.admin_users[0] if config.hub.admin_users else "admin"
     print(
         f"\nSunaba is running: {url}\n"
-        f"First login: open {url}hub/signup and sign up as '{admin}' "
-        "(admins are approved at once), then approve others at "
-        f"{url}hub/authorize.\nStop with Ctrl-C.\n",
+        f"Log in as '{admin}' with the password printed when the account was created "
+        "(saved in admin-password.txt in the state dir). Staff sign up at "
+        f"{url}hub/signup and the admin approves them at {url}hub/authorize, or import a "
+        "roster with `sunaba users import FILE`.\nStop with Ctrl-C.\n",
         flush=True,
     )
 
