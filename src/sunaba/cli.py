@@ -13,6 +13,10 @@ COMMAND_MODULES = (
     "sunaba.sandbox.cli",
     "sunaba.users.cli",
     "sunaba.datasets.cli",
+    "sunaba.courses.cli",
+    "sunaba.grading.cli",
+    "sunaba.showcase.cli",
+    "sunaba.deploy.cli",
 )
 
 

@@ -205,6 +205,25 @@ class CoursesSection(Section):
     )
 
 
+class RecordsSection(Section):
+    db_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the records database (courses, enrolments, progress, "
+        "published apps). Empty means SQLite in the state dir; for PostgreSQL use "
+        "`postgresql+psycopg://user@host/dbname`.",
+    )
+
+
+class ShowcaseSection(Section):
+    enabled: bool = Field(True, description="Run the showcase of published Voilà apps.")
+
+
+class DeploySection(Section):
+    server_name: str = Field(
+        "", description="Public DNS name of the hub on a VM or Kubernetes (empty on one machine)."
+    )
+
+
 class SiteConfig(Section):
     """Everything a Sunaba site can set. Unknown keys anywhere are errors."""
 
@@ -225,4 +244,13 @@ class SiteConfig(Section):
     )
     courses: CoursesSection = Field(
         default_factory=CoursesSection, description="Where course definitions are read from."
+    )
+    records: RecordsSection = Field(
+        default_factory=RecordsSection, description="The records database."
+    )
+    showcase: ShowcaseSection = Field(
+        default_factory=ShowcaseSection, description="Published Voilà apps."
+    )
+    deploy: DeploySection = Field(
+        default_factory=DeploySection, description="Running on a VM or on Kubernetes."
     )

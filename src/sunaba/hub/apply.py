@@ -17,6 +17,8 @@ from sunaba.runtime.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
 
 # A hub name becomes part of a Unix account name (prefix + name, 32 characters at most).
 USERNAME_PATTERN = r"^[a-z][a-z0-9_-]{0,23}$"
+# What JupyterHub's own `server` role grants a server token.
+DEFAULT_SERVER_SCOPES = ["users:activity!user", "access:servers!server"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,11 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
     c.SandboxSpawner.user_prefix = sandbox.user_prefix
     c.SandboxSpawner.home_root = sandbox.home_root
-    c.SandboxSpawner.readonly_paths = [config.hub.prefix, *sandbox.readonly_paths]
+    area_paths = [path for hook in area_hooks("readonly_paths") for path in hook(config)]
+    c.SandboxSpawner.readonly_paths = [config.hub.prefix, *area_paths, *sandbox.readonly_paths]
+    scopes = [scope for hook in area_hooks("server_scopes") for scope in hook(config)]
+    if scopes:
+        c.Spawner.server_token_scopes = [*DEFAULT_SERVER_SCOPES, *scopes]
     c.SandboxSpawner.memory_limit_bytes = parse_size(sandbox.memory_limit)
     c.SandboxSpawner.cpu_limit_cores = sandbox.cpu_limit
     c.SandboxSpawner.max_processes = sandbox.max_processes
@@ -156,8 +162,47 @@ def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
                 "services": ["sunaba-admin"],
             }
         )
+    for hook in area_hooks("services"):
+        services.extend(hook(config, facts))
+    for hook in area_hooks("roles"):
+        roles.extend(hook(config, facts))
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
+
+
+# Areas that add hub services, roles or their own traits. Each may define, in `<area>.hub`:
+#   services(config, facts) -> list[dict]     entries for c.JupyterHub.services
+#   roles(config, facts) -> list[dict]        entries for c.JupyterHub.load_roles
+#   readonly_paths(config) -> list[str]       host dirs every sandbox sees read-only
+#   server_scopes(config) -> list[str]        extra scopes of learners' server tokens
+#   update(c, config, facts)                  traits no other area sets
+AREA_MODULES = (
+    "sunaba.courses.hub",
+    "sunaba.checks.hub",
+    "sunaba.showcase.hub",
+)
+
+
+def area_hooks(name: str) -> list:
+    import importlib
+
+    hooks = []
+    for module_name in AREA_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_name.startswith(exc.name):
+                raise
+            continue
+        hook = getattr(module, name, None)
+        if hook is not None:
+            hooks.append(hook)
+    return hooks
+
+
+def update_areas(c, config: SiteConfig, facts: HubFacts) -> None:
+    for update in area_hooks("update"):
+        update(c, config, facts)
 
 
 UPDATES = (
@@ -167,6 +212,7 @@ UPDATES = (
     update_spawner,
     update_templates,
     update_services,
+    update_areas,
 )
 
 

@@ -27,10 +27,8 @@ VERSION_TABLE = "sunaba_records_version"
 def default_records_url(config: SiteConfig) -> str:
     """The records URL for a site: `records.db_url` when the config has one, else SQLite in the
     state dir."""
-    records = getattr(config, "records", None)
-    url = getattr(records, "db_url", "") if records is not None else ""
-    if url:
-        return url
+    if config.records.db_url:
+        return config.records.db_url
     from sunaba.runtime.state import StatePaths
 
     return f"sqlite:///{StatePaths.from_config(config).records_db}"
@@ -116,7 +114,7 @@ def ensure_records_schema(url: str) -> None:
         with engine.begin() as connection:
             cfg = records_alembic_config(url)
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
     finally:
         engine.dispose()
 
