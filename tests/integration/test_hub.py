@@ -21,7 +21,9 @@ def test_signup_approval_spawn_and_kernel(hub):
 def test_server_runs_as_own_unix_account_with_private_home(hub):
     learner = hub.new_learner("mika")
     hub.spawn(learner)
-    outcome = hub.run(learner, "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name, os.getcwd())")
+    outcome = hub.run(
+        learner, "import os, pwd; print(pwd.getpwuid(os.getuid()).pw_name, os.getcwd())"
+    )
     assert outcome["status"] == "ok", outcome
     account, cwd = outcome["stdout"].split()
     assert account == hub.account_of(learner)

@@ -331,9 +331,12 @@ class SunabaHub:
                 elif kind == "status" and content["execution_state"] in ("restarting", "dead"):
                     outcome["status"] = "died"
                     break
-                elif kind == "status" and content["execution_state"] == "idle":
-                    if outcome["status"] is not None:
-                        break
+                elif (
+                    kind == "status"
+                    and content["execution_state"] == "idle"
+                    and outcome["status"] is not None
+                ):
+                    break
         finally:
             conn.close()
         if outcome["status"] is None:

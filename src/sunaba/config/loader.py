@@ -22,11 +22,19 @@ SECRETS_FILE = "secrets.yaml"
 SECRET_WORDS = ("secret", "token", "password", "api_key")
 
 
+def _is_checkout(path: Path) -> bool:
+    return (path / "hub_config" / "sunaba.yaml").is_file()
+
+
 def repo_root() -> Path | None:
-    """The checkout this code runs from, when it runs from one (not from an installed wheel)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "hub_config" / "sunaba.yaml").is_file():
+    """The Sunaba checkout in use: $SUNABA_SOURCE, else the working directory or one of its
+    parents, else the directory this code was loaded from (an editable install)."""
+    env = os.environ.get("SUNABA_SOURCE")
+    if env and _is_checkout(Path(env)):
+        return Path(env).resolve()
+    cwd = Path.cwd().resolve()
+    for parent in [cwd, *cwd.parents, *Path(__file__).resolve().parents]:
+        if _is_checkout(parent):
             return parent
     return None
 

@@ -17,7 +17,9 @@ from sunaba.users.admin import admin_password_file, ensure_first_admin
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    install = subparsers.add_parser("install", help="set up the runtime prefix and state dir")
+    install = subparsers.add_parser(
+        "install", help="set up the runtime prefix (proxy, settings, datasets), not the state"
+    )
     _common(install)
     install.set_defaults(func=cmd_install)
 
@@ -48,6 +50,10 @@ def _overrides(args: argparse.Namespace) -> None:
         os.environ["SUNABA__HUB__STATE_DIR"] = str(Path(args.state_dir).resolve())
     if args.port:
         os.environ["SUNABA__HUB__PORT"] = str(args.port)
+    # The hub runs in the state dir: tell it which checkout and site file this is.
+    source = _source()
+    os.environ["SUNABA_SOURCE"] = str(source)
+    os.environ.setdefault("SUNABA_CONFIG", str(source / "hub_config" / "sunaba.yaml"))
 
 
 def _source() -> Path:
@@ -60,7 +66,7 @@ def _source() -> Path:
 def _prepare(args: argparse.Namespace):
     _overrides(args)
     config = load_config()
-    source = _source()
+    source = Path(os.environ["SUNABA_SOURCE"])
     print(f"Sunaba: preparing {config.hub.prefix} and {config.hub.state_dir}")
     ensure_runtime(config, source)
     paths = StatePaths.from_config(config)
@@ -79,11 +85,14 @@ def _prepare(args: argparse.Namespace):
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    _overrides(args)
     try:
-        _prepare(args)
+        config = load_config(with_secrets=False)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    print(f"Sunaba: preparing {config.hub.prefix}")
+    ensure_runtime(config, Path(os.environ["SUNABA_SOURCE"]))
     return 0
 
 

@@ -1,0 +1,43 @@
+# Thin shortcuts over deploy/local/bootstrap.sh and the `sunaba` command.
+SHELL := /bin/bash
+ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+PREFIX ?= $(if $(ROOT),/opt/sunaba,$(HOME)/.local/share/sunaba)
+STATE_DIR ?= $(if $(ROOT),/var/lib/sunaba,$(HOME)/.local/state/sunaba)
+VENV := $(PREFIX)/venv
+SUNABA := $(VENV)/bin/sunaba
+PYTEST_ARGS ?=
+
+.PHONY: up install install-dev test-tools test test-unit bench lint format docs clean-state
+
+up: install
+	$(SUNABA) --config hub_config/sunaba.yaml up --prefix $(PREFIX) --state-dir $(STATE_DIR)
+
+install:
+	deploy/local/bootstrap.sh $(PREFIX)
+
+install-dev:
+	deploy/local/bootstrap.sh $(PREFIX) dev
+	$(SUNABA) --config hub_config/sunaba.yaml install --prefix $(PREFIX)
+
+# Debian packages only the tests need (a browser, servers the deploy tests start).
+test-tools:
+	deploy/local/test-tools.sh
+
+test: install-dev test-tools
+	SUNABA_TEST_PREFIX=$(PREFIX) $(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests
+
+test-unit: install-dev
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
+
+bench: install-dev test-tools
+	SUNABA_TEST_PREFIX=$(PREFIX) $(VENV)/bin/python benchmarks/run_all.py
+
+lint:
+	$(VENV)/bin/ruff check src tests benchmarks hub_config
+	$(VENV)/bin/ruff format --check src tests benchmarks hub_config
+
+format:
+	$(VENV)/bin/ruff format src tests benchmarks hub_config
+
+docs:
+	$(SUNABA) config docs

@@ -1,0 +1,111 @@
+"""The apply functions on a fresh traitlets Config: no hub needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from traitlets.config import Config
+
+from sunaba.config.loader import validate
+from sunaba.hub.apply import HubFacts, apply, learner_env
+
+FACTS = HubFacts(
+    sandbox_mode="full",
+    hub_config_dir=Path("/srv/checkout/hub_config"),
+    service_tokens={"sunaba-admin": "t0ken"},
+    python="/opt/sunaba/venv/bin/python",
+)
+
+
+def applied(data: dict | None = None, facts: HubFacts = FACTS) -> Config:
+    c = Config()
+    apply(validate(data or {}, "test"), c, facts)
+    return c
+
+
+def test_network_binds_loopback_by_default():
+    c = applied()
+    assert c.JupyterHub.ip == "127.0.0.1"
+    assert c.JupyterHub.port == 8000
+    assert c.JupyterHub.hub_ip == "127.0.0.1"
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
+    assert c.ConfigurableHTTPProxy.command == [
+        "/opt/sunaba/proxy/node_modules/.bin/configurable-http-proxy"
+    ]
+
+
+def test_state_lives_in_state_dir():
+    c = applied({"hub": {"state_dir": "/data/sunaba"}})
+    assert c.JupyterHub.db_url == "sqlite:////data/sunaba/jupyterhub.sqlite"
+    assert c.JupyterHub.cookie_secret_file == "/data/sunaba/jupyterhub_cookie_secret"
+    assert c.JupyterHub.cleanup_servers is True
+
+
+def test_native_auth_with_admin_and_safe_usernames():
+    c = applied({"hub": {"admin_users": ["kanri"]}, "auth": {"native": {"open_signup": True}}})
+    assert c.JupyterHub.authenticator_class == "sunaba.hub.auth.SunabaAuthenticator"
+    assert c.Authenticator.admin_users == {"kanri"}
+    assert c.NativeAuthenticator.open_signup is True
+    pattern = c.Authenticator.username_pattern
+    import re
+
+    assert re.match(pattern, "tanaka-01")
+    for bad in ("root/../x", "Tanaka", "1abc", "a" * 30, "田中"):
+        assert not re.match(pattern, bad)
+
+
+def test_spawner_limits_and_environment():
+    c = applied({"sandbox": {"memory_limit": "512M", "cpu_limit": 0.5, "max_processes": 64}})
+    assert c.JupyterHub.spawner_class == "sunaba.sandbox.spawner.SandboxSpawner"
+    assert c.SandboxSpawner.sandbox_mode == "full"
+    assert c.SandboxSpawner.memory_limit_bytes == 512 * 1024**2
+    assert c.SandboxSpawner.cpu_limit_cores == 0.5
+    assert c.SandboxSpawner.max_processes == 64
+    assert c.Spawner.cmd == ["/opt/sunaba/venv/bin/jupyterhub-singleuser"]
+    assert c.Spawner.env_keep == []
+    assert "/opt/sunaba" in c.SandboxSpawner.readonly_paths
+    env = c.Spawner.environment
+    assert env["MATPLOTLIBRC"] == "/opt/sunaba/etc/matplotlibrc"
+    assert env["SUNABA_DATASETS_PATH"] == "/opt/sunaba/share/datasets"
+
+
+def test_no_secret_reaches_learner_environment():
+    config = validate({"learner": {"extra_env": {"TZ": "Asia/Tokyo"}}}, "test")
+    env = learner_env(config)
+    assert env["TZ"] == "Asia/Tokyo"
+    assert not any("TOKEN" in key or "SECRET" in key for key in env)
+
+
+@pytest.mark.parametrize(
+    ("language", "first"), [("ja", "templates/ja"), ("en", "templates/common")]
+)
+def test_templates_follow_language(language, first):
+    c = applied({"site": {"language": language}})
+    assert c.JupyterHub.template_paths[0].endswith(first)
+    assert c.JupyterHub.template_vars["sunaba_language"] == language
+
+
+def test_services_have_least_privilege():
+    c = applied()
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert set(roles["idle-culler"]["scopes"]) == {
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    }
+    assert "admin:users" not in roles["idle-culler"]["scopes"]
+    names = [s["name"] for s in c.JupyterHub.services]
+    assert "idle-culler" in names and "sunaba-admin" in names
+    culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
+    assert "--timeout=3600" in culler["command"]
+
+
+def test_culler_can_be_turned_off():
+    c = applied({"culler": {"enabled": False}})
+    assert "idle-culler" not in [s["name"] for s in c.JupyterHub.services]
+
+
+def test_apply_is_deterministic():
+    assert applied() == applied()
