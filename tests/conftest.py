@@ -29,11 +29,12 @@ def hub():
         test_hub.close()
 
 
-@pytest.fixture
-def fresh_hub():
-    """A hub of the test's own, for tests that stop or restart it."""
+@pytest.fixture(params=[True, False], ids=["fast-start", "bubblewrap"])
+def fresh_hub(request):
+    """A hub of the test's own, for tests that stop or restart it; once with servers forked by
+    the fast-start server, once with one bubblewrap process per server."""
     _require_root()
-    test_hub = SunabaHub()
+    test_hub = SunabaHub(extra={"sandbox": {"fast_start": request.param}})
     try:
         yield test_hub
     finally:

@@ -189,6 +189,7 @@ class SunabaHub:
 
     def login(self, learner: Learner) -> None:
         session = learner.session
+        session.cookies.clear()  # a fresh browser session, also after a hub restart
         session.get(f"{self.url}/hub/login", timeout=30)
         response = session.post(
             f"{self.url}/hub/login",
@@ -234,7 +235,9 @@ class SunabaHub:
         learner.kernel = ""
         response = self.api("POST", f"/users/{learner.name}/server", token=learner.token)
         if response.status_code not in (201, 202):
-            raise AssertionError(f"spawn failed: {response.status_code} {response.text}")
+            raise AssertionError(
+                f"spawn failed: {response.status_code} {response.text}\n{self.log_tail(40)}"
+            )
         while time.monotonic() - started < timeout:
             model = self.api("GET", f"/users/{learner.name}", token=learner.token).json()
             server = model.get("servers", {}).get("")

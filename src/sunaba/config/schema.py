@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Section(BaseModel):
@@ -106,15 +106,159 @@ class NativeAuthSection(Section):
     )
 
 
+class OidcAuthSection(Section):
+    """OpenID Connect through oauthenticator's GenericOAuthenticator (Entra ID, Keycloak...)."""
+
+    client_id: str = Field("", description="Client ID registered for this hub at the provider.")
+    client_secret: str = Field(
+        "",
+        description="Client secret. Keep it out of the site file: put it in `secrets.yaml` in "
+        "the state dir (VM) or the `SUNABA__AUTH__OIDC__CLIENT_SECRET` variable (Kubernetes "
+        "Secret).",
+    )
+    authorize_url: str = Field("", description="The provider's authorization endpoint.")
+    token_url: str = Field("", description="The provider's token endpoint.")
+    userdata_url: str = Field("", description="The provider's userinfo endpoint.")
+    callback_url: str = Field(
+        "",
+        description="Where the provider sends people back. Empty: "
+        "`https://<deploy.server_name><hub.base_url>hub/oauth_callback`.",
+    )
+    scope: list[str] = Field(
+        default_factory=lambda: ["openid", "profile", "email"],
+        description="Scopes requested; add the one that releases the groups claim if needed.",
+    )
+    username_claim: str = Field(
+        "preferred_username", description="Claim that holds the login name."
+    )
+    groups_claim: str = Field(
+        "groups", description="Claim that holds the person's groups (mapped by `auth.groups`)."
+    )
+    strip_email_domain: bool = Field(
+        True,
+        description="Turn `tanaka.taro@city.example.jp` into `tanaka-taro`: hub names must be "
+        "short lower-case ASCII.",
+    )
+    login_service: str = Field(
+        "職員アカウント", description="Name of the provider on the login button."
+    )
+    verify_tls: bool = Field(
+        True, description="Check the provider's TLS certificate. Only a test provider may skip it."
+    )
+
+
+class LdapAuthSection(Section):
+    """LDAP or Active Directory through jupyterhub-ldapauthenticator."""
+
+    server_address: str = Field("", description="Host name of the LDAP or AD server.")
+    server_port: int = Field(
+        0, ge=0, le=65535, description="Port of the server (0: 389, or 636 with `tls: ldaps`)."
+    )
+    tls: Literal["starttls", "ldaps", "none"] = Field(
+        "starttls",
+        description="`starttls` or `ldaps` encrypt the password on the wire; `none` only for a "
+        "server on the same machine.",
+    )
+    bind_dn_templates: list[str] = Field(
+        default_factory=list,
+        description="DNs to bind as, with `{username}`, such as "
+        "`uid={username},ou=people,dc=city,dc=example` (AD: `{username}@city.example`).",
+    )
+    lookup_dn: bool = Field(
+        False, description="Search the person's DN with a service account instead of templates."
+    )
+    search_user: str = Field("", description="DN of the service account used by `lookup_dn`.")
+    search_password: str = Field(
+        "",
+        description="Password of the service account. Keep it in `secrets.yaml` or "
+        "`SUNABA__AUTH__LDAP__SEARCH_PASSWORD`, never in the site file.",
+    )
+    user_search_base: str = Field("", description="Where people are searched for.")
+    user_attribute: str = Field(
+        "uid", description="Attribute holding the login name (AD: `sAMAccountName`)."
+    )
+    group_attribute: str = Field(
+        "memberOf", description="Attribute listing the DNs of the person's groups."
+    )
+
+
+class GroupMappingSection(Section):
+    """Groups known to the identity provider, mapped onto Sunaba's hub groups at every login."""
+
+    courses: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider group → course id; members are enrolled as learners "
+        "(hub group `nbgrader-<id>`).",
+    )
+    course_staff: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider group → course id; members grade the course "
+        "(hub group `formgrade-<id>`).",
+    )
+    departments: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider group → 所属 code (hub group `dept-<code>`).",
+    )
+    teams: dict[str, str] = Field(
+        default_factory=dict,
+        description="Provider group → team name (hub group `team-<name>`).",
+    )
+    admins: list[str] = Field(
+        default_factory=list, description="Provider groups whose members are hub admins."
+    )
+    allowed: list[str] = Field(
+        default_factory=list,
+        description="Provider groups allowed to log in; empty lets in everyone the provider "
+        "authenticates.",
+    )
+
+    @field_validator("courses", "course_staff", "departments", "teams")
+    @classmethod
+    def _hub_group_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for group, target in value.items():
+            if not re.match(r"^[a-z0-9][a-z0-9_-]{0,39}$", target):
+                raise ValueError(
+                    f"{group!r} maps to {target!r}: use lower-case letters, digits, - and _"
+                )
+        return value
+
+
 class AuthSection(Section):
-    type: Literal["native"] = Field(
+    type: Literal["native", "oidc", "ldap"] = Field(
         "native",
         description="How people log in. `native`: accounts with passwords kept by the hub, "
-        "sign-up with admin approval and roster import.",
+        "sign-up with admin approval and roster import. `oidc`: an OpenID Connect provider "
+        "(Entra ID, Keycloak). `ldap`: LDAP or Active Directory.",
     )
     native: NativeAuthSection = Field(
         default_factory=NativeAuthSection, description="Settings of the `native` login."
     )
+    oidc: OidcAuthSection = Field(
+        default_factory=OidcAuthSection, description="Settings of the `oidc` login."
+    )
+    ldap: LdapAuthSection = Field(
+        default_factory=LdapAuthSection, description="Settings of the `ldap` login."
+    )
+    groups: GroupMappingSection = Field(
+        default_factory=GroupMappingSection,
+        description="Provider groups mapped to courses, 所属 and teams (`oidc` and `ldap`).",
+    )
+
+    @model_validator(mode="after")
+    def _provider_settings(self) -> AuthSection:
+        missing = []
+        if self.type == "oidc":
+            for key in ("client_id", "authorize_url", "token_url", "userdata_url"):
+                if not getattr(self.oidc, key):
+                    missing.append(f"auth.oidc.{key}")
+        if self.type == "ldap":
+            if not self.ldap.server_address:
+                missing.append("auth.ldap.server_address")
+            if not self.ldap.bind_dn_templates and not self.ldap.lookup_dn:
+                missing.append("auth.ldap.bind_dn_templates (or auth.ldap.lookup_dn)")
+        if missing:
+            raise ValueError(f"auth.type is {self.type!r} but these are empty: " + ", ".join(missing))
+        return self
 
 
 class SandboxSection(Section):
@@ -151,6 +295,12 @@ class SandboxSection(Section):
     readonly_paths: list[str] = Field(
         default_factory=list,
         description="Extra host directories shown read-only inside every sandbox at the same path.",
+    )
+    fast_start: bool = Field(
+        True,
+        description="Start learners' servers by forking a process that has already imported "
+        "JupyterLab (same sandbox, a fraction of the CPU). Off: one bubblewrap process per "
+        "server. Used only in `full` isolation.",
     )
 
     @field_validator("memory_limit", "max_file_size")
@@ -203,6 +353,42 @@ class CoursesSection(Section):
         description="Directory holding `<id>/course.yaml`. Empty means `courses/` next to "
         "`hub_config/`.",
     )
+    exercises: str = Field(
+        "",
+        description="Directory holding `<course>/<assignment>/` nbgrader source notebooks. "
+        "Empty means `exercises/` next to the courses directory.",
+    )
+    grading_dir: str = Field(
+        "",
+        description="Root-owned directory (0711, not listable) holding one 0700 directory per "
+        "course, owned by the course's grader account: nbgrader course files and gradebook. "
+        "Empty means `<state_dir>-courses`. Never visible inside sandboxes.",
+    )
+    max_submission_size: str = Field(
+        "20M",
+        description="Largest submission (all files of one assignment together) the exchange "
+        "accepts, such as `20M`.",
+    )
+    service_port: int = Field(
+        0,
+        ge=0,
+        le=65000,
+        description="Loopback port of the exchange service; formgraders use the next ones. "
+        "0 derives a port in 20000-29999 from the state dir, so that hubs on one machine do not "
+        "collide.",
+    )
+    demo_accounts: bool = Field(
+        True,
+        description="Create a demo instructor (`demo-teacher`) and a demo learner "
+        "(`demo-learner`) with printed passwords when the hub is set up.",
+    )
+
+    @field_validator("max_submission_size")
+    @classmethod
+    def _submission_size(cls, value: str) -> str:
+        if not _SIZE.match(value.strip()):
+            raise ValueError("must be a size such as 20M or 1G")
+        return value
 
 
 class RecordsSection(Section):
@@ -216,11 +402,196 @@ class RecordsSection(Section):
 
 class ShowcaseSection(Section):
     enabled: bool = Field(True, description="Run the showcase of published Voilà apps.")
+    port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Loopback port of the showcase service. 0: a free port is picked each time "
+        "the hub starts (the hub's proxy routes `/services/showcase/` to it).",
+    )
+    app_user_prefix: str = Field(
+        "",
+        pattern=r"^([a-z_][a-z0-9_-]{0,11})?$",
+        description="Prefix of the Unix account made for each published app. Empty means the "
+        "learners' prefix followed by `_`, which no hub user name can start with.",
+    )
+    memory_limit: str = Field(
+        "2G", description="Memory for one app: its Voilà server and all its viewers' kernels."
+    )
+    cpu_limit: float = Field(1.0, gt=0, le=64, description="CPU cores one app may use at most.")
+    max_processes: int = Field(
+        1024, ge=64, description="Processes and threads one app may run at once."
+    )
+    max_kernels: int = Field(
+        20,
+        ge=1,
+        le=500,
+        description="Viewers' kernels one app may run at once; further viewers see a Japanese "
+        "'busy' page until a kernel is free.",
+    )
+    pool_size: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Preheated kernels (Voilà's pool) kept ready per app, each with the "
+        "notebook already run, so that a viewer rarely waits. 0 turns preheating off.",
+    )
+    cell_timeout: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="Seconds one cell may run, at publish time and for each viewer.",
+    )
+    kernel_idle_timeout: int = Field(
+        600,
+        ge=30,
+        description="Seconds after which a viewer's idle kernel is stopped, even if the page "
+        "is still open.",
+    )
+    max_snapshot_size: str = Field(
+        "50M", description="Largest total size of a notebook and the data files it names."
+    )
+    thumbnails: bool = Field(
+        True,
+        description="Render a thumbnail of each published version with headless Chromium "
+        "(`/usr/bin/chromium`) for the gallery.",
+    )
+    start_at_boot: bool = Field(
+        True,
+        description="Start every published app when the hub starts, so the first viewer finds "
+        "it warm. Off: an app starts at its first view (the viewer sees a progress page).",
+    )
+
+    @field_validator("memory_limit", "max_snapshot_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _SIZE.match(value.strip()):
+            raise ValueError("must be a size such as 512M, 1G or 1.5GiB")
+        return value
+
+
+class VmDeploySection(Section):
+    """A server run by systemd, with nginx terminating TLS in front of the hub."""
+
+    config_file: str = Field(
+        "/etc/sunaba/sunaba.yaml", description="Where the site config lives on the server."
+    )
+    source_dir: str = Field(
+        "/usr/local/lib/sunaba",
+        description="Checkout the server runs from (root only: it holds graders and solutions).",
+    )
+    listen_address: str = Field(
+        "", description="Address nginx listens on; empty means every address of the server."
+    )
+    http_port: int = Field(80, ge=1, le=65535, description="Port that redirects to HTTPS.")
+    https_port: int = Field(443, ge=1, le=65535, description="Port that serves the hub over TLS.")
+    tls_certificate: str = Field(
+        "/etc/sunaba/tls/fullchain.pem",
+        description="Certificate chain (PEM) nginx presents, such as Let's Encrypt's "
+        "`fullchain.pem`.",
+    )
+    tls_certificate_key: str = Field(
+        "/etc/sunaba/tls/privkey.pem", description="Private key of that certificate (PEM)."
+    )
+    max_upload_size: str = Field(
+        "100M",
+        description="Largest request body nginx lets through: notebook uploads and exchange "
+        "submissions.",
+    )
+    backup_dir: str = Field(
+        "/var/backups/sunaba", description="Where the nightly `sunaba backup` writes archives."
+    )
+    backup_keep: int = Field(14, ge=1, description="Backup archives kept; older ones are removed.")
+    backup_time: str = Field(
+        "02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Time of the nightly backup."
+    )
+    log_keep_days: int = Field(30, ge=1, description="Days of hub logs kept by logrotate.")
+
+    @field_validator("max_upload_size")
+    @classmethod
+    def _upload_size(cls, value: str) -> str:
+        if not re.match(r"^\d+[kKmMgG]?$", value):
+            raise ValueError("must be an nginx size such as 100M or 1G")
+        return value
+
+
+class K8sDeploySection(Section):
+    """Kubernetes through the Zero to JupyterHub chart, on which Sunaba's chart depends."""
+
+    release: str = Field(
+        "sunaba", pattern=r"^[a-z][a-z0-9-]{0,30}$", description="Helm release name."
+    )
+    namespace: str = Field("sunaba", description="Namespace the release is installed in.")
+    jupyterhub_chart_version: str = Field(
+        "^4.3.0",
+        description="Version (or semver range) of the Zero to JupyterHub chart Sunaba's chart "
+        "depends on; pin it for production.",
+    )
+    hub_image: str = Field(
+        "sunaba/hub:0.1.0",
+        description="Hub image built from `deploy/k8s/images/hub.Dockerfile` (name:tag).",
+    )
+    singleuser_image: str = Field(
+        "sunaba/singleuser:0.1.0",
+        description="Learner image built from `deploy/k8s/images/singleuser.Dockerfile`.",
+    )
+    storage_class: str = Field(
+        "", description="StorageClass of learners' home volumes (empty: the cluster default)."
+    )
+    home_size: str = Field("10Gi", description="Size of each learner's home volume.")
+    shared_storage_class: str = Field(
+        "",
+        description="StorageClass of the shared volume (datasets, released course files); it "
+        "must offer ReadWriteMany.",
+    )
+    shared_size: str = Field("20Gi", description="Size of the shared read-only volume.")
+    state_size: str = Field(
+        "10Gi", description="Size of the hub's state volume (course dirs, gradebooks, showcase)."
+    )
+    memory_guarantee: str = Field(
+        "512M", description="Memory reserved for each learner's pod (the limit is "
+        "`sandbox.memory_limit`)."
+    )
+    cpu_guarantee: float = Field(
+        0.2, gt=0, le=64, description="CPU reserved for each learner's pod (limit: "
+        "`sandbox.cpu_limit`)."
+    )
+    learner_internet: bool = Field(
+        False,
+        description="Let learners' pods reach public internet addresses. Off: they reach only "
+        "the proxy, the hub and Sunaba's services.",
+    )
+    postgresql: bool = Field(
+        True,
+        description="Run a PostgreSQL StatefulSet in the release for the hub and records "
+        "databases (off: `hub.db_url` and `records.db_url` point elsewhere).",
+    )
+    postgresql_image: str = Field("postgres:15-bookworm", description="PostgreSQL image.")
+    postgresql_size: str = Field("10Gi", description="Size of PostgreSQL's volume.")
+    db_secret: str = Field(
+        "sunaba-db",
+        description="Secret holding the database password under the key `password`.",
+    )
+    auth_secret: str = Field(
+        "sunaba-auth",
+        description="Secret holding `oidc-client-secret` and/or `ldap-search-password`.",
+    )
+    tls_secret: str = Field(
+        "sunaba-tls", description="Secret of type kubernetes.io/tls for the ingress."
+    )
+    grader_memory: str = Field("512M", description="Memory limit of one grading pod.")
+    grader_cpu: float = Field(1.0, gt=0, le=16, description="CPU limit of one grading pod.")
 
 
 class DeploySection(Section):
     server_name: str = Field(
         "", description="Public DNS name of the hub on a VM or Kubernetes (empty on one machine)."
+    )
+    vm: VmDeploySection = Field(
+        default_factory=VmDeploySection, description="A server with systemd and nginx."
+    )
+    k8s: K8sDeploySection = Field(
+        default_factory=K8sDeploySection, description="Kubernetes with Zero to JupyterHub."
     )
 
 

@@ -60,11 +60,16 @@ def update_state(c, config: SiteConfig, facts: HubFacts) -> None:
 
 
 def update_auth(c, config: SiteConfig, facts: HubFacts) -> None:
+    c.Authenticator.admin_users = set(config.hub.admin_users)
+    c.Authenticator.username_pattern = USERNAME_PATTERN
+    if config.auth.type in ("oidc", "ldap"):
+        from sunaba.deploy.identity_config import update_identity_provider
+
+        update_identity_provider(c, config)
+        return
     native = config.auth.native
     c.JupyterHub.authenticator_class = "sunaba.hub.auth.SunabaAuthenticator"
     c.SunabaAuthenticator.language = config.site.language
-    c.Authenticator.admin_users = set(config.hub.admin_users)
-    c.Authenticator.username_pattern = USERNAME_PATTERN
     # NativeAuthenticator only lets approved accounts through `authenticate`; the hub-level
     # allow list would otherwise refuse every approved user.
     c.Authenticator.allow_all = True
@@ -102,6 +107,9 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
     c.SandboxSpawner.user_prefix = sandbox.user_prefix
     c.SandboxSpawner.home_root = sandbox.home_root
+    fast = sandbox.fast_start and facts.sandbox_mode == "full"
+    zygote = StatePaths.from_config(config).zygote_socket
+    c.SandboxSpawner.zygote_socket = str(zygote) if fast else ""
     area_paths = [path for hook in area_hooks("readonly_paths") for path in hook(config)]
     c.SandboxSpawner.readonly_paths = [config.hub.prefix, *area_paths, *sandbox.readonly_paths]
     scopes = [scope for hook in area_hooks("server_scopes") for scope in hook(config)]

@@ -116,4 +116,5 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
         os.environ["SUNABA_INSECURE_DEMO"] = "1"
     os.environ["SUNABA_SANDBOX_MODE"] = level
-    return run_hub(config, source, paths)
+    fast_start = config.sandbox.fast_start and level == "full"
+    return run_hub(config, source, paths, fast_start=fast_start)

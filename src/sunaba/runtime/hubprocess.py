@@ -77,9 +77,52 @@ def announce(config: SiteConfig) -> None:
     )
 
 
-def run_hub(config: SiteConfig, source: Path, paths: StatePaths) -> int:
+def start_zygote(config: SiteConfig, paths: StatePaths, log_path: Path) -> subprocess.Popen:
+    """The fast-start server, importing JupyterLab once for every learner's server."""
+    python = Path(config.hub.prefix) / "venv" / "bin" / "python"
+    socket_path = paths.zygote_socket
+    with contextlib.suppress(FileNotFoundError):
+        socket_path.unlink()
+    proc = subprocess.Popen(
+        [
+            str(python if python.exists() else sys.executable),
+            "-m",
+            "sunaba.sandbox.zygote",
+            "--socket",
+            str(socket_path),
+            "--log",
+            str(log_path),
+        ],
+        cwd=paths.root,
+        stdin=subprocess.DEVNULL,
+        stdout=open(log_path, "ab"),  # noqa: SIM115 (the child keeps it)
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not socket_path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the fast-start server did not start; see {log_path}")
+        time.sleep(0.1)
+    return proc
+
+
+def stop_process_group(proc: subprocess.Popen | None, grace: float = 3.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_hub(config: SiteConfig, source: Path, paths: StatePaths, *, fast_start: bool) -> int:
     log_path = paths.log_dir / "jupyterhub.log"
     print(f"hub log: {log_path}")
+    zygote = start_zygote(config, paths, log_path) if fast_start else None
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             hub_command(config, source),
@@ -109,6 +152,7 @@ def run_hub(config: SiteConfig, source: Path, paths: StatePaths) -> int:
             since = stopping["since"]
             if since is not None and time.monotonic() - since > HUB_GRACE:
                 proc.kill()
+    stop_process_group(zygote)
     kill_leftovers(config, proc.pid)
     if stopping["since"] is not None:
         print(f"stopped in {time.monotonic() - stopping['since']:.1f} s", flush=True)

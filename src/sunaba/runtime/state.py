@@ -63,6 +63,10 @@ class StatePaths:
         return self.root / "jupyterhub-proxy.pid"
 
     @property
+    def zygote_socket(self) -> Path:
+        return self.root / "zygote.sock"
+
+    @property
     def log_dir(self) -> Path:
         return self.root / "logs"
 

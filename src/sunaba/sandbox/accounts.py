@@ -41,8 +41,18 @@ def ensure_sandbox_user(name: str, home_root: Path) -> pwd.struct_passwd:
     except KeyError:
         ensure_home_root(home_root)
         subprocess.run(
-            ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", NOLOGIN,
-             "--user-group", "--comment", "Sunaba learner", name],
+            [
+                "useradd",
+                "--no-create-home",
+                "--home-dir",
+                str(home),
+                "--shell",
+                NOLOGIN,
+                "--user-group",
+                "--comment",
+                "Sunaba learner",
+                name,
+            ],
             check=True,
             capture_output=True,
         )

@@ -66,8 +66,9 @@ def run_checks(config: SiteConfig) -> list[Check]:
         Check(
             "cgroups",
             version is not None,
-            f"cgroup {version} memory/cpu/pids writable" if version else "no writable cgroup; "
-            "rlimits only",
+            f"cgroup {version} memory/cpu/pids writable"
+            if version
+            else "no writable cgroup; rlimits only",
         )
     )
     ok, detail = _world_readable_path(Path(config.hub.prefix) / "venv" / "bin" / "python")

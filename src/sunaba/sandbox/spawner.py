@@ -13,10 +13,12 @@ import contextlib
 import os
 import pwd
 import signal
+from dataclasses import asdict
 from pathlib import Path
 
 import psutil
 from jupyterhub.spawner import LocalProcessSpawner
+from jupyterhub.utils import random_port
 from traitlets import Float, Integer, List, Unicode, default
 
 from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, unix_name
@@ -28,6 +30,7 @@ from sunaba.sandbox.limits import (
     cgroup_version,
     join_cgroup_files,
 )
+from sunaba.sandbox.zygote import request_spawn
 
 MODES = ("full", "bubblewrap", "none")
 
@@ -44,9 +47,12 @@ class SandboxSpawner(LocalProcessSpawner):
     memory_limit_bytes = Integer(1024**3, help="Memory for server plus kernels.").tag(config=True)
     cpu_limit_cores = Float(1.0, help="CPU cores at most.").tag(config=True)
     max_processes = Integer(128, help="Processes and threads at most.").tag(config=True)
-    max_file_bytes = Integer(2 * 1024**3, help="Largest file a process may write.").tag(
-        config=True
-    )
+    max_file_bytes = Integer(2 * 1024**3, help="Largest file a process may write.").tag(config=True)
+    zygote_socket = Unicode(
+        "",
+        help="Socket of the fast-start server (zygote.py); empty: start each server with "
+        "bubblewrap instead.",
+    ).tag(config=True)
     cgroup_parent = Unicode(
         "sunaba", help="cgroup (under each controller) that holds one group per learner."
     ).tag(config=True)
@@ -144,8 +150,40 @@ class SandboxSpawner(LocalProcessSpawner):
         layout = SandboxLayout(home=self.home, readonly=self.readonly_paths)
         return bwrap_args(layout, bwrap)
 
+    def _use_zygote(self) -> bool:
+        return (
+            self.sandbox_mode == "full"
+            and bool(self.zygote_socket)
+            and os.path.exists(self.zygote_socket)
+        )
+
+    async def _start_forked(self):
+        """Ask the zygote for a forked, pre-imported server already inside its sandbox."""
+        if self.port == 0:
+            self.port = random_port()
+        entry = pwd.getpwnam(self.account)
+        group = self._cgroup()
+        if group is not None:
+            group.create(self.limits)
+        request = {
+            "uid": entry.pw_uid,
+            "gid": entry.pw_gid,
+            "home": self.home,
+            "env": self.get_env(),
+            "argv": [*self.cmd, *self.get_args()],
+            "cgroup_procs": group.procs_files() if group else [],
+            "limits": asdict(self.limits),
+            "readonly": list(self.readonly_paths),
+        }
+        self.log.info("Starting %s's server through the zygote", self.user.name)
+        loop = asyncio.get_running_loop()
+        self.pid = await loop.run_in_executor(None, request_spawn, self.zygote_socket, request)
+        return (self.ip or "127.0.0.1", self.port)
+
     async def start(self):
         await asyncio.get_running_loop().run_in_executor(None, self._prepare_home)
+        if self._use_zygote():
+            return await self._start_forked()
         stock_cmd = self.cmd
         wrapper = self._wrapped_cmd()
         self.cmd = wrapper + list(stock_cmd)
@@ -157,9 +195,13 @@ class SandboxSpawner(LocalProcessSpawner):
     # -- stop -----------------------------------------------------------------------------
 
     def _server_process(self) -> psutil.Process | None:
-        """The learner's server inside bwrap (outer bwrap → bwrap init → server)."""
+        """The process to ask for a clean shutdown. Under bwrap that is the server inside
+        (outer bwrap → bwrap init → server): bwrap does not forward signals. A zygote-started
+        sandbox's init forwards them itself."""
         try:
             outer = psutil.Process(self.pid)
+            if Path(outer.exe()).name != "bwrap":
+                return outer
             for child in outer.children(recursive=True):
                 if Path(child.exe()).name != "bwrap":
                     return child

@@ -1,0 +1,322 @@
+"""Fast start: a root process that has already imported the single-user server and forks one
+sandboxed copy of itself per learner.
+
+Starting a learner's server costs about two seconds of CPU, nearly all of it importing
+jupyter_server, JupyterLab and their extensions. Here that import happens once. For each spawn
+the zygote forks; the child joins the learner's cgroup, takes its limits, unshares mount, PID,
+IPC and UTS namespaces, builds the same filesystem view bubblewrap would (namespace.py), forks
+PID 1 of the new namespace, which drops to the learner's account and forks the server itself.
+Only root can reach the zygote: its socket sits in the 0700 state directory.
+
+Wire format: one JSON request per connection, one JSON reply ({"pid": n} or {"error": text}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from sunaba.sandbox.limits import Limits, apply_rlimits, join_cgroup_files
+from sunaba.sandbox.namespace import (
+    CLONE_NEWIPC,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUTS,
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_PDEATHSIG,
+    build_root,
+    drop_privileges,
+    enter_root,
+    prctl,
+    unshare,
+)
+
+PRELOAD = (
+    "jupyterhub.singleuser",
+    "jupyterhub.singleuser.extension",
+    "jupyter_server.serverapp",
+    "jupyterlab",
+    "jupyterlab.labapp",
+    "jupyterlab_server",
+    "notebook_shim",
+    "jupyter_server_terminals",
+    "nbgrader.server_extensions.assignment_list",
+    "nbgrader.server_extensions.validate_assignment",
+    "nbgrader.server_extensions.course_list",
+    "nbgrader.server_extensions.formgrader",
+    "notebook",
+    "jupyter_lsp",
+    "voila",
+)
+MOUNT_ROOT = "/run/sunaba-sandbox-root"
+REPLY_TIMEOUT = 30.0
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    # Objects imported so far never change: keep the collector from touching (and so copying)
+    # their pages in every forked server.
+    gc.collect()
+    gc.freeze()
+
+
+# -- the wire -----------------------------------------------------------------------------
+
+
+def send(sock: socket.socket, message: dict) -> None:
+    data = json.dumps(message).encode()
+    sock.sendall(struct.pack("!I", len(data)) + data)
+
+
+def receive(sock: socket.socket, limit: int = 1 << 20) -> dict:
+    header = _read_exact(sock, 4)
+    (length,) = struct.unpack("!I", header)
+    if length > limit:
+        raise ValueError("request too large")
+    return json.loads(_read_exact(sock, length))
+
+
+def _read_exact(sock: socket.socket, size: int) -> bytes:
+    chunks = b""
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        chunks += chunk
+    return chunks
+
+
+def request_spawn(socket_path: str, request: dict, timeout: float = REPLY_TIMEOUT) -> int:
+    """Client side, used by SandboxSpawner: ask the zygote for a server; return its host PID."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(socket_path)
+        send(sock, request)
+        reply = receive(sock)
+    if "error" in reply:
+        raise RuntimeError(f"sandbox start failed: {reply['error']}")
+    return int(reply["pid"])
+
+
+# -- the children -------------------------------------------------------------------------
+
+
+def _report(fd: int, message: dict) -> None:
+    os.write(fd, (json.dumps(message) + "\n").encode())
+
+
+def _child(request: dict, report_fd: int, log_fd: int) -> None:
+    """First child (root, host PID namespace): set up, then fork PID 1 of the sandbox."""
+    os.setsid()
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.closerange(3, report_fd)
+    os.closerange(report_fd + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    join_cgroup_files(request["cgroup_procs"])
+    limits = Limits(**request["limits"])
+    apply_rlimits(limits, memory_by_rlimit=not request["cgroup_procs"], nproc_by_rlimit=True)
+    unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+    os.makedirs(MOUNT_ROOT, exist_ok=True)
+    build_root(MOUNT_ROOT, request["home"], request["readonly"])
+    pid = os.fork()
+    if pid == 0:
+        _sandbox_init(request, report_fd)
+    _report(report_fd, {"pid": pid})
+    os._exit(0)
+
+
+def _sandbox_init(request: dict, report_fd: int) -> None:
+    """PID 1 inside the sandbox: finish the view, drop to the learner, run and reap the server."""
+    try:
+        enter_root(MOUNT_ROOT, request.get("hostname", "sunaba"))
+        drop_privileges(request["uid"], request["gid"])
+        os.umask(0o022)
+        os.chdir(request["home"])
+    except Exception as exc:  # reported to the hub, which shows the spawn as failed
+        _report(report_fd, {"error": f"{type(exc).__name__}: {exc}"})
+        os._exit(1)
+    server = os.fork()
+    if server == 0:
+        os.close(report_fd)
+        for sig in FORWARDED:
+            signal.signal(sig, signal.SIG_DFL)
+        _run_server(request)
+    _report(report_fd, {"ready": True})
+    os.close(report_fd)
+
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server, signum)
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == server:
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _run_server(request: dict) -> None:
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = list(request["argv"])
+    try:
+        from jupyterhub.singleuser import main
+
+        code = main()
+    except SystemExit as exc:
+        code = exc.code
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)
+
+
+# -- the server loop ----------------------------------------------------------------------
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _validate(request: dict) -> None:
+    if not isinstance(request.get("uid"), int) or request["uid"] < 1000:
+        raise ValueError("refusing a system uid")
+    if not isinstance(request.get("argv"), list) or not request["argv"]:
+        raise ValueError("no command")
+    if not Path(request["home"]).is_dir():
+        raise ValueError(f"home {request['home']} missing")
+
+
+def handle(conn: socket.socket, log_fd: int) -> None:
+    request = receive(conn)
+    _validate(request)
+    read_fd, write_fd = os.pipe()
+    child = os.fork()
+    if child == 0:
+        conn.close()
+        os.close(read_fd)
+        try:
+            _child(request, write_fd, log_fd)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                _report(write_fd, {"error": f"{type(exc).__name__}: {exc}"})
+            os._exit(1)
+    os.close(write_fd)
+    try:
+        reply = _await_children(read_fd)
+    finally:
+        os.close(read_fd)
+    send(conn, reply)
+
+
+def _await_children(read_fd: int) -> dict:
+    """Read the children's reports until the sandbox is ready, fails, or time runs out."""
+    pid = None
+    ready_seen = False
+    buffer = b""
+    deadline = time.monotonic() + REPLY_TIMEOUT
+    while (remaining := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([read_fd], [], [], remaining)
+        if not readable:
+            break
+        chunk = os.read(read_fd, 4096)
+        if not chunk:
+            break
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            message = json.loads(line)
+            if "error" in message:
+                return message
+            if "pid" in message:
+                pid = message["pid"]
+            ready_seen = ready_seen or bool(message.get("ready"))
+            if ready_seen and pid:
+                return {"pid": pid}
+    return {"error": "the sandbox did not report ready in time"}
+
+
+def serve(socket_path: str, log_path: str | None) -> None:
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    preload()
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if log_path else 2
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    server.bind(socket_path)
+    os.umask(old_umask)
+    server.listen(64)
+    server.settimeout(0.2)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    print(f"sunaba zygote ready on {socket_path}", flush=True)
+    while not stopping:
+        _reap()
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            continue
+        except InterruptedError:
+            continue
+        with conn:
+            conn.settimeout(REPLY_TIMEOUT)
+            try:
+                handle(conn, log_fd)
+            except Exception as exc:
+                with contextlib.suppress(OSError):
+                    send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+    server.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(socket_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Sunaba fast-start server (root only)")
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--log")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("the zygote must run as root", file=sys.stderr)
+        return 1
+    serve(args.socket, args.log)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
