@@ -1,0 +1,225 @@
+"""Login storm: N learners start their servers at the same moment, on Sunaba's SandboxSpawner
+and on stock LocalProcessSpawner (same Unix users, no sandbox), in one run.
+
+Reports p50 / p95 / max of request→ready, failures, and memory per active learner (the
+learner's server plus one kernel with pandas imported, summed over the learner's processes).
+Usage: python benchmarks/bench_spawn.py [N ...]   (default: 20 40)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.hub import PREFIX, SunabaHub, free_port  # noqa: E402
+
+READY_TIMEOUT = 600
+MEMORY_SAMPLE = 10
+
+
+class StockHub:
+    """JupyterHub with its default LocalProcessSpawner, configured by hand the stock way."""
+
+    def __init__(self, root: Path):
+        self.root = root / "stock"
+        self.root.mkdir(mode=0o700)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = secrets.token_hex(32)
+        config = self.root / "jupyterhub_config.py"
+        config.write_text(
+            textwrap.dedent(
+                f"""
+                c.JupyterHub.ip = "127.0.0.1"
+                c.JupyterHub.port = {self.port}
+                c.JupyterHub.hub_port = {free_port()}
+                c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
+                c.ConfigurableHTTPProxy.command = ["{PREFIX}/proxy/node_modules/.bin/configurable-http-proxy"]
+                c.JupyterHub.db_url = "sqlite:///{self.root}/hub.sqlite"
+                c.JupyterHub.cookie_secret_file = "{self.root}/cookie_secret"
+                c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+                c.Spawner.cmd = ["{PREFIX}/venv/bin/jupyterhub-singleuser"]
+                c.Spawner.default_url = "/lab"
+                c.Spawner.start_timeout = {READY_TIMEOUT}
+                c.Spawner.http_timeout = {READY_TIMEOUT}
+                c.Spawner.environment = {{"PATH": "{PREFIX}/venv/bin:/usr/bin:/bin"}}
+                c.Authenticator.allow_all = True
+                c.JupyterHub.services = [{{"name": "bench", "api_token": "{self.token}"}}]
+                c.JupyterHub.load_roles = [{{"name": "bench", "scopes": ["admin:users",
+                    "admin:servers", "tokens", "access:servers"], "services": ["bench"]}}]
+                """
+            )
+        )
+        self.proc = subprocess.Popen(
+            [str(PREFIX / "venv/bin/jupyterhub"), "-f", str(config)],
+            cwd=self.root,
+            stdout=open(self.root / "hub.log", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/hub/api/", timeout=2).ok:
+                    return
+            time.sleep(0.5)
+        raise RuntimeError("stock hub did not start")
+
+    def api(self, method, path, **kwargs):
+        return requests.request(
+            method,
+            f"{self.url}/hub/api{path}",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=60,
+            **kwargs,
+        )
+
+    def close(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def spawn_and_wait(api, name: str) -> float | None:
+    started = time.monotonic()
+    response = api("POST", f"/users/{name}/server")
+    if response.status_code not in (201, 202):
+        return None
+    while time.monotonic() - started < READY_TIMEOUT:
+        server = api("GET", f"/users/{name}").json().get("servers", {}).get("")
+        if server and server.get("ready"):
+            return time.monotonic() - started
+        if server is None and time.monotonic() - started > 5:
+            return None  # the spawn failed and the server is gone
+        time.sleep(0.5)
+    return None
+
+
+def storm(api, names: list[str]) -> list[float | None]:
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        return list(pool.map(lambda n: spawn_and_wait(api, n), names))
+
+
+def user_token(api, name: str) -> str:
+    response = api("POST", f"/users/{name}/tokens", json={"expires_in": 3600})
+    response.raise_for_status()
+    return response.json()["token"]
+
+
+def start_pandas_kernel(url: str, api, name: str, token: str | None = None) -> None:
+    from tests.support.hub import Learner, SunabaHub
+
+    learner = Learner(name=name, password="", token=token or user_token(api, name))
+    runner = SunabaHub.__new__(SunabaHub)  # only its kernel helpers, bound to this URL
+    runner.url, runner.port = url, int(url.rsplit(":", 1)[1])
+    outcome = runner.run(learner, "import pandas as pd; pd.DataFrame({'a': range(1000)}).sum()")
+    if outcome["status"] != "ok":
+        raise RuntimeError(f"kernel for {name}: {outcome}")
+
+
+def memory_of(unix_user: str) -> int:
+    total = 0
+    for proc in psutil.process_iter(["username"]):
+        if proc.info["username"] == unix_user:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_full_info().uss
+    return total
+
+
+def summarise(times: list[float | None]) -> dict:
+    done = sorted(t for t in times if t is not None)
+    if not done:
+        return {"p50": float("nan"), "p95": float("nan"), "max": float("nan"), "failed": len(times)}
+    p95 = done[min(len(done) - 1, round(0.95 * (len(done) - 1)))]
+    return {
+        "p50": statistics.median(done),
+        "p95": p95,
+        "max": done[-1],
+        "failed": len(times) - len(done),
+    }
+
+
+def stop_all(api, names):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda n: api("DELETE", f"/users/{n}/server"), names))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not any(api("GET", f"/users/{n}").json().get("servers") for n in names):
+            return
+        time.sleep(1)
+
+
+def measure(label, api, url, names, unix_of, tokens=None) -> dict:
+    row = summarise(storm(api, names))
+    sample = names[:MEMORY_SAMPLE]
+    tokens = tokens or {}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda n: start_pandas_kernel(url, api, n, tokens.get(n)), sample))
+    time.sleep(2)
+    per_learner = [memory_of(unix_of(n)) for n in sample]
+    row["mib"] = statistics.mean(per_learner) / 2**20
+    stop_all(api, names)
+    print(
+        f"  {label:8} n={len(names):3}  p50 {row['p50']:6.1f} s  p95 {row['p95']:6.1f} s  "
+        f"max {row['max']:6.1f} s  failed {row['failed']}  memory/learner {row['mib']:5.0f} MiB",
+        flush=True,
+    )
+    return row
+
+
+def main(sizes: list[int]) -> int:
+    if os.geteuid() != 0:
+        print("bench_spawn needs root (real Unix users)")
+        return 1
+    sunaba = SunabaHub(memory_limit="1G", max_processes=256, extra={"culler": {"enabled": False}})
+    stock = None
+    results = []
+    try:
+        sunaba.start()
+        stock = StockHub(sunaba.root)
+        for n in sizes:
+            names = [f"u{n:02d}x{i:02d}" for i in range(n)]
+            # Learners sign up, are approved and log in through the pages, as people would.
+            tokens = {n: sunaba.new_learner(n).token for n in names}
+            row_s = measure(
+                "sunaba", sunaba.api, sunaba.url, names, lambda x: sunaba.user_prefix + x, tokens
+            )
+            # Same Unix users for stock: the accounts SandboxSpawner made.
+            unix_names = [sunaba.user_prefix + x for x in names]
+            stock.api("POST", "/users", json={"usernames": unix_names})
+            row_k = measure("stock", stock.api, stock.url, unix_names, lambda x: x)
+            results.append((n, row_s, row_k))
+    finally:
+        if stock is not None:
+            stock.close()
+        sunaba.close()
+    print("\nlogin storm (request → server ready), Sunaba vs stock LocalProcessSpawner")
+    print("| learners | Sunaba p50 | Sunaba p95 | stock p50 | stock p95 | p95 ratio | failures S/K "
+          "| MiB/learner S/K |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n, s, k in results:
+        print(
+            f"| {n} | {s['p50']:.1f} s | {s['p95']:.1f} s | {k['p50']:.1f} s | {k['p95']:.1f} s "
+            f"| {s['p95'] / k['p95']:.2f} | {s['failed']}/{k['failed']} | "
+            f"{s['mib']:.0f}/{k['mib']:.0f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(a) for a in sys.argv[1:]] or [20, 40]))
