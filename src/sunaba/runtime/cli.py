@@ -63,13 +63,7 @@ def _source() -> Path:
     return root
 
 
-def _prepare(args: argparse.Namespace):
-    _overrides(args)
-    config = load_config()
-    source = Path(os.environ["SUNABA_SOURCE"])
-    print(f"Sunaba: preparing {config.hub.prefix} and {config.hub.state_dir}")
-    ensure_runtime(config, source)
-    paths = StatePaths.from_config(config)
+def _prepare_state(config, paths: StatePaths) -> None:
     ensure_state_dir(paths)
     ensure_secrets(paths)
     password = ensure_first_admin(config, paths)
@@ -81,7 +75,6 @@ def _prepare(args: argparse.Namespace):
             f"  (also saved, readable by root only, in {admin_password_file(paths)}; "
             "change it after the first login at /hub/change-password)\n"
         )
-    return config, source, paths
 
 
 def cmd_install(args: argparse.Namespace) -> int:
@@ -97,11 +90,15 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    _overrides(args)
     try:
-        config, source, paths = _prepare(args)
+        config = load_config()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    source = Path(os.environ["SUNABA_SOURCE"])
+    print(f"Sunaba: preparing {config.hub.prefix} and {config.hub.state_dir}")
+    ensure_runtime(config, source)
     checks = run_checks(config)
     level = isolation_level(config, checks)
     print(f"isolation: {describe(level, checks)}")
@@ -116,5 +113,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
         os.environ["SUNABA_INSECURE_DEMO"] = "1"
     os.environ["SUNABA_SANDBOX_MODE"] = level
+    paths = StatePaths.from_config(config)
+    _prepare_state(config, paths)
     fast_start = config.sandbox.fast_start and level == "full"
     return run_hub(config, source, paths, fast_start=fast_start)
