@@ -2,7 +2,8 @@
 and on stock LocalProcessSpawner (same Unix users, no sandbox), in one run.
 
 Reports p50 / p95 / max of request→ready, failures, and memory per active learner (the
-learner's server plus one kernel with pandas imported, summed over the learner's processes).
+learner's server plus one kernel with pandas imported, summed as PSS over the learner's
+processes, so that pages shared between processes are counted once across all learners).
 Usage: python benchmarks/bench_spawn.py [N ...]   (default: 20 40)
 """
 
@@ -137,7 +138,7 @@ def memory_of(unix_user: str) -> int:
     for proc in psutil.process_iter(["username"]):
         if proc.info["username"] == unix_user:
             with contextlib.suppress(psutil.Error):
-                total += proc.memory_full_info().uss
+                total += proc.memory_full_info().pss
     return total
 
 
