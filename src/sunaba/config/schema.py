@@ -257,7 +257,9 @@ class AuthSection(Section):
             if not self.ldap.bind_dn_templates and not self.ldap.lookup_dn:
                 missing.append("auth.ldap.bind_dn_templates (or auth.ldap.lookup_dn)")
         if missing:
-            raise ValueError(f"auth.type is {self.type!r} but these are empty: " + ", ".join(missing))
+            raise ValueError(
+                f"auth.type is {self.type!r} but these are empty: " + ", ".join(missing)
+            )
         return self
 
 
@@ -549,12 +551,14 @@ class K8sDeploySection(Section):
         "10Gi", description="Size of the hub's state volume (course dirs, gradebooks, showcase)."
     )
     memory_guarantee: str = Field(
-        "512M", description="Memory reserved for each learner's pod (the limit is "
-        "`sandbox.memory_limit`)."
+        "512M",
+        description="Memory reserved for each learner's pod (the limit is `sandbox.memory_limit`).",
     )
     cpu_guarantee: float = Field(
-        0.2, gt=0, le=64, description="CPU reserved for each learner's pod (limit: "
-        "`sandbox.cpu_limit`)."
+        0.2,
+        gt=0,
+        le=64,
+        description="CPU reserved for each learner's pod (limit: `sandbox.cpu_limit`).",
     )
     learner_internet: bool = Field(
         False,

@@ -1,0 +1,40 @@
+# The learner's image: the environment `make up` gives a learner's sandbox on one machine — the
+# runtime venv under /opt/sunaba with this project and its pinned packages, JupyterLab in
+# Japanese, Japanese plot fonts, the dataset catalogue — run as the non-root user jovyan (1000).
+# On Kubernetes the pod is the sandbox: the chart runs it non-root, with a read-only root
+# filesystem and no privilege escalation; only the home volume and /tmp are writable.
+#
+# Built from the repository root (graders/, exercises/ and courses/ are never copied in:
+# learners can read everything in this image):
+#   docker build -f deploy/k8s/images/singleuser.Dockerfile -t sunaba/singleuser:0.1.0 .
+FROM debian:bookworm-slim
+
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      python3 python3-venv ca-certificates tini \
+      fonts-ipafont-gothic fonts-ipaexfont-gothic \
+ && rm -rf /var/lib/apt/lists/*
+
+COPY pyproject.toml README.md /build/
+COPY src /build/src
+COPY hub_config/sunaba.yaml /build/hub_config/sunaba.yaml
+COPY datasets /build/datasets
+
+# The same install as deploy/local/bootstrap.sh: a venv from Debian's Python, a regular install.
+RUN python3 -m venv /opt/sunaba/venv \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir /build \
+ && cd /build \
+ && /opt/sunaba/venv/bin/sunaba --config hub_config/sunaba.yaml deploy image-prepare --source . \
+ && chmod -R a+rX /opt/sunaba \
+ && rm -rf /build
+
+RUN useradd --uid 1000 --gid 100 --no-create-home --home-dir /home/jovyan --shell /bin/bash jovyan \
+ && mkdir -p /home/jovyan && chown 1000:100 /home/jovyan
+ENV PATH=/opt/sunaba/venv/bin:/usr/local/bin:/usr/bin:/bin HOME=/home/jovyan
+USER 1000
+WORKDIR /home/jovyan
+EXPOSE 8888
+ENTRYPOINT ["tini", "--"]
+CMD ["jupyterhub-singleuser"]

@@ -1,0 +1,72 @@
+"""The Helm chart for Kubernetes: Sunaba's chart, which depends on Zero to JupyterHub, with its
+values and extra manifests rendered from the site config."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+
+from sunaba.config.loader import validate
+from sunaba.config.schema import SiteConfig
+from sunaba.deploy import k8s_layout as L
+from sunaba.deploy.k8s_manifests import manifests
+from sunaba.deploy.k8s_schema import ChartReference, validate_values
+from sunaba.deploy.k8s_values import jupyterhub_values, k8s_site_config
+from sunaba.deploy.rendered import (
+    RenderedFile,
+    check_no_secrets,
+    comment_header,
+    dump_yaml,
+    secret_values,
+)
+from sunaba.deploy.services import HubService, hub_services, target_facts
+
+JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
+
+
+def k8s_services(config: SiteConfig) -> list[HubService]:
+    """The services as the hub pod will compute them: from the config it will load."""
+    pod_config = validate(k8s_site_config(config), "the hub pod's site config")
+    python = str(Path(pod_config.hub.prefix) / "venv" / "bin" / "python")
+    facts = target_facts(python, Path(L.HUB_SOURCE_DIR) / "hub_config")
+    return hub_services(pod_config, facts)
+
+
+def chart_metadata(config: SiteConfig) -> dict:
+    sunaba_version = version("sunaba")
+    return {
+        "apiVersion": "v2",
+        "name": "sunaba",
+        "description": "Sunaba learning hub: Zero to JupyterHub with Sunaba's services",
+        "type": "application",
+        "version": sunaba_version,
+        "appVersion": sunaba_version,
+        "dependencies": [
+            {
+                "name": "jupyterhub",
+                "version": config.deploy.k8s.jupyterhub_chart_version,
+                "repository": JUPYTERHUB_REPOSITORY,
+            }
+        ],
+    }
+
+
+def _multi_doc(objects: list[dict]) -> str:
+    return comment_header() + "".join("---\n" + dump_yaml(obj) for obj in objects)
+
+
+def render_k8s(config: SiteConfig, reference: ChartReference | None) -> list[RenderedFile]:
+    """Every file of the chart. With a chart reference the values are validated against the
+    chart's schema first; rendering fails rather than produce values the chart would refuse."""
+    services = k8s_services(config)
+    values = jupyterhub_values(config, services)
+    if reference is not None:
+        validate_values(values, reference)
+    files = [
+        RenderedFile("Chart.yaml", comment_header() + dump_yaml(chart_metadata(config))),
+        RenderedFile("values.yaml", comment_header() + dump_yaml({"jupyterhub": values})),
+    ]
+    for path, objects in manifests(config, services).items():
+        files.append(RenderedFile(path, _multi_doc(objects)))
+    check_no_secrets(files, secret_values(config))
+    return sorted(files, key=lambda f: f.path)

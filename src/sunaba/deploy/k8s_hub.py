@@ -1,0 +1,64 @@
+"""Inside the hub pod on Kubernetes: apply the site config on top of Zero to JupyterHub's config.
+
+The chart's own `jupyterhub_config.py` sets up KubeSpawner, the proxy and the database from the
+values; this adds what `sunaba up` would: login, pages, Sunaba's services and roles, the areas'
+traits, and the scopes learners' servers need. Network, state and spawner traits stay the
+chart's, because on Kubernetes the pod is the sandbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sunaba.config import load_config
+from sunaba.config.schema import SiteConfig
+from sunaba.deploy import k8s_layout as L
+from sunaba.hub.apply import (
+    DEFAULT_SERVER_SCOPES,
+    HubFacts,
+    area_hooks,
+    update_areas,
+    update_auth,
+    update_services,
+    update_templates,
+)
+from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
+
+K8S_UPDATES = (update_auth, update_templates, update_services, update_areas)
+
+
+def update_kubespawner(c, config: SiteConfig, facts: HubFacts) -> None:
+    scopes = [scope for hook in area_hooks("server_scopes") for scope in hook(config)]
+    if scopes:
+        c.Spawner.server_token_scopes = [*DEFAULT_SERVER_SCOPES, *scopes]
+    # Servers outlive a hub restart on Kubernetes (the chart's choice); do not undo it.
+    c.JupyterHub.cleanup_servers = False
+
+
+def k8s_hub_facts(config: SiteConfig, source: Path = Path(L.HUB_SOURCE_DIR)) -> HubFacts:
+    tokens = read_secrets(StatePaths.from_config(config)).get("service_tokens", {})
+    python = str(Path(config.hub.prefix) / "venv" / "bin" / "python")
+    return HubFacts(
+        sandbox_mode="kubernetes",
+        hub_config_dir=source / "hub_config",
+        service_tokens=tokens,
+        python=python,
+    )
+
+
+def apply_k8s(config: SiteConfig, c, facts: HubFacts) -> None:
+    for update in (*K8S_UPDATES, update_kubespawner):
+        update(c, config, facts)
+
+
+def apply_in_hub(c) -> None:
+    """Called from the chart's `hub.extraConfig`; the site config is mounted from the values."""
+    config = load_config()
+    paths = StatePaths.from_config(config)
+    ensure_state_dir(paths)
+    ensure_secrets(paths)
+    from sunaba.runtime.install import ensure_datasets_tree
+
+    # The shared volume starts empty: copy the catalogue into it, as `sunaba up` does.
+    ensure_datasets_tree(config, Path(L.HUB_SOURCE_DIR) / "datasets")
+    apply_k8s(config, c, k8s_hub_facts(config))

@@ -1,0 +1,247 @@
+"""Values for the Zero to JupyterHub chart, rendered from the site config.
+
+Chart keys are used where the chart has them (images, limits, storage, ingress); KubeSpawner
+traits the chart has no key for go through `hub.config`, which the chart passes through to
+traitlets unchanged. Sunaba's own hub settings are applied inside the hub pod by
+`sunaba.deploy.k8s_hub.apply_in_hub`, the same apply functions `sunaba up` runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import make_url
+
+from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.deploy import k8s_layout as L
+from sunaba.deploy.rendered import RenderError, dump_yaml
+from sunaba.deploy.services import HubService
+from sunaba.deploy.sitefile import public_site_config, without_password
+from sunaba.deploy.vm_nginx import upload_limit
+from sunaba.hub.apply import learner_env
+
+HUB_EXTRA_CONFIG = (
+    "# Sunaba: apply the site config with the same functions `sunaba up` uses.\n"
+    "from sunaba.deploy.k8s_hub import apply_in_hub\n"
+    "apply_in_hub(c)\n"
+)
+
+# Secrets the hub pod reads from Kubernetes Secrets into the config's environment layer.
+AUTH_SECRET_KEYS = {
+    "oidc": ("SUNABA__AUTH__OIDC__CLIENT_SECRET", "oidc-client-secret"),
+    "ldap": ("SUNABA__AUTH__LDAP__SEARCH_PASSWORD", "ldap-search-password"),
+}
+
+
+def k8s_site_config(config: SiteConfig) -> dict:
+    """The site config the hub pod loads: secrets removed, paths of the pod filled in."""
+    data = public_site_config(config)
+    data["hub"]["state_dir"] = L.STATE_DIR
+    data["sandbox"]["home_root"] = str(Path(L.HOME_MOUNT).parent)
+    db_url = hub_db_url(config)
+    data["hub"]["db_url"] = db_url
+    if not config.records.db_url:
+        data["records"]["db_url"] = db_url
+    return data
+
+
+def hub_db_url(config: SiteConfig) -> str:
+    if config.hub.db_url:
+        url = make_url(config.hub.db_url)
+        if url.get_backend_name() != "postgresql":
+            raise RenderError(
+                f"hub.db_url: Kubernetes needs PostgreSQL for the hub database, got "
+                f"{url.get_backend_name()!r}"
+            )
+        return without_password(url)
+    if not config.deploy.k8s.postgresql:
+        raise RenderError(
+            "hub.db_url is empty and deploy.k8s.postgresql is off: name a PostgreSQL database"
+        )
+    return L.database_url(config)
+
+
+def _secret_env(secret: str, key: str) -> dict:
+    return {"valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def hub_env(config: SiteConfig) -> dict:
+    k8s = config.deploy.k8s
+    env = {
+        "SUNABA_CONFIG": L.SITE_CONFIG_PATH,
+        # libpq takes the password from the environment: the URL in values has none.
+        "PGPASSWORD": _secret_env(k8s.db_secret, "password"),
+    }
+    if config.auth.type in AUTH_SECRET_KEYS:
+        variable, key = AUTH_SECRET_KEYS[config.auth.type]
+        env[variable] = _secret_env(k8s.auth_secret, key)
+    return env
+
+
+def _shared_mounts(config: SiteConfig, read_only: bool) -> list[dict]:
+    return [
+        {
+            "name": "sunaba-shared",
+            "mountPath": path,
+            "subPath": L.sub_path(path),
+            "readOnly": read_only,
+        }
+        for path in L.shared_paths(config)
+    ]
+
+
+def hub_values(config: SiteConfig, services: list[HubService]) -> dict:
+    name, tag = L.image_parts(config.deploy.k8s.hub_image)
+    ports = [s for s in services if s.serves_http]
+    values = {
+        "image": {"name": name, "tag": tag},
+        "db": {"type": "postgres", "url": hub_db_url(config)},
+        "baseUrl": config.hub.base_url,
+        "extraConfig": {"50-sunaba": HUB_EXTRA_CONFIG},
+        "extraFiles": {
+            "sunaba-site-config": {
+                "mountPath": L.SITE_CONFIG_PATH,
+                "stringData": dump_yaml(k8s_site_config(config)),
+            }
+        },
+        "extraEnv": hub_env(config),
+        "extraVolumes": [
+            {"name": "sunaba-state", "persistentVolumeClaim": {"claimName": L.STATE_CLAIM}},
+            {"name": "sunaba-shared", "persistentVolumeClaim": {"claimName": L.SHARED_CLAIM}},
+        ],
+        "extraVolumeMounts": [
+            {"name": "sunaba-state", "mountPath": L.STATE_MOUNT},
+            # The hub fills the shared volume (course sync, dataset fetch); learners only read it.
+            *_shared_mounts(config, read_only=False),
+        ],
+        "config": {
+            "JupyterHub": {"admin_access": False},
+            "KubeSpawner": kubespawner_traits(config),
+        },
+    }
+    if ports:
+        values["service"] = {
+            "extraPorts": [
+                {"name": s.name[:15], "port": s.port, "targetPort": s.port} for s in ports
+            ]
+        }
+        values["networkPolicy"] = {
+            "ingress": [
+                {
+                    "ports": [{"port": s.port} for s in ports],
+                    "from": [{"podSelector": {"matchLabels": {L.HUB_ACCESS: "true"}}}],
+                }
+            ]
+        }
+    return values
+
+
+def kubespawner_traits(config: SiteConfig) -> dict:
+    """On Kubernetes the pod is the sandbox: non-root, no privilege escalation, nothing but the
+    home and /tmp writable."""
+    return {
+        "container_security_context": {
+            "runAsNonRoot": True,
+            "runAsUser": L.LEARNER_UID,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "pod_security_context": {
+            "runAsNonRoot": True,
+            "fsGroup": L.LEARNER_GID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        # Learners' pods get no Kubernetes API credentials.
+        "automount_service_account_token": False,
+    }
+
+
+def singleuser_values(config: SiteConfig) -> dict:
+    k8s = config.deploy.k8s
+    name, tag = L.image_parts(k8s.singleuser_image)
+    venv_bin = Path(config.hub.prefix) / "venv" / "bin"
+    env = learner_env(config)
+    env["HOME"] = L.HOME_MOUNT
+    dynamic = {"storageAccessModes": ["ReadWriteOnce"]}
+    if k8s.storage_class:
+        dynamic["storageClass"] = k8s.storage_class
+    return {
+        "image": {"name": name, "tag": tag},
+        "cmd": str(venv_bin / "jupyterhub-singleuser"),
+        "defaultUrl": config.learner.default_url,
+        "startTimeout": config.learner.start_timeout,
+        "uid": L.LEARNER_UID,
+        "fsGid": L.LEARNER_GID,
+        "allowPrivilegeEscalation": False,
+        "memory": {
+            "limit": parse_size(config.sandbox.memory_limit),
+            "guarantee": parse_size(k8s.memory_guarantee),
+        },
+        "cpu": {"limit": config.sandbox.cpu_limit, "guarantee": k8s.cpu_guarantee},
+        "extraEnv": env,
+        "extraLabels": {L.HUB_ACCESS: "true", L.ROLE_LABEL: "learner"},
+        "storage": {
+            "type": "dynamic",
+            "capacity": k8s.home_size,
+            "homeMountPath": L.HOME_MOUNT,
+            "dynamic": dynamic,
+            "extraVolumes": [
+                {"name": "sunaba-shared", "persistentVolumeClaim": {"claimName": L.SHARED_CLAIM}},
+                {"name": "sunaba-tmp", "emptyDir": {"sizeLimit": config.sandbox.max_file_size}},
+            ],
+            "extraVolumeMounts": [
+                *_shared_mounts(config, read_only=True),
+                {"name": "sunaba-tmp", "mountPath": "/tmp"},
+            ],
+        },
+        # Sunaba renders its own NetworkPolicy for learners' pods (templates/), which also keeps
+        # them away from the metadata server without the chart's privileged iptables container.
+        "networkPolicy": {"enabled": False},
+        "cloudMetadata": {"blockWithIptables": False, "ip": "169.254.169.254"},
+    }
+
+
+def ingress_values(config: SiteConfig) -> dict:
+    host = config.deploy.server_name
+    if not host:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "hosts": [host],
+        "tls": [{"hosts": [host], "secretName": config.deploy.k8s.tls_secret}],
+        "annotations": {
+            "nginx.ingress.kubernetes.io/proxy-body-size": upload_limit(config),
+        },
+    }
+
+
+def grader_values(config: SiteConfig) -> dict:
+    k8s = config.deploy.k8s
+    return {
+        "template": L.GRADER_TEMPLATE,
+        "memoryLimit": parse_size(k8s.grader_memory),
+        "cpuLimit": k8s.grader_cpu,
+    }
+
+
+def jupyterhub_values(config: SiteConfig, services: list[HubService]) -> dict:
+    values = {
+        "hub": hub_values(config, services),
+        "singleuser": singleuser_values(config),
+        "ingress": ingress_values(config),
+        # Sunaba's idle culler runs as a hub service, configured like on one machine.
+        "cull": {"enabled": False},
+        "custom": {
+            "sunaba": {
+                "services": [s.name for s in services],
+                # Reached through the proxy only: their port is picked when the hub starts.
+                "servicesWithoutFixedPort": [s.name for s in services if not s.port_fixed],
+                "grader": grader_values(config),
+            }
+        },
+    }
+    if config.deploy.server_name:
+        # The ingress is the way in; the proxy needs no load balancer of its own.
+        values["proxy"] = {"service": {"type": "ClusterIP"}}
+    return values

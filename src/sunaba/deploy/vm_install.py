@@ -1,0 +1,166 @@
+"""`sunaba deploy vm install`: make this Debian or Ubuntu server a Sunaba server, idempotently.
+
+Each `ensure_*` step returns early when its thing is already in place and says whether it changed
+anything, so running the installer again after editing the site config only applies the change.
+`--root` installs into a staging directory instead of / (packages, database and services are then
+left alone), which is also how the installer is tested.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import make_url
+
+from sunaba.config.schema import SiteConfig
+from sunaba.deploy.rendered import RenderedFile, RenderError
+from sunaba.deploy.vm import INSTALL_DIRS, render_vm
+from sunaba.deploy.vm_units import uses_local_postgresql
+from sunaba.runtime.install import DEBIAN_PACKAGES, StepResult, ensure_debian_packages
+from sunaba.runtime.state import StatePaths, ensure_state_dir
+
+VM_PACKAGES: dict[str, str | None] = {
+    **DEBIAN_PACKAGES,
+    "nginx": "nginx",
+    "postgresql": None,
+    "postgresql-client": "pg_dump",
+    "logrotate": "logrotate",
+}
+UNITS_TO_ENABLE = ("sunaba-hub.service", "sunaba-backup.timer")
+
+
+def _under(root: Path, path: str | Path) -> Path:
+    return root / str(path).lstrip("/")
+
+
+def _write_if_changed(target: Path, text: str, mode: int) -> bool:
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(mode)
+    os.replace(tmp, target)
+    return True
+
+
+def ensure_rendered_files(files: list[RenderedFile], root: Path) -> StepResult:
+    changed = []
+    for rendered in files:
+        folder, _, name = rendered.path.partition("/")
+        if folder not in INSTALL_DIRS:
+            continue
+        target = _under(root, Path(INSTALL_DIRS[folder]) / name)
+        if _write_if_changed(target, rendered.text, rendered.mode):
+            changed.append(str(target))
+    return StepResult("rendered files", bool(changed), ", ".join(changed) or "up to date")
+
+
+def ensure_site_config(config: SiteConfig, source: Path | None, root: Path) -> StepResult:
+    target = _under(root, config.deploy.vm.config_file)
+    if target.exists():
+        return StepResult("site config", False, f"{target} kept")
+    if source is None or not source.is_file():
+        return StepResult("site config", False, f"missing: write {target}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    target.chmod(0o644)
+    return StepResult("site config", True, f"{source} -> {target}")
+
+
+def ensure_state(config: SiteConfig, root: Path) -> StepResult:
+    paths = StatePaths(_under(root, config.hub.state_dir))
+    return StepResult("state dir", ensure_state_dir(paths), str(paths.root))
+
+
+def ensure_nginx_default_site_off(root: Path) -> StepResult:
+    """Debian's default site also claims port 80 as default_server."""
+    default = _under(root, "/etc/nginx/sites-enabled/default")
+    if not default.is_symlink() and not default.exists():
+        return StepResult("nginx default site", False, "not enabled")
+    default.unlink()
+    return StepResult("nginx default site", True, f"removed {default}")
+
+
+def _psql_as_postgres(sql: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+        capture_output=True,
+        text=True,
+    )
+
+
+def ensure_local_database(config: SiteConfig) -> StepResult:
+    """A role and database on this server's PostgreSQL, with a generated password kept in the
+    state dir's pgpass file (the units point libpq at it)."""
+    if not uses_local_postgresql(config):
+        return StepResult("postgresql", False, "no local PostgreSQL in the config")
+    pgpass = StatePaths.from_config(config).root / "pgpass"
+    changed = False
+    for url in {config.hub.db_url, config.records.db_url} - {""}:
+        parsed = make_url(url)
+        role, database = parsed.username or "sunaba", parsed.database or "sunaba"
+        for value in (role, database):
+            if not re.match(r"^[a-z_][a-z0-9_]*$", value):
+                raise RenderError(f"database or role name {value!r}: use a-z, 0-9 and _ only")
+        exists = _psql_as_postgres(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'")  # noqa: S608
+        if exists.stdout.strip() != "1":
+            password = secrets.token_urlsafe(24)
+            _psql_as_postgres(f"CREATE ROLE \"{role}\" LOGIN PASSWORD '{password}'")
+            line = f"{parsed.host or 'localhost'}:{parsed.port or 5432}:*:{role}:{password}\n"
+            fd = os.open(pgpass, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a") as handle:
+                handle.write(line)
+            changed = True
+        found = _psql_as_postgres(f"SELECT 1 FROM pg_database WHERE datname = '{database}'")  # noqa: S608
+        if found.stdout.strip() != "1":
+            _psql_as_postgres(f'CREATE DATABASE "{database}" OWNER "{role}"')
+            changed = True
+    return StepResult("postgresql", changed, str(pgpass))
+
+
+def systemd_running() -> bool:
+    return Path("/run/systemd/system").is_dir()
+
+
+def ensure_services() -> StepResult:
+    if not systemd_running():
+        return StepResult("services", False, "systemd is not running here: units not enabled")
+    subprocess.run(["systemctl", "daemon-reload"], check=True)
+    subprocess.run(["systemctl", "enable", "--now", *UNITS_TO_ENABLE], check=True)
+    subprocess.run(["nginx", "-t"], check=True, capture_output=True)
+    subprocess.run(["systemctl", "reload-or-restart", "nginx"], check=True)
+    return StepResult("services", True, "enabled " + ", ".join(UNITS_TO_ENABLE))
+
+
+def install_vm(
+    config: SiteConfig,
+    root: Path = Path("/"),
+    packages: bool = True,
+    services: bool = True,
+    source_config: Path | None = None,
+) -> list[StepResult]:
+    files = render_vm(config)  # first: a broken config stops here, before any change
+    staging = root != Path("/")
+    results = []
+    if packages and not staging:
+        results.append(ensure_debian_packages(VM_PACKAGES))
+    results.append(ensure_site_config(config, source_config, root))
+    results.append(ensure_state(config, root))
+    if not staging:
+        results.append(ensure_local_database(config))
+    results.append(ensure_rendered_files(files, root))
+    results.append(ensure_nginx_default_site_off(root))
+    certificate = _under(root, config.deploy.vm.tls_certificate)
+    if not certificate.exists():
+        results.append(
+            StepResult("tls certificate", False, f"missing: put the certificate at {certificate}")
+        )
+    if services and not staging:
+        results.append(ensure_services())
+    return results
