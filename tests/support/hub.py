@@ -313,6 +313,7 @@ class SunabaHub:
                     break
                 if raw is None:
                     outcome["status"] = "disconnected"
+                    outcome["error"] = f"websocket closed: {conn.close_code} {conn.close_reason}"
                     break
                 msg = json.loads(raw)
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:

@@ -94,6 +94,8 @@ def start_zygote(config: SiteConfig, paths: StatePaths, log_path: Path) -> subpr
             str(log_path),
         ],
         cwd=paths.root,
+        # Every learner's server is forked from this process: give it nothing worth reading.
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"},
         stdin=subprocess.DEVNULL,
         stdout=open(log_path, "ab"),  # noqa: SIM115 (the child keeps it)
         stderr=subprocess.STDOUT,

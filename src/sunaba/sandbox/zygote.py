@@ -122,26 +122,49 @@ def _report(fd: int, message: dict) -> None:
     os.write(fd, (json.dumps(message) + "\n").encode())
 
 
-def _child(request: dict, report_fd: int, log_fd: int) -> None:
-    """First child (root, host PID namespace): set up, then fork PID 1 of the sandbox."""
+def _serve_one(conn: socket.socket, log_fd: int) -> None:
+    """First child (root, host PID namespace). It alone reads the request, so one learner's
+    token never sits in the memory of the zygote that every later server is forked from."""
     os.setsid()
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
-    os.closerange(3, report_fd)
-    os.closerange(report_fd + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    join_cgroup_files(request["cgroup_procs"])
-    limits = Limits(**request["limits"])
-    apply_rlimits(limits, memory_by_rlimit=not request["cgroup_procs"], nproc_by_rlimit=True)
-    unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
-    os.makedirs(MOUNT_ROOT, exist_ok=True)
-    build_root(MOUNT_ROOT, request["home"], request["readonly"])
-    pid = os.fork()
-    if pid == 0:
-        _sandbox_init(request, report_fd)
-    _report(report_fd, {"pid": pid})
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        request = receive(conn)
+        _validate(request)
+        read_fd, write_fd = os.pipe()
+        keep = sorted({conn.fileno(), read_fd, write_fd})
+        _close_all_but(keep)
+        join_cgroup_files(request["cgroup_procs"])
+        limits = Limits(**request["limits"])
+        apply_rlimits(limits, memory_by_rlimit=not request["cgroup_procs"], nproc_by_rlimit=True)
+        unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
+        os.makedirs(MOUNT_ROOT, exist_ok=True)
+        build_root(MOUNT_ROOT, request["home"], request["readonly"])
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            os.close(read_fd)
+            _sandbox_init(request, write_fd)
+        os.close(write_fd)
+        reply = _await_children(read_fd, pid)
+    except Exception as exc:
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    with contextlib.suppress(OSError):
+        send(conn, reply)
     os._exit(0)
+
+
+def _close_all_but(keep: list[int]) -> None:
+    low = 3
+    for fd in keep:
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _sandbox_init(request: dict, report_fd: int) -> None:
@@ -220,32 +243,16 @@ def _validate(request: dict) -> None:
         raise ValueError(f"home {request['home']} missing")
 
 
-def handle(conn: socket.socket, log_fd: int) -> None:
-    request = receive(conn)
-    _validate(request)
-    read_fd, write_fd = os.pipe()
+def handle(conn: socket.socket, server: socket.socket, log_fd: int) -> None:
     child = os.fork()
     if child == 0:
-        conn.close()
-        os.close(read_fd)
-        try:
-            _child(request, write_fd, log_fd)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                _report(write_fd, {"error": f"{type(exc).__name__}: {exc}"})
-            os._exit(1)
-    os.close(write_fd)
-    try:
-        reply = _await_children(read_fd)
-    finally:
-        os.close(read_fd)
-    send(conn, reply)
+        server.close()
+        _serve_one(conn, log_fd)
+    conn.close()
 
 
-def _await_children(read_fd: int) -> dict:
-    """Read the children's reports until the sandbox is ready, fails, or time runs out."""
-    pid = None
-    ready_seen = False
+def _await_children(read_fd: int, pid: int) -> dict:
+    """Read the sandbox's report until it is ready, fails, or time runs out."""
     buffer = b""
     deadline = time.monotonic() + REPLY_TIMEOUT
     while (remaining := deadline - time.monotonic()) > 0:
@@ -261,10 +268,7 @@ def _await_children(read_fd: int) -> dict:
             message = json.loads(line)
             if "error" in message:
                 return message
-            if "pid" in message:
-                pid = message["pid"]
-            ready_seen = ready_seen or bool(message.get("ready"))
-            if ready_seen and pid:
+            if message.get("ready"):
                 return {"pid": pid}
     return {"error": "the sandbox did not report ready in time"}
 
@@ -294,13 +298,13 @@ def serve(socket_path: str, log_path: str | None) -> None:
             continue
         except InterruptedError:
             continue
-        with conn:
-            conn.settimeout(REPLY_TIMEOUT)
-            try:
-                handle(conn, log_fd)
-            except Exception as exc:
-                with contextlib.suppress(OSError):
-                    send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+        conn.settimeout(REPLY_TIMEOUT)
+        try:
+            handle(conn, server, log_fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+            conn.close()
     server.close()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
