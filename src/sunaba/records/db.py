@@ -119,8 +119,9 @@ def ensure_records_schema(url: str) -> None:
         engine.dispose()
 
 
-def current_revision(url: str) -> str | None:
-    """The revision the records database is at, or None when it has no schema yet."""
+def current_revision(url: str) -> frozenset[str] | None:
+    """The revisions (one per area branch) the records database is at, or None when it has no
+    schema yet."""
     from alembic.runtime.migration import MigrationContext
 
     path = sqlite_file(url)
@@ -130,6 +131,7 @@ def current_revision(url: str) -> str | None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            return context.get_current_revision()
+            heads = context.get_current_heads()
+            return frozenset(heads) if heads else None
     finally:
         engine.dispose()
