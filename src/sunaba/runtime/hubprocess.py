@@ -48,7 +48,8 @@ def wait_until_up(config: SiteConfig, proc: subprocess.Popen, timeout: float = 1
 
 
 def kill_leftovers(config: SiteConfig, hub_pgid: int | None) -> None:
-    """Whatever the hub failed to stop: its process group, and every learner cgroup."""
+    """Whatever the hub failed to stop: its process group, and the cgroups of this site's
+    learners (recognised by the account prefix; another site's learners are left alone)."""
     if hub_pgid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(hub_pgid, signal.SIGKILL)
@@ -56,12 +57,13 @@ def kill_leftovers(config: SiteConfig, hub_pgid: int | None) -> None:
     if version is None:
         return
     root = Path("/sys/fs/cgroup") / ("pids" if version == "v1" else "") / "sunaba"
-    if root.is_dir():
-        for child in root.iterdir():
-            if child.is_dir():
-                group = CgroupGroup("sunaba", child.name, version)
-                group.kill_all()
-                group.remove()
+    if not root.is_dir():
+        return
+    for child in root.iterdir():
+        if child.is_dir() and child.name.startswith(config.sandbox.user_prefix):
+            group = CgroupGroup("sunaba", child.name, version)
+            group.kill_all()
+            group.remove()
 
 
 def announce(config: SiteConfig) -> None:

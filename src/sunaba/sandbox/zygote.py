@@ -200,7 +200,12 @@ def _sandbox_init(request: dict, report_fd: int) -> None:
         except InterruptedError:
             continue
         if pid == server:
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+            code = os.waitstatus_to_exitcode(status)
+            if code < 0:
+                print(
+                    f"sunaba sandbox: server killed by signal {-code}", file=sys.stderr, flush=True
+                )
+            os._exit(code & 0xFF)
 
 
 def _run_server(request: dict) -> None:
