@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sunaba.datasets import DatasetError, load
-from sunaba.datasets.catalogue import ENV_PATH, Catalogue, search_path
+from sunaba.datasets.catalogue import ENV_PATH, Catalogue, checkout_datasets_dir, search_path
 from tests.unit.datasets.paths import CATALOGUE_DIR
 
 
@@ -172,7 +172,10 @@ def test_search_path_order(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "prefix", str(prefix / "venv"))
     dirs = search_path()
     assert dirs[:3] == [first, second, prefix / "share" / "datasets"]
-    assert dirs[-1] == CATALOGUE_DIR  # running from this checkout
+    # The checkout's own catalogue comes last, when the code runs from a checkout (an editable
+    # install); an installed copy knows no checkout.
+    checkout = checkout_datasets_dir()
+    assert dirs[3:] == ([checkout] if checkout is not None else [])
 
 
 def test_env_path_wins(tmp_path, monkeypatch):
