@@ -304,6 +304,7 @@ class SunabaHub:
             )
         )
         outcome = {"status": None, "stdout": "", "stderr": "", "result": None, "error": None}
+        idle = False
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
@@ -335,11 +336,11 @@ class SunabaHub:
                 elif kind == "status" and content["execution_state"] in ("restarting", "dead"):
                     outcome["status"] = "died"
                     break
-                elif (
-                    kind == "status"
-                    and content["execution_state"] == "idle"
-                    and outcome["status"] is not None
-                ):
+                elif kind == "status" and content["execution_state"] == "idle":
+                    idle = True
+                # iopub's idle and shell's reply travel on different channels: either may
+                # arrive first, and all output has arrived once both have.
+                if idle and outcome["status"] is not None:
                     break
         finally:
             conn.close()
