@@ -393,6 +393,39 @@ class CoursesSection(Section):
         return value
 
 
+class ChecksSection(Section):
+    graders: str = Field(
+        "",
+        description="Directory holding `<course>/<assignment>.py` grader files (check logic, "
+        "tolerances, hints). Empty means `graders/` next to `hub_config/`. Only the hub reads "
+        "it: never visible inside sandboxes.",
+    )
+    port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Loopback port of the check service. 0 derives a port in 30000-31999 from "
+        "the state dir, so that hubs on one machine do not collide.",
+    )
+    max_answer_size: str = Field(
+        "20M",
+        description="Largest answer (after serialisation) a learner may send to a check, such "
+        "as `20M`.",
+    )
+    rate_limit: int = Field(
+        60,
+        ge=1,
+        description="Checks and hints one learner may ask for per minute.",
+    )
+
+    @field_validator("max_answer_size")
+    @classmethod
+    def _answer_size(cls, value: str) -> str:
+        if not _SIZE.match(value.strip()):
+            raise ValueError("must be a size such as 20M or 1G")
+        return value
+
+
 class RecordsSection(Section):
     db_url: str = Field(
         "",
@@ -619,6 +652,9 @@ class SiteConfig(Section):
     )
     courses: CoursesSection = Field(
         default_factory=CoursesSection, description="Where course definitions are read from."
+    )
+    checks: ChecksSection = Field(
+        default_factory=ChecksSection, description="Instant checks of learners' answers."
     )
     records: RecordsSection = Field(
         default_factory=RecordsSection, description="The records database."

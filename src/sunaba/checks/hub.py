@@ -1,0 +1,76 @@
+"""Area hooks for the hub config: the check service, who may call it, and the scopes learners'
+server tokens need to reach it from their kernels."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sunaba.checks.grader import GraderDirectory
+from sunaba.checks.service import (
+    CONFIG_ENV,
+    GRADER_GROUP,
+    GRADERS_ENV,
+    LEARNER_GROUP,
+    SERVICE,
+)
+from sunaba.config.schema import SiteConfig
+from sunaba.runtime.state import public_datasets_dir
+
+ACCESS = f"access:services!service={SERVICE}"
+LOOKUP = f"read:services!service={SERVICE}"
+
+
+def graders_dir(config: SiteConfig, hub_config_dir: Path | None = None) -> Path:
+    if config.checks.graders:
+        return Path(config.checks.graders)
+    base = hub_config_dir or Path(__file__).resolve().parents[3] / "hub_config"
+    return Path(base).parent / "graders"
+
+
+def service_port(config: SiteConfig) -> int:
+    if config.checks.port:
+        return config.checks.port
+    digest = hashlib.sha256(f"checks:{config.hub.state_dir}".encode()).digest()
+    # Below Linux's ephemeral range (32768-), apart from the courses' 20000-29999.
+    return 30000 + int.from_bytes(digest[:4], "big") % 2000
+
+
+def services(config: SiteConfig, facts) -> list[dict]:
+    return [
+        {
+            "name": SERVICE,
+            "url": f"http://127.0.0.1:{service_port(config)}",
+            "command": [facts.python, "-m", "sunaba.checks.service"],
+            "environment": {
+                CONFIG_ENV: config.model_dump_json(),
+                GRADERS_ENV: str(graders_dir(config, facts.hub_config_dir)),
+                # Graders compute expected values from the same datasets learners load.
+                "SUNABA_DATASETS_PATH": str(public_datasets_dir(config)),
+                "LANG": "C.UTF-8",
+            },
+            "display": False,
+        }
+    ]
+
+
+def roles(config: SiteConfig, facts) -> list[dict]:
+    # Members of every course that has graders may reach the service; which course a call
+    # may judge is decided by the service itself, from the caller's groups, on every call.
+    courses = GraderDirectory(graders_dir(config, facts.hub_config_dir)).courses()
+    if not courses:
+        return []
+    return [
+        {
+            "name": "check-users",
+            "description": "Learners and staff of courses with graders use the instant checks.",
+            "scopes": [ACCESS, LOOKUP],
+            "groups": [g.format(c) for c in courses for g in (LEARNER_GROUP, GRADER_GROUP)],
+        }
+    ]
+
+
+def server_scopes(config: SiteConfig) -> list[str]:
+    # The kernel finds the service in the hub and calls it with the server's token. The hub
+    # keeps only what the user holds, so non-members' servers get neither.
+    return [ACCESS, LOOKUP, "read:users:groups!user"]
