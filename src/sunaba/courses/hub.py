@@ -1,0 +1,136 @@
+"""Area hooks for the hub config: the exchange service, a formgrader per synced course, the
+roles that open them, the scopes learners' servers need, and the course groups.
+
+Only courses that a sync has set up (exchange entry written, grader account and directory
+present) get a formgrader: a course file alone never makes the hub try to run something as an
+account that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig
+from sunaba.courses.accounts import grader_exists
+from sunaba.courses.groups import groups_file, read_plans
+from sunaba.courses.layout import (
+    EXCHANGE_SERVICE,
+    FORMGRADER_SERVICE,
+    GRADER_GROUP,
+    LEARNER_GROUP,
+    CoursePaths,
+    exchange_root,
+    grader_account,
+)
+from sunaba.exchange.service import CONFIG_ENV
+from sunaba.exchange.store import ExchangeStore
+
+EXCHANGE_ACCESS = f"access:services!service={EXCHANGE_SERVICE}"
+EXCHANGE_LOOKUP = f"read:services!service={EXCHANGE_SERVICE}"
+
+
+def base_port(config: SiteConfig) -> int:
+    if config.courses.service_port:
+        return config.courses.service_port
+    digest = hashlib.sha256(config.hub.state_dir.encode()).digest()
+    # Below Linux's ephemeral range, so a port the kernel hands out never collides with it.
+    return 20000 + int.from_bytes(digest[:4], "big") % 9000
+
+
+def synced_courses(config: SiteConfig) -> list[str]:
+    return [c for c in ExchangeStore(exchange_root(config)).courses() if grader_exists(config, c)]
+
+
+def _venv_bin(config: SiteConfig, name: str) -> str:
+    return str(Path(config.hub.prefix) / "venv" / "bin" / name)
+
+
+def services(config: SiteConfig, facts) -> list[dict]:
+    port = base_port(config)
+    found = [
+        {
+            "name": EXCHANGE_SERVICE,
+            "url": f"http://127.0.0.1:{port}",
+            "command": [facts.python, "-m", "sunaba.exchange.service"],
+            "environment": {CONFIG_ENV: config.model_dump_json(), "LANG": "C.UTF-8"},
+            "oauth_no_confirm": True,
+            "display": False,
+        }
+    ]
+    for offset, course in enumerate(synced_courses(config), start=1):
+        paths = CoursePaths.of(config, course)
+        found.append(
+            {
+                "name": FORMGRADER_SERVICE.format(course),
+                "url": f"http://127.0.0.1:{port + offset}",
+                "command": [_venv_bin(config, "jupyterhub-singleuser")],
+                "user": grader_account(config, course),
+                "cwd": str(paths.root),
+                "environment": {
+                    "PATH": f"{Path(config.hub.prefix) / 'venv' / 'bin'}:/usr/bin:/bin",
+                    "LANG": "C.UTF-8",
+                    "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+                },
+                "oauth_no_confirm": True,
+                "display": False,
+            }
+        )
+    return found
+
+
+def roles(config: SiteConfig, facts) -> list[dict]:
+    courses = synced_courses(config)
+    found = [
+        {
+            "name": "sunaba-exchange",
+            "description": "The exchange keeps course groups in line with the course files "
+            "(callers are identified with their own tokens).",
+            "scopes": ["admin:groups"],
+            "services": [EXCHANGE_SERVICE],
+        }
+    ]
+    if not courses:
+        return found
+    found.append(
+        {
+            "name": "course-members",
+            "description": "Learners and staff of a course use the exchange and its pages.",
+            "scopes": [EXCHANGE_ACCESS, EXCHANGE_LOOKUP],
+            "groups": [g.format(c) for c in courses for g in (LEARNER_GROUP, GRADER_GROUP)],
+        }
+    )
+    for course in courses:
+        service = FORMGRADER_SERVICE.format(course)
+        found.append(
+            {
+                "name": f"{service}-users",
+                "description": f"Staff of {course} open its formgrader.",
+                "scopes": [f"access:services!service={service}"],
+                "groups": [GRADER_GROUP.format(course)],
+            }
+        )
+        found.append(
+            {
+                "name": service,
+                "description": f"The formgrader of {course} releases and collects through "
+                "the exchange.",
+                "scopes": [EXCHANGE_ACCESS, EXCHANGE_LOOKUP],
+                "services": [service],
+            }
+        )
+    return found
+
+
+def server_scopes(config: SiteConfig) -> list[str]:
+    # A learner's server token carries the learner's identity to the exchange (the hub's
+    # whoami always includes name and groups) and may look the exchange up in the hub.
+    # Nothing about other users or services.
+    return [EXCHANGE_ACCESS, EXCHANGE_LOOKUP]
+
+
+def update(c, config: SiteConfig, facts) -> None:
+    # Course groups exist with their members from the first second the hub runs, whether or
+    # not it was running when the courses were synced.
+    plans = read_plans(groups_file(config))
+    c.JupyterHub.load_groups = {name: {"users": plan.members} for name, plan in plans.items()}

@@ -1,0 +1,171 @@
+"""Files under the runtime prefix that make nbgrader in learners' servers use the exchange.
+
+Learners' servers run the prefix's venv inside a sandbox that shows neither the checkout nor the
+state dir, so what their nbgrader needs is copied under the prefix:
+
+- `lib/sunaba-portable/sunaba_portable/...`: a copy of the few modules that run outside the hub
+  (the exchange plugin, the grading worker), which import only nbgrader, the standard library
+  and each other (relatively). The venv finds them through a `.pth` file. They get their own
+  top-level name because a learner's server may be forked from a process that has already
+  imported `sunaba` from the checkout, which the sandbox does not show.
+- `venv/etc/jupyter/nbgrader_config.json`: select the plugin classes.
+- `venv/etc/jupyter/jupyter_server_config.d/zz-sunaba-courses.json` and
+  `venv/etc/jupyter/labconfig/page_config.json`: no formgrader, course list or assignment
+  creator in learners' JupyterLab. Formgraders switch them back on in their own config.
+
+Nothing here holds a secret or anything course-specific.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.exchange.plugin import PLUGIN_CLASSES
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/sunaba
+PORTABLE_PACKAGE = "sunaba_portable"
+# Modules that run outside the hub process: importable with only nbgrader and the stdlib.
+PORTABLE_MODULES = (
+    "__init__.py",
+    "exchange/__init__.py",
+    "exchange/archive.py",
+    "exchange/client.py",
+    "exchange/jadate.py",
+    "exchange/plugin.py",
+    "exchange/stamps.py",
+    "grading/__init__.py",
+    "grading/nbfilters.py",
+    "grading/worker.py",
+)
+LEARNER_HIDDEN_SERVER_EXTENSIONS = (
+    "nbgrader.server_extensions.formgrader",
+    "nbgrader.server_extensions.course_list",
+)
+LEARNER_HIDDEN_LAB_PLUGINS = (
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:course-list",
+    "@jupyter/nbgrader:create-assignment",
+)
+
+
+def _write_if_changed(path: Path, data: bytes, mode: int = 0o644) -> bool:
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A name of its own: several syncs (hubs sharing one prefix) may write at once.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    return True
+
+
+def _json(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def portable_dir(config: SiteConfig) -> Path:
+    return Path(config.hub.prefix) / "lib" / "sunaba-portable"
+
+
+def portable_name(module: str) -> str:
+    """`sunaba.exchange.plugin` -> `sunaba_portable.exchange.plugin`."""
+    return PORTABLE_PACKAGE + module.removeprefix("sunaba")
+
+
+def nbgrader_exchange_config() -> dict:
+    """`ExchangeFactory` settings that select the exchange plugin."""
+    return {
+        "ExchangeFactory": {
+            key: f"{portable_name(cls.__module__)}.{cls.__qualname__}"
+            for key, cls in PLUGIN_CLASSES.items()
+        }
+    }
+
+
+def site_packages(config: SiteConfig) -> Path | None:
+    found = sorted((Path(config.hub.prefix) / "venv" / "lib").glob("python3*/site-packages"))
+    return found[-1] if found else None
+
+
+def learner_nbgrader_config(config: SiteConfig) -> dict:
+    return {
+        **nbgrader_exchange_config(),
+        # Checked before uploading too, so that a huge folder fails fast with a message.
+        "SunabaExchange": {"max_upload_bytes": parse_size(config.courses.max_submission_size)},
+        "CourseDirectory": {"course_id": ""},
+    }
+
+
+def formgrader_overrides() -> tuple[dict, dict]:
+    """(jupyter_server_config, page_config) a formgrader uses to undo the learner hiding."""
+    server = {
+        "ServerApp": {
+            "jpserver_extensions": dict.fromkeys(LEARNER_HIDDEN_SERVER_EXTENSIONS, True),
+            "default_url": "/formgrader",
+        }
+    }
+    page = {"disabledExtensions": dict.fromkeys(LEARNER_HIDDEN_LAB_PLUGINS, False)}
+    return server, page
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _merged_page_config(path: Path) -> dict:
+    """JupyterLab adds keys of its own to this file (lockedExtensions): keep them."""
+    data = _read_json(path) or {}
+    disabled = dict(data.get("disabledExtensions") or {})
+    disabled.update(dict.fromkeys(LEARNER_HIDDEN_LAB_PLUGINS, True))
+    return {**data, "disabledExtensions": disabled}
+
+
+def ensure_portable_modules(config: SiteConfig) -> list[str]:
+    """Copy the portable modules and put them on the venv's path; return what changed."""
+    changed: list[str] = []
+    target = portable_dir(config) / PORTABLE_PACKAGE
+    for relative in PORTABLE_MODULES:
+        source = PACKAGE_ROOT / relative
+        if _write_if_changed(target / relative, source.read_bytes()):
+            changed.append(str(target / relative))
+    for folder in [
+        portable_dir(config),
+        *[p for p in portable_dir(config).rglob("*") if p.is_dir()],
+    ]:
+        folder.chmod(0o755)
+    site = site_packages(config)
+    if site is not None:
+        pth = site / "sunaba-portable.pth"
+        if _write_if_changed(pth, f"{portable_dir(config)}\n".encode()):
+            changed.append(str(pth))
+    return changed
+
+
+def ensure_learner_files(config: SiteConfig) -> list[str]:
+    """The portable modules and the learners' Jupyter config; return the paths that changed."""
+    changed = ensure_portable_modules(config)
+    etc = Path(config.hub.prefix) / "venv" / "etc" / "jupyter"
+    files = {
+        etc / "nbgrader_config.json": learner_nbgrader_config(config),
+        etc / "jupyter_server_config.d" / "zz-sunaba-courses.json": {
+            "ServerApp": {
+                "jpserver_extensions": dict.fromkeys(LEARNER_HIDDEN_SERVER_EXTENSIONS, False)
+            }
+        },
+        etc / "labconfig" / "page_config.json": _merged_page_config(
+            etc / "labconfig" / "page_config.json"
+        ),
+    }
+    for path, data in files.items():
+        if _read_json(path) != data and _write_if_changed(path, _json(data)):
+            changed.append(str(path))
+    return changed

@@ -1,0 +1,428 @@
+"""nbgrader exchange plugin: the same fetch/submit/list/collect/release steps, over HTTP to the
+trusted exchange service instead of a world-writable folder.
+
+Configured for learners' servers and formgraders (see `sunaba.courses.learner_files`, which
+installs a copy of this module as `sunaba_portable.exchange.plugin`):
+
+    c.ExchangeFactory.fetch_assignment = "sunaba_portable.exchange.plugin.FetchAssignment"
+    ... (one class per step, listed in PLUGIN_CLASSES)
+
+Identity is never sent: the service takes it from the hub token. Only nbgrader, traitlets, the
+standard library and sibling modules (relative imports) are used: this runs in sandboxes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from nbgrader.exchange import abc
+from traitlets import Bool, Integer, Unicode
+
+from .archive import (
+    ArchiveRefused,
+    collect_files,
+    pack,
+    unpack,
+    write_files,
+)
+from .client import ExchangeClient, ExchangeUnavailable
+from .jadate import format_ja
+from .stamps import nbgrader_time, stamp_from_nbgrader_time
+
+
+class SunabaExchange(abc.Exchange):
+    """Settings and helpers every step shares (configurable as `SunabaExchange.*`)."""
+
+    exchange_url = Unicode(
+        "",
+        help="Base URL of the exchange service. Empty: ask the hub where the service is.",
+    ).tag(config=True)
+
+    path_includes_course = Bool(
+        True,
+        help="Fetch into <course>/<assignment> (several courses side by side) "
+        "instead of <assignment>.",
+    ).tag(config=True)
+
+    max_upload_bytes = Integer(
+        20 * 1024**2, help="Largest upload sent; the service enforces its own limit too."
+    ).tag(config=True)
+
+    _client: ExchangeClient | None = None
+
+    def client(self) -> ExchangeClient:
+        """The service client; raises ExchangeUnavailable when it cannot be found."""
+        if self._client is None:
+            self._client = ExchangeClient.from_environment(self.exchange_url)
+        return self._client
+
+    def call(self, fn, *args, **kwargs):
+        """Run a client or archive step; its Japanese message becomes an ExchangeError."""
+        try:
+            return fn(*args, **kwargs)
+        except (ExchangeUnavailable, ArchiveRefused) as exc:
+            self.fail(str(exc))
+
+    def course_id(self) -> str:
+        course = self.coursedir.course_id
+        if not course:
+            self.fail("コースが指定されていません")
+        return course
+
+    def local_dir(self, course: str, assignment: str) -> Path:
+        base = Path(self.assignment_dir)
+        return base / course / assignment if self.path_includes_course else base / assignment
+
+
+class Exchange(SunabaExchange):
+    def init_src(self):
+        pass
+
+    def init_dest(self):
+        pass
+
+    def copy_files(self):
+        pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Learner steps
+
+
+class FetchAssignment(SunabaExchange, abc.ExchangeFetchAssignment):
+    def init_src(self):
+        self.course = self.course_id()
+        self.assignment = self.coursedir.assignment_id
+
+    def init_dest(self):
+        self.dest = self.local_dir(self.course, self.assignment)
+        if self.dest.exists() and not self.replace_missing_files:
+            self.fail(
+                f"{self.dest} はもうあります。取り直すときは、そのフォルダの名前を変えてから"
+                "もう一度取得してください"
+            )
+
+    def copy_files(self):
+        client = self.call(self.client)
+        blob = self.call(
+            client.request, "GET", f"api/courses/{self.course}/assignments/{self.assignment}/files"
+        )
+        files = self.call(unpack, blob, max_bytes=2**31).files
+        if self.dest.exists():  # replace_missing_files: keep the learner's work
+            files = {n: d for n, d in files.items() if not (self.dest / n).exists()}
+        self.dest.mkdir(parents=True, exist_ok=True)
+        write_files(files, self.dest)
+        self.log.info("取得しました: %s/%s → %s", self.course, self.assignment, self.dest)
+
+
+class Submit(SunabaExchange, abc.ExchangeSubmit):
+    def init_src(self):
+        self.course = self.course_id()
+        self.assignment = self.coursedir.assignment_id
+        self.src = self.local_dir(self.course, self.assignment)
+        if not self.src.is_dir():
+            self.fail(f"提出するフォルダ {self.src} がありません。先に課題を取得してください")
+
+    def init_dest(self):
+        pass
+
+    def copy_files(self):
+        files = self.call(collect_files, self.src, max_bytes=self.max_upload_bytes)
+        if not any(name.endswith(".ipynb") for name in files):
+            self.fail(f"{self.src} にノートブック（.ipynb）がありません")
+        client = self.call(self.client)
+        result = self.call(
+            client.send,
+            "POST",
+            f"api/courses/{self.course}/assignments/{self.assignment}/submissions",
+            pack(files),
+        )
+        self.submission = result
+        when = format_ja(datetime.fromisoformat(result["submitted_at"]))
+        note = "（締切後の提出）" if result.get("late") else ""
+        self.log.info("提出しました: %s/%s %s%s", self.course, self.assignment, when, note)
+
+
+class FetchFeedback(SunabaExchange, abc.ExchangeFetchFeedback):
+    def init_src(self):
+        self.course = self.course_id()
+        self.assignment = self.coursedir.assignment_id
+
+    def init_dest(self):
+        self.dest = self.local_dir(self.course, self.assignment) / "feedback"
+
+    def copy_files(self):
+        client = self.call(self.client)
+        listing = self.call(
+            client.get_json,
+            f"api/courses/{self.course}/submissions?assignment={self.assignment}",
+        )
+        fetched = 0
+        for submission in listing["submissions"]:
+            if not submission.get("has_feedback"):
+                continue
+            stamp = submission["stamp"]
+            blob = self.call(
+                client.request,
+                "GET",
+                f"api/courses/{self.course}/assignments/{self.assignment}/feedback/{stamp}",
+            )
+            files = self.call(unpack, blob, max_bytes=2**31, check_notebooks=False).files
+            target = self.dest / stamp
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            write_files(files, target)
+            fetched += 1
+        self.log.info("講評を %d 件取得しました: %s/%s", fetched, self.course, self.assignment)
+
+
+class List(SunabaExchange, abc.ExchangeList):
+    def init_src(self):
+        pass
+
+    def init_dest(self):
+        pass
+
+    def copy_files(self):
+        pass
+
+    def _courses(self) -> list[dict]:
+        try:
+            courses = self.client().get_json("api/courses")["courses"]
+        except ExchangeUnavailable as exc:
+            if exc.status == 403:  # in no course at all: nothing to list
+                return []
+            self.fail(str(exc))
+        wanted = self.coursedir.course_id
+        return [c for c in courses if not wanted or c["id"] == wanted]
+
+    def _wanted(self, assignment: str) -> bool:
+        wanted = self.coursedir.assignment_id
+        return not wanted or wanted in ("*", assignment)
+
+    def list_files(self):
+        if self.inbound or self.cached:
+            return self._list_submissions()
+        return self._list_released()
+
+    def _list_released(self) -> list[dict]:
+        found = []
+        for course in self._courses():
+            for item in course["assignments"]:
+                if not self._wanted(item["id"]):
+                    continue
+                local = self.local_dir(course["id"], item["id"])
+                info = {
+                    "course_id": course["id"],
+                    "assignment_id": item["id"],
+                    "title": item.get("title", ""),
+                    "due": item.get("due"),
+                    "due_ja": format_ja(_parse(item.get("due"))) if item.get("due") else "",
+                    "status": "fetched" if local.exists() else "released",
+                    "path": str(local.resolve()) if local.exists() else "",
+                    "notebooks": [],
+                }
+                if local.exists():
+                    info["notebooks"] = [
+                        {"notebook_id": nb.stem, "path": str(nb.resolve())}
+                        for nb in sorted(local.glob("*.ipynb"))
+                    ]
+                found.append(info)
+        return found
+
+    def _list_submissions(self) -> list[dict]:
+        grouped: dict[tuple, dict] = {}
+        courses = self._courses()
+        client = self.call(self.client) if courses else None
+        for course in courses:
+            listing = self.call(client.get_json, f"api/courses/{course['id']}/submissions")
+            for sub in listing["submissions"]:
+                if not self._wanted(sub["assignment"]):
+                    continue
+                grouped.setdefault(
+                    (course["id"], sub["student"], sub["assignment"]),
+                    {
+                        "course_id": course["id"],
+                        "student_id": sub["student"],
+                        "assignment_id": sub["assignment"],
+                        "status": "submitted",
+                        "submissions": [],
+                    },
+                )["submissions"].append(self._submission_info(course["id"], sub))
+        return [grouped[key] for key in sorted(grouped)]
+
+    def _submission_info(self, course: str, sub: dict) -> dict:
+        local = self.local_dir(course, sub["assignment"])
+        feedback = local / "feedback" / sub["stamp"]
+        has_local = feedback.is_dir() and any(feedback.glob("*.html"))
+        when = format_ja(datetime.fromisoformat(sub["submitted_at"]))
+        label = f"{when} 提出" + ("（締切後）" if sub.get("late") else "")
+        notebooks = [
+            {
+                "notebook_id": Path(name).stem,
+                "has_local_feedback": has_local,
+                "has_exchange_feedback": bool(sub.get("has_feedback")),
+                "local_feedback_path": str(feedback / f"{Path(name).stem}.html")
+                if has_local
+                else None,
+                "feedback_updated": False,
+            }
+            for name in sub.get("notebooks", [])
+        ]
+        return {
+            "course_id": course,
+            "student_id": sub["student"],
+            "assignment_id": sub["assignment"],
+            "timestamp": label,
+            "stamp": sub["stamp"],
+            "late": bool(sub.get("late")),
+            "status": "submitted",
+            "path": "",
+            "notebooks": notebooks,
+            "has_local_feedback": has_local,
+            "has_exchange_feedback": bool(sub.get("has_feedback")),
+            "feedback_updated": False,
+            "local_feedback_path": str(feedback) if has_local else None,
+        }
+
+    def remove_files(self):
+        """Unrelease (instructors): the service refuses anyone who is not staff."""
+        course = self.course_id()
+        assignment = self.coursedir.assignment_id
+        self.call(
+            self.call(self.client).request,
+            "DELETE",
+            f"api/courses/{course}/assignments/{assignment}/release",
+        )
+        return [{"course_id": course, "assignment_id": assignment, "status": "removed"}]
+
+
+def _parse(text: str | None):
+    return datetime.fromisoformat(text) if text else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Instructor steps (from a formgrader; `sunaba grade` on the hub machine uses the store directly)
+
+
+class ReleaseAssignment(SunabaExchange, abc.ExchangeReleaseAssignment):
+    def init_src(self):
+        self.course = self.course_id()
+        self.assignment = self.coursedir.assignment_id
+        self.src = Path(
+            self.coursedir.format_path(self.coursedir.release_directory, ".", self.assignment)
+        )
+        if not self.src.is_dir():
+            self.fail(f"配布用のフォルダ {self.src} がありません。先に課題を生成してください")
+
+    def init_dest(self):
+        pass
+
+    def copy_files(self):
+        files = collect_files(self.src, max_bytes=self.max_upload_bytes)
+        self.call(
+            self.call(self.client).send,
+            "PUT",
+            f"api/courses/{self.course}/assignments/{self.assignment}/release",
+            pack(files),
+        )
+        self.log.info("配布しました: %s/%s", self.course, self.assignment)
+
+
+def write_collected(coursedir, assignment: str, files: dict[str, bytes], update: bool, log):
+    """Write a collect archive (`<student>/<stamp>/<files>`) into submitted/, each with the
+    timestamp.txt nbgrader reads. Returns the students written."""
+    by_student: dict[tuple[str, str], dict[str, bytes]] = {}
+    for name, data in files.items():
+        student, stamp, rest = name.split("/", 2)
+        by_student.setdefault((student, stamp), {})[rest] = data
+    written = []
+    for (student, stamp), student_files in sorted(by_student.items()):
+        dest = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
+        timestamp = nbgrader_time(stamp)
+        stamp_file = dest / "timestamp.txt"
+        if dest.exists():
+            same = stamp_file.is_file() and stamp_file.read_text().strip() == timestamp
+            if same or not update:
+                continue
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        write_files(student_files, dest)
+        stamp_file.write_text(timestamp)
+        log.info("回収しました: %s %s (%s)", student, assignment, timestamp)
+        written.append(student)
+    return written
+
+
+class Collect(SunabaExchange, abc.ExchangeCollect):
+    def init_src(self):
+        self.course = self.course_id()
+        self.assignment = self.coursedir.assignment_id
+
+    def init_dest(self):
+        pass
+
+    def copy_files(self):
+        blob = self.call(
+            self.call(self.client).request,
+            "GET",
+            f"api/courses/{self.course}/assignments/{self.assignment}/collect",
+        )
+        files = self.call(unpack, blob, max_bytes=2**34, max_files=10**6).files
+        wanted = self.coursedir.student_id
+        if wanted and wanted != "*":
+            files = {n: d for n, d in files.items() if n.split("/", 1)[0] == wanted}
+        write_collected(self.coursedir, self.assignment, files, self.update, self.log)
+
+
+def feedback_to_release(coursedir, assignment: str) -> list[tuple[str, str, dict[str, bytes]]]:
+    """(student, stamp, files) for every generated feedback folder of an assignment."""
+    feedback_root = Path(coursedir.root) / coursedir.feedback_directory
+    wanted = coursedir.student_id if coursedir.student_id not in ("", "*") else None
+    found = []
+    for folder in sorted(feedback_root.glob(f"*/{assignment}")):
+        student = folder.parent.name
+        if wanted and student != wanted:
+            continue
+        stamp_file = folder / "timestamp.txt"
+        html = {p.name: p.read_bytes() for p in sorted(folder.glob("*.html"))}
+        if not html or not stamp_file.is_file():
+            continue
+        found.append((student, stamp_from_nbgrader_time(stamp_file.read_text()), html))
+    return found
+
+
+class ReleaseFeedback(SunabaExchange, abc.ExchangeReleaseFeedback):
+    def init_src(self):
+        self.course = self.course_id()
+        self.assignment = self.coursedir.assignment_id
+
+    def init_dest(self):
+        pass
+
+    def copy_files(self):
+        client = self.call(self.client)
+        for student, stamp, files in feedback_to_release(self.coursedir, self.assignment):
+            self.call(
+                client.send,
+                "PUT",
+                f"api/courses/{self.course}/assignments/{self.assignment}/feedback/"
+                f"{student}/{stamp}",
+                pack(files),
+            )
+            self.log.info("講評を返却しました: %s %s", student, self.assignment)
+
+
+PLUGIN_CLASSES = {
+    "exchange": Exchange,
+    "fetch_assignment": FetchAssignment,
+    "fetch_feedback": FetchFeedback,
+    "submit": Submit,
+    "list": List,
+    "release_assignment": ReleaseAssignment,
+    "release_feedback": ReleaseFeedback,
+    "collect": Collect,
+}

@@ -1,0 +1,296 @@
+"""The exchange's storage: released assignments, every submission and released feedback.
+
+Everything lives under `<state_dir>/exchange/<course>/` (root only, never in a sandbox):
+
+    course.json                                  the synced course: titles, dates, late policy
+    released/<assignment>/...                    the learner version of an assignment
+    submissions/<student>/<assignment>/<stamp>/  one folder per attempt, never overwritten,
+        files/...  meta.json                     with its time and whether it was late
+    feedback/<student>/<assignment>/<stamp>/     feedback HTML for that attempt
+
+Every path component that comes from a request is checked against a strict pattern first, and
+new folders are written under a temporary name and renamed into place, so a reader never sees a
+half-written submission and a refused one leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sunaba.exchange.archive import Archive, read_files, write_files
+from sunaba.exchange.stamps import STAMP, stamp_of, time_of
+
+COURSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,22}$")
+ASSIGNMENT_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+STUDENT_ID = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+
+
+class StoreError(Exception):
+    """A request names something that does not exist or is not allowed (Japanese message)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def _check(pattern: re.Pattern, value: str, what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise StoreError(f"{what}の指定が正しくありません: {value!r}")
+    return value
+
+
+def check_course(value: str) -> str:
+    return _check(COURSE_ID, value, "コース")
+
+
+def check_assignment(value: str) -> str:
+    return _check(ASSIGNMENT_ID, value, "課題")
+
+
+def check_student(value: str) -> str:
+    return _check(STUDENT_ID, value, "受講者")
+
+
+def check_stamp(value: str) -> str:
+    return _check(STAMP, value, "提出")
+
+
+@dataclass(frozen=True)
+class Submission:
+    course: str
+    student: str
+    assignment: str
+    stamp: str
+    late: bool
+    size: int
+    notebooks: list[str]
+
+    @property
+    def submitted_at(self) -> datetime:
+        return time_of(self.stamp)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["submitted_at"] = self.submitted_at.isoformat()
+        return data
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Put `tmp` at `target`, replacing an older folder there."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}-{id(tmp)}")
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class ExchangeStore:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    # -- courses -----------------------------------------------------------------------
+
+    def course_dir(self, course: str) -> Path:
+        return self.root / check_course(course)
+
+    def write_course_info(self, course: str, info: dict) -> bool:
+        """Store the synced description of a course; True if it changed."""
+        folder = self.course_dir(course)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / "course.json"
+        text = json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return False
+        tmp = path.with_name(".course.json.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        return True
+
+    def course_info(self, course: str) -> dict | None:
+        path = self.course_dir(course) / "course.json"
+        if not path.is_file():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def courses(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if COURSE_ID.match(p.name) and p.is_dir())
+
+    # -- released assignments --------------------------------------------------------------
+
+    def released_dir(self, course: str, assignment: str) -> Path:
+        return self.course_dir(course) / "released" / check_assignment(assignment)
+
+    def release(self, course: str, assignment: str, files: dict[str, bytes]) -> bool:
+        """Make `files` the released version of the assignment; True if anything changed."""
+        target = self.released_dir(course, assignment)
+        if target.is_dir() and read_files(target) == files:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+        write_files(files, tmp)
+        _replace_dir(tmp, target)
+        return True
+
+    def unrelease(self, course: str, assignment: str) -> bool:
+        target = self.released_dir(course, assignment)
+        if not target.exists():
+            return False
+        shutil.rmtree(target)
+        return True
+
+    def released(self, course: str) -> list[str]:
+        folder = self.course_dir(course) / "released"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if ASSIGNMENT_ID.match(p.name))
+
+    def released_files(self, course: str, assignment: str) -> dict[str, bytes]:
+        target = self.released_dir(course, assignment)
+        if not target.is_dir():
+            raise StoreError("この課題はまだ配布されていません", status=404)
+        return read_files(target)
+
+    # -- submissions ---------------------------------------------------------------------
+
+    def _submissions_dir(self, course: str, student: str, assignment: str) -> Path:
+        return (
+            self.course_dir(course)
+            / "submissions"
+            / check_student(student)
+            / check_assignment(assignment)
+        )
+
+    def add_submission(
+        self,
+        course: str,
+        student: str,
+        assignment: str,
+        archive: Archive,
+        *,
+        now: datetime,
+        late: bool,
+    ) -> Submission:
+        """Keep a checked submission as a new attempt (earlier ones stay)."""
+        folder = self._submissions_dir(course, student, assignment)
+        folder.mkdir(parents=True, exist_ok=True)
+        moment = now
+        while (folder / stamp_of(moment)).exists():
+            moment += timedelta(microseconds=1)
+        stamp = stamp_of(moment)
+        submission = Submission(
+            course=course,
+            student=student,
+            assignment=assignment,
+            stamp=stamp,
+            late=late,
+            size=archive.size,
+            notebooks=archive.notebooks,
+        )
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".tmp-"))
+        try:
+            write_files(archive.files, tmp / "files")
+            (tmp / "meta.json").write_text(
+                json.dumps(submission.to_json(), ensure_ascii=False), encoding="utf-8"
+            )
+            tmp.rename(folder / stamp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return submission
+
+    def _read_submission(self, folder: Path) -> Submission | None:
+        meta = folder / "meta.json"
+        if not STAMP.match(folder.name) or not meta.is_file():
+            return None
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        data.pop("submitted_at", None)
+        return Submission(**data)
+
+    def submissions(
+        self, course: str, student: str | None = None, assignment: str | None = None
+    ) -> list[Submission]:
+        """Attempts, oldest first, filtered by student and assignment."""
+        base = self.course_dir(course) / "submissions"
+        students = [check_student(student)] if student else _names(base, STUDENT_ID)
+        found: list[Submission] = []
+        for name in students:
+            assignments = (
+                [check_assignment(assignment)] if assignment else _names(base / name, ASSIGNMENT_ID)
+            )
+            for assignment_id in assignments:
+                folder = base / name / assignment_id
+                for attempt in _names(folder, STAMP):
+                    submission = self._read_submission(folder / attempt)
+                    if submission is not None:
+                        found.append(submission)
+        return sorted(found, key=lambda s: (s.student, s.assignment, s.stamp))
+
+    def latest_submissions(self, course: str, assignment: str) -> dict[str, Submission]:
+        latest: dict[str, Submission] = {}
+        for submission in self.submissions(course, assignment=assignment):
+            latest[submission.student] = submission  # sorted: the last one wins
+        return latest
+
+    def latest_files(self, course: str, assignment: str) -> dict[str, bytes]:
+        """The latest attempt of every learner, as `<student>/<stamp>/<name>` (for collect)."""
+        files: dict[str, bytes] = {}
+        for student, submission in self.latest_submissions(course, assignment).items():
+            for name, data in self.submission_files(submission).items():
+                files[f"{student}/{submission.stamp}/{name}"] = data
+        return files
+
+    def submission_files(self, submission: Submission) -> dict[str, bytes]:
+        folder = self._submissions_dir(submission.course, submission.student, submission.assignment)
+        return read_files(folder / check_stamp(submission.stamp) / "files")
+
+    # -- feedback ------------------------------------------------------------------------
+
+    def _feedback_dir(self, course: str, student: str, assignment: str) -> Path:
+        return (
+            self.course_dir(course)
+            / "feedback"
+            / check_student(student)
+            / check_assignment(assignment)
+        )
+
+    def put_feedback(
+        self, course: str, student: str, assignment: str, stamp: str, files: dict[str, bytes]
+    ) -> bool:
+        """Release feedback for one attempt; True if it changed."""
+        known = {s.stamp for s in self.submissions(course, student, assignment)}
+        if check_stamp(stamp) not in known:
+            raise StoreError("この提出は見つかりません", status=404)
+        target = self._feedback_dir(course, student, assignment) / stamp
+        if target.is_dir() and read_files(target) == files:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+        write_files(files, tmp)
+        _replace_dir(tmp, target)
+        return True
+
+    def feedback_stamps(self, course: str, student: str, assignment: str) -> list[str]:
+        return _names(self._feedback_dir(course, student, assignment), STAMP)
+
+    def feedback_files(self, course: str, student: str, assignment: str, stamp: str) -> dict:
+        folder = self._feedback_dir(course, student, assignment) / check_stamp(stamp)
+        if not folder.is_dir():
+            raise StoreError("この提出の講評はまだ返却されていません", status=404)
+        return read_files(folder)
+
+
+def _names(folder: Path, pattern: re.Pattern) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if pattern.fullmatch(p.name) and p.is_dir())

@@ -1,0 +1,80 @@
+"""`sunaba grade collect|autograde|feedback|release-feedback|export COURSE ASSIGNMENT`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sunaba.config import ConfigError, load_config
+from sunaba.grading.runner import GradingError
+
+STEPS = {
+    "collect": "collect the latest submission of every learner into the course directory",
+    "autograde": "run the autograder on the collected submissions (as the course's grader)",
+    "feedback": "generate feedback (hidden tests removed) from the graded submissions",
+    "release-feedback": "hand the generated feedback to learners through the exchange",
+    "export": "write the grades as CSV (UTF-8 with BOM) and .xlsx",
+}
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    grade = subparsers.add_parser("grade", help="grading cycle of a course assignment")
+    sub = grade.add_subparsers(dest="grade_command", required=True)
+    for step, text in STEPS.items():
+        parser = sub.add_parser(step, help=text)
+        parser.add_argument("course", help="course id")
+        parser.add_argument("assignment", help="assignment id")
+        if step in ("autograde", "feedback", "release-feedback"):
+            parser.add_argument("--student", action="append", help="only this learner (repeatable)")
+        if step == "export":
+            parser.add_argument(
+                "-o",
+                "--output",
+                action="append",
+                help="file to write (.csv or .xlsx; repeatable). Default: "
+                "<course>-<assignment>-grades.csv and .xlsx here",
+            )
+        parser.set_defaults(func=cmd_grade, step=step)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from sunaba.grading import cycle
+
+    try:
+        config = load_config(Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        course, assignment = cycle.find_course(config, args.course, args.assignment)
+        students = getattr(args, "student", None)
+        if args.step == "collect":
+            report = cycle.collect(config, course, assignment)
+        elif args.step == "autograde":
+            report = cycle.autograde(config, course, assignment, students)
+        elif args.step == "feedback":
+            report = cycle.generate_feedback(config, course, assignment, students)
+        elif args.step == "release-feedback":
+            report = cycle.release_feedback(config, course, assignment, students)
+        else:
+            return export(config, course, assignment, args.output)
+    except GradingError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print("\n".join(report.lines))
+    return 1 if report.failed else 0
+
+
+def export(config, course, assignment, outputs: list[str] | None) -> int:
+    from sunaba.grading.cycle import sync_scores
+    from sunaba.grading.export import grade_rows, write_export
+
+    scores = sync_scores(config, course).get(assignment.id, {})
+    rows = grade_rows(config, course, assignment, scores)
+    stem = f"{course.id}-{assignment.id}-grades"
+    targets = [Path(o) for o in outputs] if outputs else [Path(f"{stem}.csv"), Path(f"{stem}.xlsx")]
+    for target in targets:
+        write_export(rows, target, assignment.title.ja)
+        print(f"{target}: {len(rows)} 人分")
+    return 0

@@ -1,0 +1,196 @@
+"""The grading cycle on the hub machine: collect, autograde, feedback, release feedback.
+
+The exchange store is read here (root, inside the state dir); everything that touches the
+course directory runs as the course's grader account through `run_step`. Each step also
+updates the records database so the course pages follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sunaba.config.schema import SiteConfig
+from sunaba.courses import progress
+from sunaba.courses.layout import courses_dir, exchange_root
+from sunaba.courses.model import Assignment, Course, CourseError, load_course_file
+from sunaba.exchange.archive import pack
+from sunaba.exchange.store import ExchangeStore
+from sunaba.grading.runner import GradingError, files_from, run_step
+from sunaba.records.db import default_records_url, ensure_records_schema, session_scope
+
+
+@dataclass
+class StudentResult:
+    ok: bool
+    score: float | None = None
+    max_score: float | None = None
+    late: bool = False
+    needs_manual_grade: bool = False
+    error: str = ""
+
+
+class Autograder(Protocol):
+    """Runs learners' notebooks and writes their autograded scores into the gradebook."""
+
+    def autograde(
+        self, course: Course, assignment: Assignment, students: list[str] | None
+    ) -> dict[str, StudentResult]: ...
+
+
+@dataclass
+class GraderAccountAutograder:
+    """nbgrader's autograde in one worker process running as the course's grader account."""
+
+    config: SiteConfig
+
+    def autograde(self, course, assignment, students):
+        raw = run_step(
+            self.config,
+            course.id,
+            "autograde",
+            assignment=assignment.id,
+            students=students or [],
+            late_policy=assignment.late.value,
+        )
+        return {name: StudentResult(**values) for name, values in raw.items()}
+
+
+@dataclass
+class CycleReport:
+    lines: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def find_course(
+    config: SiteConfig, course_id: str, assignment_id: str
+) -> tuple[Course, Assignment]:
+    path = courses_dir(config) / course_id / "course.yaml"
+    if not path.is_file():
+        raise GradingError(f"コース {course_id!r} はありません（{path}）")
+    try:
+        course = load_course_file(path)
+    except CourseError as exc:
+        raise GradingError(str(exc)) from exc
+    assignment = course.assignment(assignment_id)
+    if assignment is None:
+        known = "、".join(a.id for a in course.assignments)
+        raise GradingError(f"課題 {assignment_id!r} はコース {course_id} にありません（{known}）")
+    return course, assignment
+
+
+def _store(config: SiteConfig) -> ExchangeStore:
+    return ExchangeStore(exchange_root(config))
+
+
+def collect(config: SiteConfig, course: Course, assignment: Assignment) -> CycleReport:
+    store = _store(config)
+    files = store.latest_files(course.id, assignment.id)
+    result = run_step(config, course.id, "collect", stdin=pack(files), assignment=assignment.id)
+    count = len({name.split("/", 1)[0] for name in files})
+    return CycleReport(
+        [f"{count} 人分の最新の提出のうち {len(result['written'])} 件を回収しました"]
+        + [f"  {name}" for name in result["written"]]
+    )
+
+
+def record_scores(config: SiteConfig, course: Course, assignment: Assignment, results) -> None:
+    url = default_records_url(config)
+    ensure_records_schema(url)
+    now = datetime.now(UTC)
+    with session_scope(url) as session:
+        for student, result in results.items():
+            if result.score is not None:
+                progress.mark_graded(
+                    session, course.id, assignment.id, student, result.score,
+                    result.max_score or 0, now,
+                )  # fmt: skip
+
+
+def autograde(
+    config: SiteConfig,
+    course: Course,
+    assignment: Assignment,
+    students: list[str] | None = None,
+    autograder: Autograder | None = None,
+) -> CycleReport:
+    autograder = autograder or GraderAccountAutograder(config)
+    results = autograder.autograde(course, assignment, students)
+    record_scores(config, course, assignment, results)
+    report = CycleReport()
+    for student, result in sorted(results.items()):
+        if not result.ok:
+            report.failed.append(student)
+            report.lines.append(f"  {student}: 自動採点に失敗しました: {result.error}")
+            continue
+        notes = []
+        if result.late:
+            notes.append("締切後の提出")
+        if result.needs_manual_grade:
+            notes.append("手動採点が必要")
+        extra = f"（{'・'.join(notes)}）" if notes else ""
+        report.lines.append(f"  {student}: {result.score:g} / {result.max_score:g} 点{extra}")
+    report.lines.insert(0, f"{len(results)} 人分を自動採点しました")
+    return report
+
+
+def sync_scores(config: SiteConfig, course: Course) -> dict:
+    """Copy every score from the gradebook into the records database (after manual grading
+    too); returns {assignment: {student: score info}}."""
+    raw = run_step(config, course.id, "scores", assignments=[a.id for a in course.assignments])
+    for assignment in course.assignments:
+        results = {
+            student: StudentResult(ok=True, **values)
+            for student, values in raw.get(assignment.id, {}).items()
+        }
+        record_scores(config, course, assignment, results)
+    return raw
+
+
+def generate_feedback(
+    config: SiteConfig, course: Course, assignment: Assignment, students: list[str] | None = None
+) -> CycleReport:
+    results = run_step(
+        config, course.id, "feedback", assignment=assignment.id, students=students or []
+    )
+    # The scores as feedback shows them, manual grades given since autograde included.
+    record_scores(
+        config,
+        course,
+        assignment,
+        {student: StudentResult(**r) for student, r in results.items() if r["ok"]},
+    )
+    report = CycleReport(
+        [f"{len(results)} 人分の講評を作成しました（非公開のテストは除いています）"]
+    )
+    for student, result in sorted(results.items()):
+        if not result["ok"]:
+            report.failed.append(student)
+            report.lines.append(f"  {student}: 講評の作成に失敗しました: {result['error']}")
+    return report
+
+
+def release_feedback(
+    config: SiteConfig, course: Course, assignment: Assignment, students: list[str] | None = None
+) -> CycleReport:
+    store = _store(config)
+    found = run_step(
+        config, course.id, "feedback_files", assignment=assignment.id, students=students or []
+    )
+    report = CycleReport()
+    url = default_records_url(config)
+    ensure_records_schema(url)
+    now = datetime.now(UTC)
+    released = []
+    for student, item in sorted(found.items()):
+        store.put_feedback(
+            course.id, student, assignment.id, item["stamp"], files_from(item["files"])
+        )
+        released.append(student)
+    with session_scope(url) as session:
+        for student in released:
+            progress.mark_feedback(session, course.id, assignment.id, student, now)
+    report.lines.append(f"{len(released)} 人に講評を返却しました")
+    report.lines += [f"  {name}" for name in released]
+    return report

@@ -1,0 +1,88 @@
+"""Run a worker step as a course's grader account (never as root: it executes learners' code
+and writes files in a directory the grader owns).
+
+The worker runs from the portable copy under the prefix (`sunaba_portable`, see
+`sunaba.courses.learner_files`): a grader account may not be able to read the checkout."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pwd
+import subprocess
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig
+from sunaba.courses.layout import CoursePaths, grader_account
+from sunaba.courses.learner_files import ensure_portable_modules
+from sunaba.exchange.archive import unpack
+
+
+class GradingError(RuntimeError):
+    """A grading step failed; the message says which and why (Japanese)."""
+
+
+def worker_python(config: SiteConfig) -> str:
+    venv_python = Path(config.hub.prefix) / "venv" / "bin" / "python"
+    return str(venv_python)
+
+
+def run_step(
+    config: SiteConfig,
+    course_id: str,
+    step: str,
+    *,
+    stdin: bytes | None = None,
+    timeout: float = 3600,
+    **request,
+) -> dict:
+    """Run `sunaba.grading.worker` for one step and return its result."""
+    if os.geteuid() != 0:
+        raise GradingError(
+            "採点の処理は root で実行してください（採点用アカウントに切り替えて動かします）"
+        )
+    ensure_portable_modules(config)  # the copy the grader runs must match this code
+    account = pwd.getpwnam(grader_account(config, course_id))
+    root = CoursePaths.of(config, course_id).root
+    request = {"step": step, "stdin": stdin is not None, **request}
+
+    def become_grader():
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+
+    env = {
+        "PATH": f"{Path(worker_python(config)).parent}:/usr/bin:/bin",
+        "HOME": str(root),
+        "USER": account.pw_name,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    completed = subprocess.run(
+        [worker_python(config), "-m", "sunaba_portable.grading.worker", json.dumps(request)],
+        input=stdin or b"",
+        capture_output=True,
+        cwd=root,
+        env=env,
+        preexec_fn=become_grader,  # noqa: PLW1509 (no threads hold locks here)
+        timeout=timeout,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.decode("utf-8", "replace").splitlines() if line]
+    try:
+        outcome = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = completed.stderr.decode("utf-8", "replace")[-2000:]
+        raise GradingError(f"採点処理（{step}）が異常終了しました:\n{tail}") from None
+    if not outcome.get("ok"):
+        tail = completed.stderr.decode("utf-8", "replace")[-2000:]
+        raise GradingError(f"採点処理（{step}）に失敗しました: {outcome.get('error')}\n{tail}")
+    return outcome["result"]
+
+
+def files_from(b64: str) -> dict[str, bytes]:
+    """Files handed back by the worker (checked like any archive)."""
+    return unpack(
+        base64.b64decode(b64), max_bytes=2**33, max_files=10**6, check_notebooks=False
+    ).files

@@ -1,0 +1,148 @@
+"""A course in the browser: the learner fetches and submits in JupyterLab's assignment list, the
+instructor grades the written answer in the course's formgrader, the learner reads the feedback.
+Screenshots of each step go to artifacts/."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sunaba.grading import cycle
+from tests.e2e.browser import chromium
+from tests.support.courses import HIDDEN_MARK, start_course_world, stop_course_world
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+WRITE_ANSWER = """
+import json, pathlib
+path = pathlib.Path('kiso/hw1/problem.ipynb')
+notebook = json.loads(path.read_text())
+for cell in notebook['cells']:
+    if cell['metadata'].get('nbgrader', {}).get('grade_id') == 'written':
+        cell['source'] = '42 を選んだのは、問題文がそう求めているからです。'
+path.write_text(json.dumps(notebook))
+print('written')
+"""
+
+
+@pytest.fixture(scope="module")
+def world():
+    course_world = start_course_world("sqlite")
+    try:
+        yield course_world
+    finally:
+        stop_course_world(course_world)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as instance:
+        yield instance
+
+
+def log_in(browser, world, person):
+    page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    page.goto(f"{world.hub.url}/hub/login")
+    page.fill("#username_input", person.name)
+    page.fill("#password_input", person.password)
+    page.click("#login_submit")
+    page.wait_for_load_state()
+    return page
+
+
+def in_kernel(world, person, code: str) -> dict:
+    """Run code in the person's kernel (what they would type); from another thread, because
+    Playwright's sync API keeps an event loop running in this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(world.hub.run, person, code).result()
+
+
+def open_assignment_list(page):
+    page.get_by_role("menuitem", name="Nbgrader").click(timeout=120_000)
+    items = page.get_by_role("menuitem").all_inner_texts()
+    page.get_by_role("menuitem", name=re.compile("Assignment List")).click()
+    panel = page.locator("#nbgrader-assignment-list")
+    panel.locator("#released_assignments_list").wait_for(timeout=60_000)
+    return panel, items
+
+
+def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts):
+    ann = world.learner("ann")
+    teach = world.learner("teach", spawn=False)
+
+    # The learner: fetch and submit from JupyterLab's assignment list.
+    page = log_in(browser, world, ann)
+    try:
+        page.wait_for_url(re.compile(r".*/user/ann/lab.*"), timeout=120_000)
+        panel, menu = open_assignment_list(page)
+        assert not any("Formgrader" in item or "Course List" in item for item in menu), menu
+        panel.locator("#released_assignments_list .list_item", has_text="hw1").get_by_role(
+            "button", name="Fetch"
+        ).click()
+        fetched = panel.locator("#fetched_assignments_list .list_item", has_text="hw1")
+        fetched.get_by_role("button", name="Submit").wait_for(timeout=60_000)
+        assert in_kernel(world, ann, WRITE_ANSWER)["stdout"].strip() == "written"
+        page.screenshot(path=str(artifacts / "course-fetched.png"))
+        fetched.get_by_role("button", name="Submit").click()
+        submitted = panel.locator("#submitted_assignments_list")
+        submitted.get_by_text(re.compile(r"\d+年\d+月\d+日.*提出")).wait_for(timeout=60_000)
+        page.screenshot(path=str(artifacts / "course-submitted.png"))
+    finally:
+        page.close()
+
+    course, hw1 = cycle.find_course(world.config, "kiso", "hw1")
+    cycle.collect(world.config, course, hw1)
+    cycle.autograde(world.config, course, hw1, ["ann"])
+
+    # The instructor: from the course page to the formgrader (its own tab), grade by hand.
+    page = log_in(browser, world, teach)
+    try:
+        page.goto(f"{world.hub.url}/services/sunaba-exchange/courses/kiso")
+        link = page.get_by_role("link", name="採点画面を開く（新しいタブ）")
+        assert link.get_attribute("target") == "_blank"
+        with page.context.expect_page() as opened:
+            link.click()
+        formgrader = opened.value
+        formgrader.wait_for_load_state()
+        formgrader.get_by_text("Manage Assignments").first.wait_for(timeout=60_000)
+        formgrader.goto(
+            f"{world.hub.url}/services/formgrader-kiso/formgrader/gradebook/hw1/problem"
+        )
+        formgrader.get_by_role("link", name="Submission #1").click()
+        score = formgrader.locator("input.score#written")
+        score.wait_for(timeout=60_000)
+        assert "42 を選んだのは" in formgrader.locator("body").inner_text()
+        score.fill("2")
+        score.press("Tab")
+        comment = formgrader.locator("textarea#written-comment")
+        comment.fill("理由がはっきり書けています。")
+        comment.press("Tab")
+        formgrader.wait_for_timeout(1500)  # the formgrader saves on change
+        formgrader.screenshot(path=str(artifacts / "course-formgrader-graded.png"), full_page=True)
+    finally:
+        page.context.close()
+
+    cycle.generate_feedback(world.config, course, hw1, ["ann"])
+    report = cycle.release_feedback(world.config, course, hw1, ["ann"])
+    assert "ann" in "\n".join(report.lines)
+
+    # The learner again: fetch the feedback and read it.
+    page = log_in(browser, world, ann)
+    try:
+        page.wait_for_url(re.compile(r".*/user/ann/lab.*"), timeout=120_000)
+        panel, _ = open_assignment_list(page)
+        item = panel.locator("#submitted_assignments_list .list_item", has_text="hw1")
+        item.get_by_role("button", name="Fetch Feedback").click()
+        panel.get_by_text("(view feedback)").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(artifacts / "course-feedback-ready.png"))
+        html = next((world.hub.home_of(ann) / "kiso" / "hw1" / "feedback").rglob("problem.html"))
+        relative = html.relative_to(world.hub.home_of(ann))
+        page.goto(f"{world.hub.url}/user/ann/files/{relative}")
+        body = page.locator("body").inner_text()
+        assert "理由がはっきり書けています。" in body
+        assert HIDDEN_MARK not in page.content()
+        page.screenshot(path=str(artifacts / "course-feedback.png"), full_page=True)
+    finally:
+        page.close()
