@@ -55,3 +55,19 @@ class Person(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"Person(login={self.login!r}, display_name={self.display_name!r})"
+
+
+# Each area declares its own tables on this Base, next to its code, with its own migration branch.
+AREA_MODEL_MODULES = ("sunaba.courses.records", "sunaba.checks.records", "sunaba.showcase.records")
+
+
+def load_area_models() -> None:
+    """Import every area's table definitions, so that Base.metadata describes the whole schema."""
+    import importlib
+
+    for name in AREA_MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise

@@ -63,6 +63,17 @@ def _source() -> Path:
     return root
 
 
+def _prepare_courses(config, paths: StatePaths, source: Path) -> None:
+    """The demo instructor and learner, and every course under courses/, synced before start."""
+    from sunaba.courses.demo import describe_demo_accounts, ensure_demo_accounts
+    from sunaba.courses.sync import sync_courses
+
+    demo = ensure_demo_accounts(config, paths)
+    if demo:
+        print(describe_demo_accounts(demo))
+    sync_courses(config, hub_config_dir=source / "hub_config", use_running_hub=False, log=print)
+
+
 def _prepare_state(config, paths: StatePaths) -> None:
     ensure_state_dir(paths)
     ensure_secrets(paths)
@@ -115,5 +126,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     os.environ["SUNABA_SANDBOX_MODE"] = level
     paths = StatePaths.from_config(config)
     _prepare_state(config, paths)
+    _prepare_courses(config, paths, source)
     fast_start = config.sandbox.fast_start and level == "full"
     return run_hub(config, source, paths, fast_start=fast_start)

@@ -27,6 +27,7 @@ from sunaba.records import (
     upsert_people,
 )
 from sunaba.records.db import VERSION_TABLE, current_revision
+from sunaba.records.models import load_area_models
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -43,6 +44,7 @@ def schema_diff(url: str) -> list:
             context = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
             )
+            load_area_models()
             return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
