@@ -19,6 +19,7 @@ from sunaba.runtime.state import public_datasets_dir
 # another source than Debian; any working `npm` will do.
 DEBIAN_PACKAGES: dict[str, str | None] = {
     "bubblewrap": "bwrap",
+    "chromium": "chromium",  # showcase thumbnails
     "fonts-ipafont-gothic": None,
     "fonts-ipaexfont-gothic": None,
     "npm": "npm",

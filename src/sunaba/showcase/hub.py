@@ -1,0 +1,82 @@
+"""Area hooks: the showcase service, its role, and the scope that lets hub users reach it.
+
+The service runs as a managed hub service (`command`), so the hub starts and stops it with itself
+and hands it its API token; no token is stored for it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from sunaba.config.schema import SiteConfig
+from sunaba.showcase.paths import SERVICE_NAME
+
+# What the service does with its token: look up a viewer's groups and admin flag (to apply team
+# visibility), and create teams and change their members for instructors (team page).
+SERVICE_SCOPES = [
+    "read:users:name",
+    "read:users:groups",
+    "admin:groups",
+]
+# Every hub user may open the showcase (what each sees there is the service's decision).
+USER_SCOPES = [f"access:services!service={SERVICE_NAME}"]
+# What the hub's own environment passes on: the same site config and isolation level.
+PASSED_ENV_PREFIXES = ("SUNABA_CONFIG", "SUNABA_SOURCE", "SUNABA__")
+
+
+def enabled(config: SiteConfig, facts) -> bool:
+    return config.showcase.enabled and facts.sandbox_mode in ("full", "bubblewrap")
+
+
+# Free ports picked in this process, per state dir: applying the same config twice gives the
+# same hub config, while two hubs on one machine (tests) never fight over a fixed port.
+_PICKED_PORTS: dict[str, int] = {}
+
+
+def service_port(config: SiteConfig) -> int:
+    """The configured port, or a free loopback port picked once (the hub registers the route)."""
+    if config.showcase.port:
+        return config.showcase.port
+    key = config.hub.state_dir
+    if key not in _PICKED_PORTS:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            _PICKED_PORTS[key] = sock.getsockname()[1]
+    return _PICKED_PORTS[key]
+
+
+def service_environment(facts) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key.startswith(PASSED_ENV_PREFIXES)}
+    env["SUNABA_SHOWCASE_MODE"] = facts.sandbox_mode
+    return env
+
+
+def services(config: SiteConfig, facts) -> list[dict]:
+    if not enabled(config, facts):
+        return []
+    return [
+        {
+            "name": SERVICE_NAME,
+            "display": True,
+            "info": {"title": "ショーケース"},
+            "url": f"http://127.0.0.1:{service_port(config)}",
+            "command": [facts.python, "-m", "sunaba.showcase.service"],
+            "environment": service_environment(facts),
+            "oauth_no_confirm": True,
+        }
+    ]
+
+
+def roles(config: SiteConfig, facts) -> list[dict]:
+    if not enabled(config, facts):
+        return []
+    return [{"name": "showcase-service", "scopes": SERVICE_SCOPES, "services": [SERVICE_NAME]}]
+
+
+def update(c, config: SiteConfig, facts) -> None:
+    if not enabled(config, facts):
+        return
+    # Set as a union with what another area may have set, so the order of areas never matters.
+    current = set(c.JupyterHub.extra_user_scopes) if "extra_user_scopes" in c.JupyterHub else set()
+    c.JupyterHub.extra_user_scopes = sorted(current | set(USER_SCOPES))

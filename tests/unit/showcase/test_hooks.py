@@ -1,0 +1,68 @@
+"""The showcase's area hooks on a fresh traitlets Config: the service, its least-privilege
+role, and the one scope every hub user gets (to reach the service at all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from traitlets.config import Config
+
+from sunaba.config.loader import validate
+from sunaba.hub.apply import HubFacts, apply
+from sunaba.showcase import hub as hooks
+
+FACTS = HubFacts(
+    sandbox_mode="full",
+    hub_config_dir=Path("/srv/checkout/hub_config"),
+    service_tokens={"sunaba-admin": "t0ken"},
+    python="/opt/sunaba/venv/bin/python",
+)
+
+
+def applied(data: dict | None = None, facts: HubFacts = FACTS) -> Config:
+    c = Config()
+    apply(validate(data or {}, "test"), c, facts)
+    return c
+
+
+def test_the_service_is_managed_by_the_hub_on_loopback():
+    c = applied({"showcase": {"port": 8093}})
+    service = next(s for s in c.JupyterHub.services if s["name"] == "showcase")
+    assert service["url"] == "http://127.0.0.1:8093"
+    assert service["command"] == ["/opt/sunaba/venv/bin/python", "-m", "sunaba.showcase.service"]
+    assert service["oauth_no_confirm"] is True
+    assert service["environment"]["SUNABA_SHOWCASE_MODE"] == "full"
+    assert "api_token" not in service  # the hub hands a managed service its token
+
+
+def test_its_role_reads_names_and_groups_and_manages_groups_nothing_more():
+    c = applied()
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "showcase-service")
+    assert role["services"] == ["showcase"]
+    assert set(role["scopes"]) == {"read:users:name", "read:users:groups", "admin:groups"}
+    for too_much in ("admin:users", "admin:servers", "tokens", "read:users", "access:servers"):
+        assert too_much not in role["scopes"]
+
+
+def test_every_user_may_reach_the_service_and_other_scopes_are_kept():
+    c = Config()
+    c.JupyterHub.extra_user_scopes = ["access:services!service=exchange"]
+    hooks.update(c, validate({}, "test"), FACTS)
+    assert set(c.JupyterHub.extra_user_scopes) == {
+        "access:services!service=exchange",
+        "access:services!service=showcase",
+    }
+
+
+def test_a_free_port_is_picked_once_per_site():
+    config = validate({"hub": {"state_dir": "/tmp/sunaba-unit-port"}}, "test")
+    first = hooks.service_port(config)
+    assert first > 0 and hooks.service_port(config) == first
+
+
+def test_no_showcase_without_isolation_or_when_turned_off():
+    facts = HubFacts(sandbox_mode="none", hub_config_dir=Path("/x"))
+    assert "showcase" not in [s["name"] for s in applied(facts=facts).JupyterHub.services]
+    off = applied({"showcase": {"enabled": False}})
+    assert "showcase" not in [s["name"] for s in off.JupyterHub.services]
+    assert "extra_user_scopes" not in off.JupyterHub
