@@ -287,12 +287,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(name)s] %(message)s")
     config = SiteConfig.model_validate_json(os.environ[CONFIG_ENV])
     logging.getLogger().setLevel(config.hub.log_level)
-    from sunaba.checks.install import ensure_learner_client
     from sunaba.records.db import default_records_url, ensure_records_schema
 
-    changed = ensure_learner_client(config)
-    if changed:
-        log.info("learner client installed: %s", ", ".join(changed))
     records_url = default_records_url(config)
     ensure_records_schema(records_url)
     checks = Checks(config, GraderDirectory(Path(os.environ[GRADERS_ENV])), records_url)

@@ -30,7 +30,7 @@ from tests.support.checks import (
     run_in_kernel,
     write_graders,
 )
-from tests.support.hub import SunabaHub
+from tests.support.hub import PREFIX, SunabaHub
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SECRETS = [str(SECRET_NUMBER), str(SECRET_TOTAL), SECRET_WORD, "7392.6", "120004", "南区"]
@@ -166,7 +166,8 @@ def test_check_and_hint_in_the_learners_kernel(world):
             assert "text/html" in output.data
         """
     )
-    assert "client /opt/sunaba/lib/sunaba-learner/sunaba/__init__.py" in outcome["stdout"]
+    # The kernel imports the client installed in the runtime prefix, not a checkout.
+    assert f"client {PREFIX}/venv/lib/" in outcome["stdout"]
     shown = outcome["stdout"].split("----\n")[1:]
     assert len(shown) == 7, outcome
     assert shown[0].startswith("✓ q1: 正解です")
