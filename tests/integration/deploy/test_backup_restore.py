@@ -56,7 +56,7 @@ def make_course_data(config, learner_name: str) -> None:
 
     course = CoursePaths.of(config, "bousai")
     course.root.mkdir(parents=True)
-    with Gradebook(course.gradebook_url) as gradebook:
+    with Gradebook(f"sqlite:///{course.gradebook}") as gradebook:
         gradebook.add_assignment("hinanjo")
         gradebook.add_student(learner_name)
         gradebook.add_submission("hinanjo", learner_name)
@@ -72,7 +72,7 @@ def check_course_data(config, learner_name: str) -> None:
     from sunaba.exchange.store import ExchangeStore
 
     course = CoursePaths.of(config, "bousai")
-    with Gradebook(course.gradebook_url) as gradebook:
+    with Gradebook(f"sqlite:///{course.gradebook}") as gradebook:
         assert gradebook.find_submission("hinanjo", learner_name) is not None
     files = ExchangeStore(exchange_root(config)).released_files("bousai", "hinanjo")
     assert files == {"hinanjo.ipynb": b'{"cells": []}'}
