@@ -77,8 +77,8 @@ def test_learner_files_hide_the_formgrader_and_import_without_sunaba(tmp_path):
     # `python -S`: no .pth file runs, so only the venv's packages and the copy are on the path.
     code = (
         f"import sys; sys.path += [{sysconfig.get_path('purelib')!r}, {str(portable_dir(config))!r}]\n"
-        "import importlib.util\n"
-        "assert importlib.util.find_spec('sunaba') is None\n"
+        # Refuse any `sunaba` import, installed or not: the copy must stand on its own.
+        "sys.modules['sunaba'] = None\n"
         f"import {PORTABLE_PACKAGE}.exchange.plugin, {PORTABLE_PACKAGE}.grading.worker\n"
         "print('ok')"
     )
