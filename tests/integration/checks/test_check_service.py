@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import yaml
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from sunaba.checks.hub import service_port
 from sunaba.config.schema import SiteConfig
@@ -31,8 +31,8 @@ from tests.support.checks import (
     write_graders,
 )
 from tests.support.hub import PREFIX, SunabaHub
+from tests.support.postgres import create_database, drop_database, new_database_name
 
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SECRETS = [str(SECRET_NUMBER), str(SECRET_TOTAL), SECRET_WORD, "7392.6", "120004", "南区"]
 RATE_LIMIT = 40
 REPO_GRADERS = Path(__file__).resolve().parents[3] / "graders"
@@ -89,15 +89,10 @@ def world(artifacts):
     # The demo course's real graders, whose expected values come from the datasets, under a
     # course id of this test's own (the courses area keeps the real course's groups in line).
     shutil.copytree(REPO_GRADERS / "opendata-intro", found.graders / DEMO_COURSE)
-    database = f"sunaba_test_{tag}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    found.records_url = (
-        make_url(POSTGRES_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
-    )
+    database = new_database_name()
+    found.records_url = create_database(database)
     hub = None
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{database}"'))
         hub = SunabaHub(
             extra={
                 "checks": {
@@ -128,9 +123,7 @@ def world(artifacts):
             (artifacts / "checks-hub.log").write_text(hub.log_tail(2000), encoding="utf-8")
             hub.close()
         shutil.rmtree(found.graders, ignore_errors=True)
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(database)
 
 
 def test_check_and_hint_in_the_learners_kernel(world):

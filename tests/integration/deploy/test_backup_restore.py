@@ -24,7 +24,7 @@ from sunaba.config import load_config
 from sunaba.records.db import ensure_records_schema, session_scope
 from sunaba.records.models import Person
 from sunaba.records.people import PersonData, upsert_people
-from tests.support.deploy.postgres import (
+from tests.support.postgres import (
     create_database,
     database_exists,
     drop_database,

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunaba.checks.records import CheckEvent, hints_given, record_event
 from sunaba.records.db import VERSION_TABLE, ensure_records_schema, make_engine
 from sunaba.records.models import Base
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.support.postgres import temporary_database
 
 
 def exercise(url: str) -> None:
@@ -52,14 +49,5 @@ def test_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_postgresql():
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"sunaba_test_{secrets.token_hex(6)}"
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    with temporary_database() as url:
         exercise(url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -3,7 +3,6 @@ and the people upsert."""
 
 from __future__ import annotations
 
-import secrets
 import stat
 import time
 
@@ -11,8 +10,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect, select
+from tests.support.postgres import temporary_database
 
 from sunaba.config import SiteConfig
 from sunaba.records import (
@@ -28,8 +27,6 @@ from sunaba.records import (
 )
 from sunaba.records.db import VERSION_TABLE, current_revision
 from sunaba.records.models import load_area_models
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def head_revision() -> frozenset[str]:
@@ -136,20 +133,5 @@ def test_default_url_is_in_the_state_dir(tmp_path):
 
 @pytest.mark.postgres
 def test_postgresql_records_database():
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432: {exc}")
-    name = f"sunaba_test_{secrets.token_hex(6)}"
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    with temporary_database() as url:
         check_database(url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from sunaba.records.db import ensure_records_schema, make_session_factory
 from sunaba.showcase.records import ShowcaseApp, ShowcaseVersion
-
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.support.postgres import temporary_database
 
 
 def exercise(url: str) -> None:
@@ -66,14 +62,5 @@ def test_sqlite(tmp_path):
 
 @pytest.mark.postgres
 def test_postgresql():
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"sunaba_test_{secrets.token_hex(6)}"
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    with temporary_database() as url:
         exercise(url)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import subprocess
+from collections.abc import Iterator
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -32,3 +34,14 @@ def drop_database(name: str) -> None:
 
 def database_exists(name: str) -> bool:
     return _psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"  # noqa: S608
+
+
+@contextlib.contextmanager
+def temporary_database() -> Iterator[str]:
+    """A fresh database for one test, dropped afterwards also when the test fails."""
+    name = new_database_name()
+    url = create_database(name)
+    try:
+        yield url
+    finally:
+        drop_database(name)
