@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from traitlets.config import Config
 
 from sunaba.config.loader import validate
-from sunaba.hub.apply import HubFacts, apply, learner_env
-
-FACTS = HubFacts(
-    sandbox_mode="full",
-    hub_config_dir=Path("/srv/checkout/hub_config"),
-    service_tokens={"sunaba-admin": "t0ken"},
-    python="/opt/sunaba/venv/bin/python",
-)
-
-
-def applied(data: dict | None = None, facts: HubFacts = FACTS) -> Config:
-    c = Config()
-    apply(validate(data or {}, "test"), c, facts)
-    return c
+from sunaba.hub.apply import learner_env
+from tests.support.config import applied
 
 
 def test_network_binds_loopback_by_default():

@@ -8,21 +8,9 @@ from pathlib import Path
 from traitlets.config import Config
 
 from sunaba.config.loader import validate
-from sunaba.hub.apply import HubFacts, apply
+from sunaba.hub.apply import HubFacts
 from sunaba.showcase import hub as hooks
-
-FACTS = HubFacts(
-    sandbox_mode="full",
-    hub_config_dir=Path("/srv/checkout/hub_config"),
-    service_tokens={"sunaba-admin": "t0ken"},
-    python="/opt/sunaba/venv/bin/python",
-)
-
-
-def applied(data: dict | None = None, facts: HubFacts = FACTS) -> Config:
-    c = Config()
-    apply(validate(data or {}, "test"), c, facts)
-    return c
+from tests.support.config import FACTS, applied
 
 
 def test_the_service_is_managed_by_the_hub_on_loopback():
