@@ -15,7 +15,7 @@ from traitlets.config import Config
 
 from sunaba.config.schema import SiteConfig
 from sunaba.hub.apply import HubFacts, update_services
-from sunaba.runtime.state import SERVICE_SCOPES
+from sunaba.runtime.state import STORED_TOKEN_SERVICES
 
 # Stands in for stored service tokens: rendering needs to know that a token exists, never its value.
 TOKEN_PLACEHOLDER = "<stored in secrets.yaml>"  # noqa: S105 (not a secret)
@@ -36,7 +36,7 @@ class HubService:
 
 
 def target_facts(python: str, hub_config_dir: Path) -> HubFacts:
-    tokens = {name: TOKEN_PLACEHOLDER for name in SERVICE_SCOPES}
+    tokens = {name: TOKEN_PLACEHOLDER for name in STORED_TOKEN_SERVICES}
     return HubFacts(
         sandbox_mode="full", hub_config_dir=hub_config_dir, service_tokens=tokens, python=python
     )

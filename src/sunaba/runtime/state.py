@@ -13,7 +13,7 @@ import yaml
 
 from sunaba.config.schema import SiteConfig
 
-# Hub services and the scopes each one needs; tokens are generated once and kept in secrets.yaml.
+# Hub services and the scopes each one needs.
 SERVICE_SCOPES: dict[str, list[str]] = {
     "idle-culler": [
         "list:users",
@@ -28,6 +28,11 @@ SERVICE_SCOPES: dict[str, list[str]] = {
         "list:services",
     ],
 }
+
+
+# Services the hub does not start itself need a token kept in secrets.yaml (generated once);
+# the hub hands managed services such as the idle culler a fresh token of their own.
+STORED_TOKEN_SERVICES = ("sunaba-admin",)
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def ensure_secrets(paths: StatePaths) -> bool:
         changed = True
     data = read_secrets(paths)
     tokens = data.setdefault("service_tokens", {})
-    for name in SERVICE_SCOPES:
+    for name in STORED_TOKEN_SERVICES:
         if name not in tokens:
             tokens[name] = secrets.token_hex(32)
             changed = True
