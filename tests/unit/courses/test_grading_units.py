@@ -24,6 +24,8 @@ def test_feedback_loses_hidden_tests_and_what_they_printed():
         "print('ok')", outputs=[new_output("stream", name="stdout", text="ok\n")]
     )
     notebook = new_notebook(cells=[failing, passing, visible])
+    for number, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{number}"  # random ids could contain "42" by chance
     result, _ = HideHiddenTests().preprocess(notebook, {})
     text = nbformat.writes(result)
     assert "secret" not in text and "42" not in text and "HIDDEN" not in text
