@@ -426,6 +426,54 @@ class ChecksSection(Section):
         return value
 
 
+class GradingSection(Section):
+    workers: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Submissions the autograder runs at once, each in its own sandbox. 0 means "
+        "one per CPU core.",
+    )
+    cell_timeout: int = Field(
+        30, ge=1, le=3600, description="Seconds one cell may run before it is interrupted."
+    )
+    notebook_timeout: int = Field(
+        300,
+        ge=5,
+        le=86400,
+        description="Seconds one notebook may run in total; cells left are scored zero.",
+    )
+    memory_limit: str = Field(
+        "1G", description="Memory for one submission's kernel and its children, such as `1G`."
+    )
+    cpu_limit: float = Field(
+        1.0, gt=0, le=64, description="CPU cores one submission may use at most."
+    )
+    max_processes: int = Field(
+        64, ge=8, description="Processes and threads one submission may run at once."
+    )
+    max_output: str = Field(
+        "4M",
+        description="Output (text, images, errors) kept from one notebook; the rest is dropped "
+        "and the cell says so.",
+    )
+    sandbox_uid_base: int = Field(
+        3_800_000_000,
+        ge=100_000,
+        le=4_000_000_000,
+        description="First of the throwaway Unix uids submissions run as (two per worker, "
+        "`base` to `base + 2 × workers`). No account needs to exist; no file outside a "
+        "submission's own directory belongs to them.",
+    )
+
+    @field_validator("memory_limit", "max_output")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _SIZE.match(value.strip()):
+            raise ValueError("must be a size such as 512M or 1G")
+        return value
+
+
 class RecordsSection(Section):
     db_url: str = Field(
         "",
@@ -655,6 +703,10 @@ class SiteConfig(Section):
     )
     checks: ChecksSection = Field(
         default_factory=ChecksSection, description="Instant checks of learners' answers."
+    )
+    grading: GradingSection = Field(
+        default_factory=GradingSection,
+        description="The autograder: sandboxes, limits and parallel workers.",
     )
     records: RecordsSection = Field(
         default_factory=RecordsSection, description="The records database."

@@ -39,6 +39,7 @@ PORTABLE_MODULES = (
     "exchange/stamps.py",
     "grading/__init__.py",
     "grading/nbfilters.py",
+    "grading/replay.py",
     "grading/worker.py",
 )
 LEARNER_HIDDEN_SERVER_EXTENSIONS = (

@@ -7,6 +7,7 @@ updates the records database so the course pages follow.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -29,6 +30,7 @@ class StudentResult:
     late: bool = False
     needs_manual_grade: bool = False
     error: str = ""
+    notes: list[str] = field(default_factory=list)  # Japanese, for the instructor's report
 
 
 class Autograder(Protocol):
@@ -40,21 +42,58 @@ class Autograder(Protocol):
 
 
 @dataclass
-class GraderAccountAutograder:
-    """nbgrader's autograde in one worker process running as the course's grader account."""
+class SandboxedAutograder:
+    """nbgrader's autograde with the learners' code run in sandboxes, several at once.
+
+    The course's grader account prepares the submissions (test cells restored from the
+    source) and, at the end, writes the scores; in between, the root process runs each
+    submission in a sandbox of its own (`sunaba.grading.sandbox`). The grader account never
+    runs learners' code, so no submission can reach the gradebook or another submission."""
 
     config: SiteConfig
 
     def autograde(self, course, assignment, students):
-        raw = run_step(
+        from sunaba.checks.hub import graders_dir
+        from sunaba.grading.runner import worker_python
+        from sunaba.grading.sandbox import Job, SandboxError, SandboxSettings, run_in_fresh_process
+
+        request = {"assignment": assignment.id, "late_policy": assignment.late.value}
+        prepared = run_step(
+            self.config, course.id, "autograde_prepare", students=students or [], **request
+        )
+        results: dict[str, StudentResult] = {}
+        jobs = []
+        for student, item in sorted(prepared.items()):
+            if not item["ok"]:
+                results[student] = StudentResult(ok=False, error=item.get("error", ""))
+                continue
+            files = files_from(item["files"])
+            notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
+            jobs.append(Job(student, files, notebooks))
+            results[student] = StudentResult(ok=True, notes=list(item.get("tampered", [])))
+        graders = graders_dir(self.config, courses_dir(self.config).parent / "hub_config")
+        settings = SandboxSettings.from_config(self.config, course.id, assignment.id, graders)
+        try:
+            ran = run_in_fresh_process(worker_python(self.config), settings, jobs)
+        except SandboxError as exc:
+            raise GradingError(str(exc)) from exc
+        executed = {
+            f"{student}/{name}": json.dumps(notebook, ensure_ascii=False).encode("utf-8")
+            for student, outcome in ran.items()
+            for name, notebook in outcome.executed.items()
+        }
+        scored = run_step(
             self.config,
             course.id,
-            "autograde",
-            assignment=assignment.id,
-            students=students or [],
-            late_policy=assignment.late.value,
+            "autograde_finish",
+            stdin=pack(executed),
+            students=[job.student for job in jobs],
+            **request,
         )
-        return {name: StudentResult(**values) for name, values in raw.items()}
+        for student, values in scored.items():
+            notes = results[student].notes + ran[student].problems
+            results[student] = StudentResult(**values, notes=notes)
+        return results
 
 
 @dataclass
@@ -115,7 +154,7 @@ def autograde(
     students: list[str] | None = None,
     autograder: Autograder | None = None,
 ) -> CycleReport:
-    autograder = autograder or GraderAccountAutograder(config)
+    autograder = autograder or SandboxedAutograder(config)
     results = autograder.autograde(course, assignment, students)
     record_scores(config, course, assignment, results)
     report = CycleReport()
@@ -131,6 +170,7 @@ def autograde(
             notes.append("手動採点が必要")
         extra = f"（{'・'.join(notes)}）" if notes else ""
         report.lines.append(f"  {student}: {result.score:g} / {result.max_score:g} 点{extra}")
+        report.lines += [f"    ・{note}" for note in result.notes]
     report.lines.insert(0, f"{len(results)} 人分を自動採点しました")
     return report
 

@@ -169,13 +169,86 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
 
 
-def autograde(root: Path, request: dict, stdin: bytes) -> dict:
+def _tampering(gradebook, assignment: str, notebook_id: str, submitted: Path) -> list[str]:
+    """Locked cells (tests included) a learner changed or removed, in Japanese. Autograde puts
+    them back from the instructor's source either way; the instructor should know."""
+    import nbformat
+    from nbgrader import utils
+
+    try:
+        notebook = nbformat.read(submitted, as_version=nbformat.NO_CONVERT)
+    except Exception:
+        return [f"{submitted.name}: ノートブックとして読めませんでした"]
+    found = {}
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            found[grade_id] = cell
+    notes = []
+    for source in gradebook.find_notebook(notebook_id, assignment).source_cells:
+        if not source.locked:
+            continue
+        cell = found.get(source.name)
+        if cell is None:
+            notes.append(f"{submitted.name}: 変更できないセル {source.name} が削除されていました")
+        elif utils.compute_checksum(cell) != source.checksum:
+            notes.append(
+                f"{submitted.name}: 変更できないセル {source.name} が書き換えられていました"
+            )
+    return notes
+
+
+def autograde_prepare(root: Path, request: dict, stdin: bytes) -> dict:
+    """nbgrader's autograde up to, not including, running the code: each submission is
+    copied to autograded/ with test cells restored from the source. Returns, per student,
+    those files (to run in a sandbox) and what was tampered with."""
     from nbgrader.api import Gradebook
     from nbgrader.converters import Autograde
 
     config = load_config(root, request.get("late_policy", "accept"))
+    config.Autograde.autograde_preprocessors = []
     assignment = request["assignment"]
     students = request.get("students") or submitted_students(root, assignment)
+    results = _each_student(
+        Autograde, config, assignment, students, force=True, create_student=True
+    )
+    coursedir = _coursedir(config, assignment)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        for student, result in results.items():
+            if not result["ok"]:
+                continue
+            directory = root / "autograded" / student / assignment
+            submitted = root / "submitted" / student / assignment
+            notebooks = sorted(p.name for p in directory.glob("*.ipynb"))
+            result["notebooks"] = notebooks
+            result["files"] = _b64(collect_files(directory, max_bytes=MAX_BYTES))
+            result["tampered"] = [
+                note
+                for name in notebooks
+                if (submitted / name).is_file()
+                for note in _tampering(
+                    gradebook, assignment, name[: -len(".ipynb")], submitted / name
+                )
+            ]
+    return results
+
+
+def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
+    """nbgrader's autograde with the sandbox's results in place of running the code."""
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from .replay import ReplayExecution, load_results
+
+    load_results(unpack(stdin, max_bytes=MAX_BYTES, max_files=10**6, check_notebooks=False).files)
+    config = load_config(root, request.get("late_policy", "accept"))
+    config.Autograde.autograde_preprocessors = [
+        ReplayExecution if step is Execute else step
+        for step in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]
+    assignment = request["assignment"]
+    students = request["students"]
     results = _each_student(
         Autograde, config, assignment, students, force=True, create_student=True
     )
@@ -238,7 +311,8 @@ STEPS = {
     "put_source": put_source,
     "generate": generate,
     "collect": collect,
-    "autograde": autograde,
+    "autograde_prepare": autograde_prepare,
+    "autograde_finish": autograde_finish,
     "feedback": feedback,
     "feedback_files": feedback_files,
     "scores": scores,
