@@ -17,6 +17,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+# The hub-service lookup shared with the exchange client (standard library only, like this).
+from sunaba.exchange.client import ServiceNotFound, find_service
+
 __all__ = ["check", "hint", "set_exercise", "assert_check"]
 
 SERVICE = "sunaba-checks"
@@ -50,30 +53,25 @@ def _token() -> str:
     return token
 
 
+_DISCOVERY_MESSAGES = {
+    ServiceNotFound.NO_API: "ハブの API の場所が分かりません",
+    ServiceNotFound.FORBIDDEN: (
+        "確認機能を使う権限がありません（確認のあるコースに登録されていません）"
+    ),
+    ServiceNotFound.HUB_ERROR: "ハブに問い合わせできません（HTTP {status}）",
+    ServiceNotFound.UNREACHABLE: "ハブに接続できません",
+    ServiceNotFound.NOT_RUNNING: "確認サービスが動いていません。講師に連絡してください",
+}
+
+
 def _discover(token: str) -> str:
     if _service_url:
         return _service_url[0]
-    api = os.environ.get("JUPYTERHUB_API_URL", "").rstrip("/")
-    if not api:
-        raise CheckUnavailable("ハブの API の場所が分かりません")
-    request = urllib.request.Request(f"{api}/services/{SERVICE}")  # noqa: S310 (hub URL)
-    request.add_header("Authorization", f"token {token}")
     try:
-        with _opener().open(request, timeout=30) as response:
-            model = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        if exc.code in (403, 404):
-            raise CheckUnavailable(
-                "確認機能を使う権限がありません（確認のあるコースに登録されていません）"
-            ) from exc
-        raise CheckUnavailable(f"ハブに問い合わせできません（HTTP {exc.code}）") from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise CheckUnavailable("ハブに接続できません") from exc
-    url, prefix = model.get("url") or "", model.get("prefix") or f"/services/{SERVICE}/"
-    if not url:
-        raise CheckUnavailable("確認サービスが動いていません。講師に連絡してください")
-    parts = urllib.parse.urlsplit(url)
-    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, prefix, "", ""))
+        base = find_service(SERVICE, token)
+    except ServiceNotFound as exc:
+        message = _DISCOVERY_MESSAGES[exc.reason].format(status=exc.status)
+        raise CheckUnavailable(message) from exc
     _service_url.append(base)
     return base
 

@@ -29,6 +29,7 @@ from sunaba.checks.grader import NAME, GraderDirectory, GraderError
 from sunaba.checks.records import hints_given, record_event
 from sunaba.checks.wire import FORMAT, AnswerRefused, decode_answer
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.hub.service_auth import FreshHubAuth
 
 log = logging.getLogger("sunaba.checks")
 SERVICE = "sunaba-checks"
@@ -110,14 +111,6 @@ class Checks:
             "どの課題の問題か分かりません。"
             'set_exercise("コース名", "課題名") で指定してからもう一度実行してください',
         )
-
-
-class FreshHubAuth(HubAuth):
-    """Asks the hub about every token on every call. HubAuth's cache would keep a revoked token
-    (stopped server) or a left course working: with `cache_max_age=0` it even caches forever."""
-
-    def user_for_token(self, token, use_cache=True, session_id="", *, sync=True):
-        return super().user_for_token(token, use_cache=False, session_id=session_id, sync=sync)
 
 
 @web.stream_request_body

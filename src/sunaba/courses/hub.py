@@ -134,3 +134,13 @@ def update(c, config: SiteConfig, facts) -> None:
     # not it was running when the courses were synced.
     plans = read_plans(groups_file(config))
     c.JupyterHub.load_groups = {name: {"users": plan.members} for name, plan in plans.items()}
+    if not synced_courses(config):
+        return
+    # Once the site has courses, everyone may open the exchange's pages, so that a person in
+    # none of them sees マイコース say so (and whom to ask) instead of the hub's 403. This
+    # opens no data: the exchange decides every request from the caller's course groups.
+    # Looking the service up stays with course members (`roles`), so a non-member's nbgrader
+    # still reports "in no course". A union with what another area set, so the order of areas
+    # never matters.
+    current = set(c.JupyterHub.extra_user_scopes) if "extra_user_scopes" in c.JupyterHub else set()
+    c.JupyterHub.extra_user_scopes = sorted(current | {EXCHANGE_ACCESS})

@@ -3,6 +3,11 @@
 It authenticates with the hub token the server already has (JUPYTERHUB_API_TOKEN) and finds
 the service through the hub API, so it works the same wherever the server runs. Standard
 library only: this module is imported inside learners' sandboxes.
+
+`find_service` is the one way Sunaba's clients find a hub service; the instant checks
+(`sunaba.checks`) use it too. It lives here because this module is already importable in every
+learner's kernel twice over: as `sunaba.exchange.client` from the runtime venv, and as the
+portable copy the nbgrader plugin uses (see `sunaba.courses.learner_files`).
 """
 
 from __future__ import annotations
@@ -83,27 +88,61 @@ class ExchangeClient:
         return json.loads(raw.decode("utf-8")) if raw else {}
 
 
-def discover(token: str) -> str:
-    """The exchange's base URL (including its prefix), from the hub's service model."""
+class ServiceNotFound(RuntimeError):
+    """The hub did not say where a service is. `reason` is one of the constants below, so that
+    each client can tell its learners in its own words; `status` is the hub's HTTP status."""
+
+    NO_API = "no-api"  # JUPYTERHUB_API_URL is not set: not running under the hub
+    FORBIDDEN = "forbidden"  # the token may not look the service up (403 or 404)
+    HUB_ERROR = "hub-error"  # the hub answered with another error status
+    UNREACHABLE = "unreachable"  # no answer, or not JSON
+    NOT_RUNNING = "not-running"  # the hub knows the service, but it has no URL
+
+    def __init__(self, reason: str, status: int = 0):
+        super().__init__(f"{reason} (HTTP {status})" if status else reason)
+        self.reason = reason
+        self.status = status
+
+
+def find_service(name: str, token: str, timeout: float = 30) -> str:
+    """The base URL of hub service `name` (with its prefix, ending in "/"), from the hub's
+    service model. The URL is the service's own, not the proxy's: the caller talks to it
+    directly, on loopback or inside the cluster."""
     api = os.environ.get("JUPYTERHUB_API_URL", "").rstrip("/")
     if not api:
-        raise ExchangeUnavailable("ハブの API の場所（JUPYTERHUB_API_URL）が分かりません")
-    request = urllib.request.Request(f"{api}/services/{SERVICE}")  # noqa: S310
+        raise ServiceNotFound(ServiceNotFound.NO_API)
+    request = urllib.request.Request(f"{api}/services/{urllib.parse.quote(name)}")  # noqa: S310
     request.add_header("Authorization", f"token {token}")
     try:
-        with _opener().open(request, timeout=30) as response:
+        with _opener().open(request, timeout=timeout) as response:
             model = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
-        if exc.code in (403, 404):
-            raise ExchangeUnavailable(
-                "課題の受け渡しサービスを使う権限がありません（どのコースにも登録されていません）",
-                exc.code,
-            ) from exc
-        raise ExchangeUnavailable(f"ハブに問い合わせできません（HTTP {exc.code}）") from exc
+        reason = ServiceNotFound.FORBIDDEN if exc.code in (403, 404) else ServiceNotFound.HUB_ERROR
+        raise ServiceNotFound(reason, exc.code) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ExchangeUnavailable("ハブに接続できません") from exc
-    url, prefix = model.get("url") or "", model.get("prefix") or f"/services/{SERVICE}/"
-    if not url:
-        raise ExchangeUnavailable("課題の受け渡しサービスが動いていません")
-    parts = urllib.parse.urlsplit(url)
+        raise ServiceNotFound(ServiceNotFound.UNREACHABLE) from exc
+    if not isinstance(model, dict) or not model.get("url"):
+        raise ServiceNotFound(ServiceNotFound.NOT_RUNNING)
+    prefix = model.get("prefix") or f"/services/{name}/"
+    parts = urllib.parse.urlsplit(model["url"])
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, prefix, "", ""))
+
+
+DISCOVERY_MESSAGES = {
+    ServiceNotFound.NO_API: "ハブの API の場所（JUPYTERHUB_API_URL）が分かりません",
+    ServiceNotFound.FORBIDDEN: (
+        "課題の受け渡しサービスを使う権限がありません（どのコースにも登録されていません）"
+    ),
+    ServiceNotFound.HUB_ERROR: "ハブに問い合わせできません（HTTP {status}）",
+    ServiceNotFound.UNREACHABLE: "ハブに接続できません",
+    ServiceNotFound.NOT_RUNNING: "課題の受け渡しサービスが動いていません",
+}
+
+
+def discover(token: str) -> str:
+    """The exchange's base URL (including its prefix), from the hub's service model."""
+    try:
+        return find_service(SERVICE, token)
+    except ServiceNotFound as exc:
+        message = DISCOVERY_MESSAGES[exc.reason].format(status=exc.status)
+        raise ExchangeUnavailable(message, exc.status) from exc

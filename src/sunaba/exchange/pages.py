@@ -61,6 +61,7 @@ class Pages:
 
     def render(self, name: str, **values) -> str:
         values.setdefault("site_name", self.config.site.name)
+        values.setdefault("organisation", self.config.site.organisation)
         values.setdefault("prefix", self.prefix)
         values.setdefault("hub_prefix", self.hub_prefix)
         values.setdefault("user", "")

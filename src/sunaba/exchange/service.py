@@ -29,6 +29,7 @@ from sunaba.courses.layout import EXCHANGE_SERVICE, exchange_root
 from sunaba.exchange import archive
 from sunaba.exchange.identity import Caller
 from sunaba.exchange.store import ExchangeStore, StoreError, check_assignment, check_course
+from sunaba.hub.service_auth import FreshHubOAuth
 
 log = logging.getLogger("sunaba.exchange")
 CONFIG_ENV = "SUNABA_EXCHANGE_SITE_CONFIG"
@@ -36,14 +37,6 @@ CONFIG_ENV = "SUNABA_EXCHANGE_SITE_CONFIG"
 
 def parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-class FreshHubOAuth(HubOAuth):
-    """HubOAuth that asks the hub on every request (its cache would keep a removed learner in
-    a course, or keep out one who was just added, until it expires; max age 0 is forever)."""
-
-    def user_for_token(self, token, use_cache=True, session_id="", *, sync=True):
-        return super().user_for_token(token, use_cache=False, session_id=session_id, sync=sync)
 
 
 class Exchange:
@@ -404,6 +397,8 @@ def main() -> None:
     store = ExchangeStore(exchange_root(config))
     events = RecordsEvents.from_config(config)
     exchange = Exchange(config, store, events)
+    # Every request is checked with the hub: a revoked token or a learner just removed from a
+    # course is refused from the next request on.
     hub_auth = FreshHubOAuth()
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{EXCHANGE_SERVICE}/")
     pages = Pages(config, events)

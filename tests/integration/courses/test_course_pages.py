@@ -50,3 +50,19 @@ def test_instructor_sees_every_learner_and_learners_cannot(sqlite_world):
     assert "講師・採点者だけ" in denied.text
     other_staff = page(world, world.learner("teach2", spawn=False), "courses/kiso")
     assert other_staff.status_code == 403
+
+
+def test_a_person_in_no_course_is_told_so_and_whom_to_ask(sqlite_world):
+    world = sqlite_world
+    gil = world.learner("gil", spawn=False)
+    response = page(world, gil, "mycourses")
+    assert response.status_code == 200, response.text[:500]
+    text = response.text
+    assert "<h1>マイコース</h1>" in text
+    assert "まだどのコースにも登録されていません" in text
+    assert "研修の担当者" in text and "<code>gil</code>" in text and "管理者" in text
+    assert "基礎コース" not in text and "応用コース" not in text
+    # Being let in to see that changes nothing about what a course shows to whom.
+    assert page(world, gil, "courses/kiso").status_code == 403
+    files = world.exchange(gil.token, "GET", "api/courses/kiso/assignments/hw1/files")
+    assert files.status_code == 403

@@ -13,9 +13,12 @@ import tarfile
 from urllib.parse import urlparse
 
 import pytest
+import requests
+from jupyterhub.services.auth import HubAuth
 
 from sunaba.courses.layout import CoursePaths, grading_root
 from sunaba.grading import cycle
+from sunaba.hub.service_auth import FreshHubAuth, FreshHubOAuth
 from tests.support.courses import HIDDEN_MARK, tar_of
 
 pytestmark = pytest.mark.integration
@@ -51,6 +54,91 @@ def test_fetching_a_course_you_are_not_in_fails(sqlite_world):
     response = world.exchange(cat.token, "GET", "api/courses/kiso/assignments/hw1/files")
     assert response.status_code == 403
     assert "登録されていません" in message(response)
+
+
+def test_a_revoked_token_is_refused_from_the_very_next_request(sqlite_world):
+    world = sqlite_world
+    bob = world.learner("bob", spawn=False)
+    minted = world.hub.api(
+        "POST", "/users/bob/tokens", token=bob.token, json={"note": "to revoke", "expires_in": 600}
+    )
+    assert minted.status_code == 201, minted.text
+    token, token_id = minted.json()["token"], minted.json()["id"]
+    read_only = ("api/courses", "api/courses/kiso/submissions")
+    for _ in range(2):  # the second round would be answered from a cache, if there were one
+        for path in read_only:
+            response = world.exchange(token, "GET", path)
+            assert response.status_code == 200, (path, response.text)
+    assert world.exchange(token, "GET", "api/courses").json()["user"] == "bob"
+
+    revoked = world.hub.api("DELETE", f"/users/bob/tokens/{token_id}", token=bob.token)
+    assert revoked.status_code == 204, revoked.text
+    for path in read_only:
+        response = world.exchange(token, "GET", path)
+        assert response.status_code in (401, 403), (path, response.status_code)
+        assert "トークンが無効" in message(response)
+    blob = tar_of({"problem.ipynb": b"{}"})
+    late = world.exchange(token, "POST", "api/courses/kiso/assignments/hw1/submissions", data=blob)
+    assert late.status_code in (401, 403)
+    # Only that token is gone: bob's others work as before.
+    assert world.exchange(bob.token, "GET", "api/courses").status_code == 200
+
+
+def test_the_services_hub_auth_never_answers_for_a_token_from_memory(sqlite_world):
+    """The class the exchange and the check service share, against the real hub, next to
+    JupyterHub's own with the same settings: that one keeps vouching for a revoked token."""
+    world = sqlite_world
+    ann = world.learner("ann", spawn=False)
+    api = f"{world.hub.url}/hub/api"
+    fresh = FreshHubAuth(api_url=api, api_token=world.hub.service_token())
+    fresh_oauth = FreshHubOAuth(api_url=api, api_token=world.hub.service_token())
+    stock = HubAuth(api_url=api, api_token=world.hub.service_token(), cache_max_age=0)
+    minted = world.hub.api("POST", "/users/ann/tokens", token=ann.token, json={"note": "x"})
+    token, token_id = minted.json()["token"], minted.json()["id"]
+    for auth in (fresh, fresh_oauth, stock):
+        assert auth.user_for_token(token)["name"] == "ann"
+    world.hub.api("DELETE", f"/users/ann/tokens/{token_id}", token=ann.token).raise_for_status()
+    assert fresh.user_for_token(token) is None
+    assert fresh_oauth.user_for_token(token) is None
+    assert stock.user_for_token(token)["name"] == "ann"  # what the exchange must never do
+
+
+def test_a_deleted_users_token_is_refused_at_once(sqlite_world):
+    world = sqlite_world
+    eve = world.learner("eve", spawn=False)  # in no course: the exchange answers, with nothing
+    listed = world.exchange(eve.token, "GET", "api/courses")
+    assert listed.status_code == 200 and listed.json() == {"courses": [], "user": "eve"}
+    assert world.hub.api("DELETE", "/users/eve").status_code == 204
+    gone = world.exchange(eve.token, "GET", "api/courses")
+    assert gone.status_code in (401, 403) and "トークンが無効" in message(gone)
+
+
+def test_a_browser_login_to_the_exchange_ends_with_the_hub_logout(sqlite_world):
+    """A copy of the exchange's login cookie (taken from a shared PC, say) stops working the
+    moment its owner logs out of the hub: logging out deletes the token inside it."""
+    world = sqlite_world
+    fay = world.learner("fay", spawn=False)
+    base = f"{world.hub.url}/services/sunaba-exchange/"
+    opened = fay.session.get(base + "mycourses", timeout=60)
+    assert opened.status_code == 200, opened.text[:300]
+    stolen = {
+        c.name: c.value
+        for c in fay.session.cookies
+        if (c.path or "").startswith("/services/sunaba-exchange")
+    }
+    assert stolen, list(fay.session.cookies)
+
+    def replay(path: str) -> requests.Response:
+        return requests.get(base + path, cookies=stolen, allow_redirects=False, timeout=60)
+
+    assert replay("api/courses").json()["user"] == "fay"
+    assert replay("mycourses").status_code == 200
+    fay.session.get(f"{world.hub.url}/hub/logout", timeout=60).raise_for_status()
+    refused = replay("api/courses")
+    assert refused.status_code in (401, 403), refused.text[:300]
+    page = replay("mycourses")  # a page sends the browser to log in again instead
+    assert page.status_code == 302 and "マイコース" not in page.text
+    assert "/hub/api/oauth2/authorize" in page.headers["Location"]
 
 
 def test_submitting_as_someone_else_is_impossible(sqlite_world, victim):

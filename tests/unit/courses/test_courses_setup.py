@@ -93,3 +93,15 @@ def test_dates_read_as_japanese_staff_write_them():
         format_ja(moment.astimezone(timezone(timedelta(hours=-5)))) == "2025年6月30日（月） 17:00"
     )
     assert format_ja(None) == "なし"
+
+
+def test_without_courses_nobody_is_let_in_to_the_exchange(tmp_path):
+    # With synced courses everyone may open マイコース (tests/integration/courses); a site
+    # with none grants nothing, and leaves what another area granted alone.
+    c = Config()
+    c.JupyterHub.extra_user_scopes = ["access:services!service=showcase"]
+    hooks.update(c, config_for(tmp_path), FACTS)
+    assert c.JupyterHub.extra_user_scopes == ["access:services!service=showcase"]
+    fresh = Config()
+    hooks.update(fresh, config_for(tmp_path), FACTS)
+    assert "extra_user_scopes" not in fresh.JupyterHub
