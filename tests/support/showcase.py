@@ -4,7 +4,9 @@ server, and a client for the showcase service's API and its apps' kernels."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import pwd
 import re
 import subprocess
 import time
@@ -156,6 +158,20 @@ class ShowcaseClient:
         ).status_code
 
 
+def account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def cgroup_dirs(parent: str, name: str) -> list[Path]:
+    """Where a group named `name` under `parent` would be, in cgroup v1 and v2."""
+    root = Path("/sys/fs/cgroup")
+    return [root / c / parent / name for c in ("memory", "cpu", "pids")] + [root / parent / name]
+
+
 def kernel_id_of(page_html: str) -> str:
     match = KERNEL_ID.search(page_html)
     assert match, "no kernel id in the app page"
@@ -178,7 +194,15 @@ def server_running(hub: SunabaHub, learner: Learner) -> bool:
     return bool(server and server.get("ready"))
 
 
-def _put_file(hub: SunabaHub, learner: Learner, path: str, content: str) -> requests.Response:
+def put_binary(hub: SunabaHub, learner: Learner, path: str, content: bytes) -> None:
+    """Save a binary file (an image) in the learner's home through their own Jupyter server."""
+    response = _put_file(hub, learner, path, base64.b64encode(content).decode("ascii"), "base64")
+    response.raise_for_status()
+
+
+def _put_file(
+    hub: SunabaHub, learner: Learner, path: str, content: str, file_format: str = "text"
+) -> requests.Response:
     headers = {"Authorization": f"token {learner.token}"}
     parts = path.split("/")
     for depth in range(1, len(parts)):
@@ -190,7 +214,7 @@ def _put_file(hub: SunabaHub, learner: Learner, path: str, content: str) -> requ
             timeout=60,
         )
     kind = "notebook" if path.endswith(".ipynb") else "file"
-    body = {"type": kind, "format": "json" if kind == "notebook" else "text"}
+    body = {"type": kind, "format": "json" if kind == "notebook" else file_format}
     body["content"] = json.loads(content) if kind == "notebook" else content
     return requests.put(
         f"{hub.url}/user/{learner.name}/api/contents/{path}",

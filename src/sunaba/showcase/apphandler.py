@@ -61,6 +61,8 @@ class AppHandler(ShowcaseHandler, WebSocketHandler):
             kind, kernel_id = classify(rest)
         except PathRefused:
             raise web.HTTPError(400, reason="path refused") from None
+        if kind == "missing":
+            raise web.HTTPError(404, reason="not part of the app")
         if kind == "kernel":
             if not self.ledger.known(app.id, kernel_id):
                 raise web.HTTPError(403, reason="unknown kernel")

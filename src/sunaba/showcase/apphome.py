@@ -16,13 +16,42 @@ import shutil
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
-from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user
+from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, remove_sandbox_user
 from sunaba.sandbox.limits import CgroupGroup, Limits, cgroup_version
-from sunaba.showcase.paths import ShowcasePaths, app_account
+from sunaba.showcase.paths import ShowcasePaths, app_account, app_id_of
 from sunaba.showcase.sandboxing import Identity
 
 # Beside the learners' groups: `sunaba up`'s cleanup knows them by the account prefix.
 CGROUP_PARENT = "sunaba"
+
+
+class AppAccountError(RuntimeError):
+    """An app's Unix account could not be made or removed."""
+
+
+def passwd_entry(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def is_app_account(entry: pwd.struct_passwd, home_root: Path) -> bool:
+    """An app's account has its home in the home root. A course's grader account can have the
+    same name (`<prefix>_<course id>`, and a course may be called `app3`) but lives elsewhere:
+    the showcase never runs as it, nor removes it."""
+    return Path(entry.pw_dir) == home_root / entry.pw_name
+
+
+def app_ids_with_a_home(config: SiteConfig, mode: str) -> set[int]:
+    """Apps that have an account or a home on this machine, whether live or not."""
+    home_root = Path(config.sandbox.home_root)
+    names: set[str] = set()
+    if mode == "full":
+        names |= {e.pw_name for e in pwd.getpwall() if is_app_account(e, home_root)}
+    if home_root.is_dir():
+        names |= {child.name for child in home_root.iterdir()}
+    return {app_id for app_id in (app_id_of(config, name) for name in names) if app_id is not None}
 
 
 class AppHome:
@@ -53,6 +82,12 @@ class AppHome:
     def ensure(self) -> Identity:
         """Create the account and home if missing; return whom the app's processes run as."""
         if self.mode == "full":
+            existing = passwd_entry(self.account)
+            if existing is not None and not is_app_account(existing, self.paths.home_root):
+                raise AppAccountError(
+                    f"the Unix account {self.account} belongs to something else "
+                    f"(home {existing.pw_dir}); set showcase.app_user_prefix"
+                )
             entry = ensure_sandbox_user(self.account, self.paths.home_root)
             return Identity(entry.pw_uid, entry.pw_gid, self.account)
         ensure_home_root(self.paths.home_root)
@@ -114,11 +149,18 @@ class AppHome:
             if child not in keep:
                 shutil.rmtree(child, ignore_errors=True)
 
-    def remove(self) -> None:
-        """Everything outside the store: for `sunaba showcase purge`."""
+    def purge(self) -> None:
+        """Everything of the app outside the private store: its processes, cgroup, Unix account
+        and home. Done whenever an app stops being live (unpublished, a first publish that
+        failed, `sunaba showcase purge`); publishing or restoring creates them again."""
         group = self.cgroup()
         if group is not None:
             group.kill_all()
             group.remove()
+        entry = passwd_entry(self.account) if self.mode == "full" else None
+        if entry is not None and is_app_account(entry, self.paths.home_root):
+            remove_sandbox_user(self.account, remove_home=False)
+            if passwd_entry(self.account) is not None:
+                raise AppAccountError(f"userdel left the account {self.account}")
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.home)

@@ -68,6 +68,18 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     unpublish = sub.add_parser("unpublish", help="stop an app and take it off the gallery")
     unpublish.add_argument("app", type=int)
     unpublish.set_defaults(func=cmd_unpublish)
+    purge = sub.add_parser(
+        "purge",
+        help="delete unpublished apps for good (versions, account, home, cgroup), "
+        "or with --leftovers what apps that are not live left on this machine",
+    )
+    purge.add_argument("apps", type=int, nargs="*", metavar="APP")
+    purge.add_argument(
+        "--leftovers",
+        action="store_true",
+        help="remove the accounts, homes and cgroups of every app that is not live",
+    )
+    purge.set_defaults(func=cmd_purge)
     visibility = sub.add_parser("visibility", help="who may open an app")
     visibility.add_argument("app", type=int)
     visibility.add_argument("visibility", choices=VISIBILITIES)
@@ -241,6 +253,33 @@ def cmd_restore(args) -> int:
 def cmd_unpublish(args) -> int:
     async def run() -> int:
         _print_app(await _service(_config(args), "DELETE", f"api/apps/{args.app}"))
+        return 0
+
+    return _run(run())
+
+
+def cmd_purge(args) -> int:
+    if not args.apps and not args.leftovers:
+        print(
+            "削除するアプリの番号か --leftovers を指定してください"
+            "（例: sunaba showcase purge 12）。",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> int:
+        config = _config(args)
+        for app_id in args.apps:
+            gone = await _service(config, "POST", f"api/apps/{app_id}/purge", {})
+            print(
+                f"アプリ {gone['id']}「{gone['title']}」を完全に削除しました（{gone['account']}）。"
+            )
+        if args.leftovers:
+            removed = (await _service(config, "POST", "api/leftovers/purge", {}))["removed"]
+            if removed:
+                print(f"公開中でないアプリのアカウントを削除しました: {', '.join(removed)}")
+            else:
+                print("削除するものはありませんでした。")
         return 0
 
     return _run(run())

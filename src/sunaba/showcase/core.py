@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.showcase import store
 from sunaba.showcase.access import can_manage, can_publish_to, can_see_card
-from sunaba.showcase.apphome import AppHome
+from sunaba.showcase.apphome import AppHome, app_ids_with_a_home
 from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.jobs import run_job
 from sunaba.showcase.messages import ShowcaseError, check_failed, snapshot_refused
-from sunaba.showcase.paths import ShowcasePaths, learner_account, learner_home
+from sunaba.showcase.paths import ShowcasePaths, app_id_of, learner_account, learner_home
 from sunaba.showcase.records import VISIBILITIES, ShowcaseApp, ShowcaseVersion
 from sunaba.showcase.runner import AppProcess, AppRunner, AppStartFailed
 from sunaba.showcase.sandboxing import Identity, SandboxedRun, script_argv
@@ -77,6 +77,7 @@ class Showcase:
         self.sockets = sockets
         self.paths = ShowcasePaths.from_config(config)
         self.runner = AppRunner(config, mode, service_prefix, sockets)
+        self.runner.wanted = self.is_live
         # One heavy job (snapshot + headless run) at a time: the machine is shared with learners.
         self.heavy = asyncio.Semaphore(1)
         self._viewers: dict[str, tuple[float, Viewer | None]] = {}
@@ -109,6 +110,10 @@ class Showcase:
     def app(self, app_id: int) -> ShowcaseApp | None:
         with self.sessions() as session:
             return session.get(ShowcaseApp, app_id)
+
+    def is_live(self, app_id: int) -> bool:
+        app = self.app(app_id)
+        return app is not None and app.status == "live"
 
     def visible_apps(self, who: Viewer | None) -> list[ShowcaseApp]:
         return [app for app in self.apps() if can_see_card(app, who)]
@@ -275,11 +280,12 @@ class Showcase:
         return app
 
     def _delete_draft(self, app_id: int) -> None:
+        """A first publish failed: no app, so no account, home or cgroup either."""
         with self.sessions.begin() as session:
             app = session.get(ShowcaseApp, app_id)
             if app is not None and app.status == "draft" and not app.versions:
                 session.delete(app)
-        AppHome(self.config, app_id, self.mode).prune(set())
+        AppHome(self.config, app_id, self.mode).purge()
 
     def _next_number(self, app_id: int) -> int:
         with self.sessions() as session:
@@ -385,11 +391,58 @@ class Showcase:
         return self._go_live(app_id, number, notebook)
 
     async def unpublish(self, who: Viewer, app_id: int) -> ShowcaseApp:
+        """Take the app down: its server, account, home and cgroup go; the stored versions
+        stay, so the team can restore one (which creates the account again)."""
         app = self.app_for_manager(app_id, who)
-        await self.runner.stop(app_id, remove_deployed=True)
-        with self.sessions.begin() as session:
-            session.get(ShowcaseApp, app_id).status = "unpublished"
+        # Marked first: from now on neither a viewer's visit nor the supervisor starts it.
+        self._set_status(app_id, "unpublished")
+        await self.runner.stop(app_id, purge=True)
         return self.app(app.id)
+
+    def _set_status(self, app_id: int, status: str) -> None:
+        with self.sessions.begin() as session:
+            session.get(ShowcaseApp, app_id).status = status
+
+    async def purge(self, who: Viewer, app_id: int) -> dict:
+        """Delete an app that is no longer live, for good: its stored versions, thumbnails,
+        log and records, and its account, home and cgroup if any are left."""
+        if not who.admin:
+            raise ShowcaseError("アプリを完全に削除できるのは管理者だけです。", status=403)
+        app = self.app(app_id)
+        if app is None:
+            raise ShowcaseError(f"アプリ {app_id} はありません。", status=404)
+        if app.status == "live":
+            raise ShowcaseError(
+                f"アプリ {app_id} は公開中です。先に非公開にしてください"
+                f"（sunaba showcase unpublish {app_id}）。",
+                status=409,
+                reason="live",
+            )
+        await self.runner.stop(app_id, purge=True)
+        await asyncio.to_thread(store.purge_app, self.paths, app_id)
+        (self.paths.logs / f"app{app_id}.log").unlink(missing_ok=True)
+        with self.sessions.begin() as session:
+            session.delete(session.get(ShowcaseApp, app_id))
+        return {"id": app_id, "title": app.title, "account": self.runner.home(app_id).account}
+
+    async def purge_leftovers(self) -> list[str]:
+        """Remove the accounts, homes and cgroups of apps that are not live (left by a version
+        of Sunaba that kept them, or by a service that died mid-publish); return the accounts.
+
+        Apps whose lock is held (being published or restored right now) are left alone.
+        """
+        found = await asyncio.to_thread(app_ids_with_a_home, self.config, self.mode)
+        for group in self.runner.all_groups():
+            app_id = app_id_of(self.config, group.dirs[0].name)
+            if app_id is not None:
+                found.add(app_id)
+        removed = []
+        for app_id in sorted(found):
+            if self.is_live(app_id) or self.runner.lock(app_id).locked():
+                continue
+            await self.runner.stop(app_id, purge=True)
+            removed.append(self.runner.home(app_id).account)
+        return removed
 
     async def change(
         self,
@@ -459,6 +512,8 @@ class Showcase:
 
     async def render_thumbnail(self, app_id: int, number: int) -> bool:
         if not self.config.showcase.thumbnails or not os.path.exists(CHROMIUM):
+            return False
+        if not self.is_live(app_id):  # unpublished meanwhile: its account is gone
             return False
         home = AppHome(self.config, app_id, self.mode)
         identity = await asyncio.to_thread(home.ensure)

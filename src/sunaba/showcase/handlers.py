@@ -429,6 +429,23 @@ class RestoreAPI(APIHandler):
         self.send(app_json(app, self.prefix))
 
 
+class PurgeAPI(APIHandler):
+    """Admins: delete an app that is no longer live, for good (`sunaba showcase purge`)."""
+
+    async def post(self, app_id: str):
+        self.send(await self.showcase.purge(self.require_viewer(), int(app_id)))
+
+
+class LeftoversAPI(APIHandler):
+    """Admins: remove accounts, homes and cgroups of apps that are not live."""
+
+    async def post(self):
+        viewer = self.require_viewer()
+        if not viewer.admin:
+            raise web.HTTPError(403)
+        self.send({"removed": await self.showcase.purge_leftovers()})
+
+
 class NotebooksAPI(APIHandler):
     async def get(self):
         self.send(await self.showcase.notebooks(self.require_viewer()))

@@ -28,6 +28,13 @@ def app_account(config: SiteConfig, app_id: int) -> str:
     return unix_name(app_user_prefix(config), f"app{app_id}")
 
 
+def app_id_of(config: SiteConfig, name: str) -> int | None:
+    """The app an account, home or cgroup name belongs to (`app_account`'s inverse), or None."""
+    stem = unix_name(app_user_prefix(config), "app")
+    number = name[len(stem) :] if name.startswith(stem) else ""
+    return int(number) if number.isdigit() else None
+
+
 def learner_account(config: SiteConfig, hub_name: str) -> str:
     return unix_name(config.sandbox.user_prefix, hub_name)
 

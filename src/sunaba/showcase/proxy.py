@@ -1,11 +1,14 @@
 """Viewers reach an app's Voilà server through the service, which decides every request.
 
-Three kinds of paths under `/services/showcase/apps/<id>/`:
+Four kinds of paths under `/services/showcase/apps/<id>/`:
 - Voilà's own assets (`voila/static/`, `voila/templates/`, `voila/labextensions/`,
   `voila/api/themes/`): the same for every app, served to anyone;
 - one viewer's kernel (`api/kernels/<uuid>…`, `voila/query/<uuid>`, `voila/api/shutdown/<uuid>`):
   allowed only for kernel ids this service handed out in a page it authorised (a capability);
-- everything else (the page itself, `voila/files/…`): the app's visibility decides.
+- the page itself and the rest of `voila/…` (`voila/files/…`): the app's visibility decides;
+- anything else (`chart.png`, `api/kernels`): nothing, answered 404 here. Voilà would answer
+  every such path with the whole page and a new kernel, e.g. for each image a Markdown cell
+  names that was not published with the notebook.
 
 Every response carries `Content-Security-Policy: sandbox …` without `allow-same-origin`: the app's
 page (HTML and scripts written by its authors) runs in an opaque origin, so it can neither read the
@@ -70,7 +73,8 @@ class PathRefused(Exception):
 
 
 def classify(rest: str) -> tuple[str, str | None]:
-    """('asset' | 'kernel' | 'content', kernel id) for the part of the URL after the app's base.
+    """('asset' | 'kernel' | 'content' | 'missing', kernel id) for the part of the URL after the
+    app's base.
 
     Raises PathRefused for anything that tries to climb out (`..`, encoded slashes) or reach the
     launcher's own status route.
@@ -93,6 +97,8 @@ def classify(rest: str) -> tuple[str, str | None]:
         return "kernel", match.group("a") or match.group("b") or match.group("c")
     if decoded.startswith(PUBLIC_PREFIXES):
         return "asset", None
+    if decoded and not decoded.startswith("voila/"):
+        return "missing", None
     return "content", None
 
 

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,8 @@ class AppRunner:
         self.locks: dict[int, asyncio.Lock] = {}
         self.starting: dict[int, asyncio.Task] = {}
         self.failures: dict[int, str] = {}
+        # Whether an app should be served at all (set by the showcase: the app is live).
+        self.wanted: Callable[[int], bool] = lambda app_id: True
 
     def lock(self, app_id: int) -> asyncio.Lock:
         return self.locks.setdefault(app_id, asyncio.Lock())
@@ -101,16 +104,24 @@ class AppRunner:
     def start_in_background(self, app_id: int, version: int, notebook: str) -> asyncio.Task:
         task = self.starting.get(app_id)
         if task is None or task.done():
-            task = asyncio.ensure_future(self.start(app_id, version, notebook))
+            task = asyncio.ensure_future(self.start(app_id, version, notebook, background=True))
             self.starting[app_id] = task
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
         return task
 
     # -- starting ---------------------------------------------------------------------------
 
-    async def start(self, app_id: int, version: int, notebook: str) -> AppProcess:
-        """Deploy `version` and serve it; the previous process (if any) stops once it is up."""
+    async def start(
+        self, app_id: int, version: int, notebook: str, *, background: bool = False
+    ) -> AppProcess | None:
+        """Deploy `version` and serve it; the previous process (if any) stops once it is up.
+
+        A `background` start (a viewer's visit, the supervisor) that waited for the lock while
+        the app was unpublished does nothing: it would bring back the account just removed.
+        """
         async with self.lock(app_id):
+            if background and not self.wanted(app_id):
+                return None
             home = self.home(app_id)
             identity = await asyncio.to_thread(home.ensure)
             previous = self.current(app_id)
@@ -131,6 +142,9 @@ class AppRunner:
                 await self._wait_ready(process)
             except AppStartFailed as exc:
                 self.failures[app_id] = exc.log_tail
+                self._kill(process)
+                raise
+            except BaseException:  # cancelled: the service is stopping
                 self._kill(process)
                 raise
             self.failures.pop(app_id, None)
@@ -233,18 +247,22 @@ class AppRunner:
             process.proc.wait(timeout=5)
         self._forget(process)
 
-    async def stop(self, app_id: int, *, remove_deployed: bool = False) -> None:
+    async def stop(self, app_id: int, *, purge: bool = False) -> None:
+        """Stop the app's server; with `purge`, also remove its account, home and cgroup
+        (the app is no longer live: nothing of it may stay behind)."""
         async with self.lock(app_id):
             process = self.live.pop(app_id, None)
             if process is not None:
                 self._kill(process)
+            self.failures.pop(app_id, None)
             home = self.home(app_id)
+            if purge:
+                await asyncio.to_thread(home.purge)
+                return
             group = home.cgroup()
             if group is not None:
                 await asyncio.to_thread(group.kill_all)
                 group.remove()
-            if remove_deployed:
-                await asyncio.to_thread(home.prune, set())
 
     def stop_all(self, budget: float = 2.0) -> None:
         """At service exit: quick, synchronous, leaves no app process behind.

@@ -29,9 +29,11 @@ from sunaba.showcase.handlers import (
     AppAPI,
     AppsAPI,
     GalleryPage,
+    LeftoversAPI,
     ManagePage,
     NotebooksAPI,
     PublishPage,
+    PurgeAPI,
     RestoreAPI,
     StatusAPI,
     TeamsAPI,
@@ -72,6 +74,8 @@ def routes(prefix: str) -> list:
         (prefix + "api/apps", AppsAPI),
         (prefix + r"api/apps/(\d+)", AppAPI),
         (prefix + r"api/apps/(\d+)/restore", RestoreAPI),
+        (prefix + r"api/apps/(\d+)/purge", PurgeAPI),
+        (prefix + "api/leftovers/purge", LeftoversAPI),
         (prefix + "api/notebooks", NotebooksAPI),
         (prefix + "api/teams", TeamsAPI),
         (prefix + "api/status", StatusAPI),
@@ -116,6 +120,19 @@ async def watch_parent(stop: asyncio.Event, every: float = 2.0) -> None:
         if os.getppid() != parent:
             log.warning("the hub went away; stopping the showcase")
             stop.set()
+
+
+async def start_up(showcase: Showcase, start_apps: bool) -> None:
+    """Remove what apps that are no longer live left behind, then bring the live ones up."""
+    try:
+        removed = await showcase.purge_leftovers()
+    except Exception:  # a leftover that cannot go must not keep the live apps down
+        log.exception("removing apps' leftovers failed")
+    else:
+        if removed:
+            log.info("removed the accounts of apps that are not live: %s", ", ".join(removed))
+    if start_apps:
+        await showcase.start_all()
 
 
 async def serve(config: SiteConfig) -> None:
@@ -177,8 +194,7 @@ async def serve(config: SiteConfig) -> None:
         ),
         asyncio.ensure_future(watch_parent(stop)),
     ]
-    if config.showcase.start_at_boot:
-        tasks.append(asyncio.ensure_future(showcase.start_all()))
+    tasks.append(asyncio.ensure_future(start_up(showcase, config.showcase.start_at_boot)))
     try:
         await stop.wait()
     finally:

@@ -3,13 +3,39 @@ are kept, restored and unpublished; a notebook that does not run headless is ref
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import pytest
 import requests
 
+from sunaba.showcase.apphome import CGROUP_PARENT
 from tests.integration.showcase.conftest import CELL_TIMEOUT, MAX_KERNELS
-from tests.support.showcase import kernel_id_of, notebook, put_file, shelters_app, sunaba_cli
+from tests.support.showcase import (
+    account_exists,
+    cgroup_dirs,
+    kernel_id_of,
+    notebook,
+    put_file,
+    shelters_app,
+    sunaba_cli,
+)
 
 pytestmark = pytest.mark.integration
+
+
+def app_account(hub, app_id: int) -> str:
+    return f"{hub.user_prefix}_app{app_id}"
+
+
+def leftovers_of(hub, app_id: int) -> list[str]:
+    """What of the app is on the machine outside the private store: account, home, cgroups."""
+    account = app_account(hub, app_id)
+    found = [f"account {account}"] if account_exists(account) else []
+    if (hub.home_root / account).exists():
+        found.append(f"home {hub.home_root / account}")
+    found += [f"cgroup {group}" for group in cgroup_dirs(CGROUP_PARENT, account) if group.exists()]
+    return found
 
 
 def set_visibility(client, people, app_id: int, visibility: str) -> None:
@@ -53,6 +79,11 @@ def test_teammate_opens_the_app_outsider_and_anonymous_do_not(client, people, te
     assert "allow-same-origin" not in page.headers["Content-Security-Policy"]
     assert "Set-Cookie" not in page.headers
     assert client.page(team_app, people["outsider"]).status_code == 403
+    # Nothing on the page comes from outside (Voilà's templates link CDNs).
+    assert re.findall(r"""(?:src|href)=["'](?:https?:)?//""", page.text) == []
+    assert "cdn.jsdelivr.net" not in page.text and "cdnjs.cloudflare.com" not in page.text
+    # Paths that are not part of the app get a plain 404 (Voilà would serve the page again).
+    assert client.page(team_app, people["mate"], path="data/shelters.csv").status_code == 404
     anonymous = client.page(team_app)
     assert anonymous.status_code == 302
     assert "/hub/api/oauth2/authorize" in anonymous.headers["Location"]
@@ -185,8 +216,12 @@ def test_unpublish_takes_the_app_down_and_restore_brings_it_back(client, people,
     assert response.status_code == 201, response.text
     app_id = response.json()["id"]
     assert "SHORT-LIVED" in client.page(app_id, people["outsider"]).text
+    hub = client.hub
+    assert account_exists(app_account(hub, app_id))
     gone = client.api("DELETE", f"apps/{app_id}", author)
     assert gone.status_code == 200 and gone.json()["status"] == "unpublished"
+    # Its Unix account, home and cgroup go with it.
+    assert leftovers_of(hub, app_id) == []
     assert client.page(app_id, people["outsider"]).status_code == 404
     assert app_id not in [a["id"] for a in client.api("GET", "apps", people["outsider"]).json()]
     # Its owners still see it (to bring it back); the store kept the version.
@@ -194,9 +229,64 @@ def test_unpublish_takes_the_app_down_and_restore_brings_it_back(client, people,
     assert [a["status"] for a in owners_view if a["id"] == app_id] == ["unpublished"]
     back = client.api("POST", f"apps/{app_id}/restore", author, json={"version": 1})
     assert back.status_code == 200 and back.json()["status"] == "live"
+    assert account_exists(app_account(hub, app_id))
     assert "SHORT-LIVED" in client.page(app_id, people["outsider"]).text
     status = sunaba_cli(client.hub, "showcase", "unpublish", str(app_id))
     assert status.returncode == 0, status.stderr
+    assert leftovers_of(hub, app_id) == []
+
+
+def test_purge_deletes_an_unpublished_app_for_good(client, people, team_app, author_home):
+    hub, author = client.hub, people["author"]
+    put_file(hub, author, "work/purge.ipynb", notebook("print('PURGE-ME')"))
+    response = client.publish(author, "work/purge.ipynb", "消すアプリ", "alpha")
+    assert response.status_code == 201, response.text
+    app_id = response.json()["id"]
+    store = hub.state_dir / "showcase" / "apps" / str(app_id)
+    assert store.is_dir() and account_exists(app_account(hub, app_id))
+
+    # A live app is not purged; only admins purge.
+    live = sunaba_cli(hub, "showcase", "purge", str(app_id))
+    assert live.returncode == 1 and "公開中です" in live.stderr
+    assert client.api("POST", f"apps/{app_id}/purge", author).status_code == 403
+
+    assert client.api("DELETE", f"apps/{app_id}", author).status_code == 200
+    purged = sunaba_cli(hub, "showcase", "purge", str(app_id))
+    assert purged.returncode == 0, purged.stderr
+    assert f"アプリ {app_id}「消すアプリ」を完全に削除しました" in purged.stdout
+    assert leftovers_of(hub, app_id) == []
+    assert not store.exists()
+    assert client.api("GET", f"apps/{app_id}", author).status_code == 404
+    assert app_id not in [a["id"] for a in client.api("GET", "apps", author).json()]
+    # The team's other app is untouched.
+    assert client.page(team_app, people["mate"]).status_code == 200
+
+
+def test_purge_leftovers_removes_accounts_of_apps_that_are_not_live(client, people, team_app):
+    """What an older version left behind: an account and home for an app that is not live."""
+    hub = client.hub
+    account = app_account(hub, 9999)
+    subprocess.run(
+        [
+            "useradd",
+            "--no-create-home",
+            "--home-dir",
+            str(hub.home_root / account),
+            "--shell",
+            "/usr/sbin/nologin",
+            "--user-group",
+            account,
+        ],
+        check=True,
+    )
+    (hub.home_root / account / "v1").mkdir(parents=True)
+    result = sunaba_cli(hub, "showcase", "purge", "--leftovers")
+    assert result.returncode == 0, result.stderr
+    assert account in result.stdout
+    assert leftovers_of(hub, 9999) == []
+    # Live apps keep theirs.
+    assert account_exists(app_account(hub, team_app))
+    assert client.page(team_app, people["mate"]).status_code == 200
 
 
 def test_the_pages_manage_an_app_and_refuse_strangers(client, people, team_app):

@@ -1,8 +1,10 @@
 """The showcase's area hooks on a fresh traitlets Config: the service, its least-privilege
-role, and the one scope every hub user gets (to reach the service at all)."""
+role, and the one scope every hub user gets (to reach the service at all); and the names of
+apps' accounts."""
 
 from __future__ import annotations
 
+import pwd
 from pathlib import Path
 
 from traitlets.config import Config
@@ -10,6 +12,8 @@ from traitlets.config import Config
 from sunaba.config.loader import validate
 from sunaba.hub.apply import HubFacts
 from sunaba.showcase import hub as hooks
+from sunaba.showcase.apphome import is_app_account
+from sunaba.showcase.paths import app_account, app_id_of, learner_account
 from tests.support.config import FACTS, applied
 
 
@@ -54,3 +58,22 @@ def test_no_showcase_without_isolation_or_when_turned_off():
     off = applied({"showcase": {"enabled": False}})
     assert "showcase" not in [s["name"] for s in off.JupyterHub.services]
     assert "extra_user_scopes" not in off.JupyterHub
+
+
+def test_an_apps_account_name_leads_back_to_the_app_and_a_learners_never_does():
+    config = validate({"sandbox": {"user_prefix": "sb-"}}, "test")
+    assert app_account(config, 12) == "sb-_app12"
+    assert app_id_of(config, "sb-_app12") == 12
+    for other in ("sb-_app", "sb-_app12x", "sb-app12", learner_account(config, "app12")):
+        assert app_id_of(config, other) is None
+
+
+def test_a_graders_account_with_an_apps_name_is_never_taken_for_the_apps():
+    """A course may be called `app3`: its grader account is then named like app 3's."""
+    homes = Path("/srv/homes")
+
+    def entry(name: str, home: str) -> pwd.struct_passwd:
+        return pwd.struct_passwd((name, "x", 1500, 1500, "", home, "/usr/sbin/nologin"))
+
+    assert is_app_account(entry("sb-_app3", "/srv/homes/sb-_app3"), homes)
+    assert not is_app_account(entry("sb-_app3", "/var/lib/sunaba-courses/app3"), homes)

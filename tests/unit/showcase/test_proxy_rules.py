@@ -31,11 +31,15 @@ KERNEL = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
         (f"api/kernels/{KERNEL}/channels", "kernel"),
         (f"voila/query/{KERNEL}", "kernel"),
         (f"voila/api/shutdown/{KERNEL}", "kernel"),
-        ("api/kernels", "content"),
-        (f"api/kernels/{KERNEL}/restart", "content"),
+        ("voila/execution/x", "content"),
+        ("api/kernels", "missing"),
+        (f"api/kernels/{KERNEL}/restart", "missing"),
+        ("chart.png", "missing"),
+        ("グラフ%201.png", "missing"),
+        ("data/chart.png", "missing"),
     ],
 )
-def test_paths_are_sorted_into_assets_kernels_and_content(rest, kind):
+def test_paths_are_sorted_into_assets_kernels_content_and_missing(rest, kind):
     found, kernel = classify(rest)
     assert found == kind
     assert (kernel == KERNEL) == (kind == "kernel")

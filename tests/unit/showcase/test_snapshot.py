@@ -65,6 +65,33 @@ def test_the_notebook_and_the_files_it_names_are_packed(home):
     assert reasons == {"../private.txt": "outside_folder", "link.txt": "outside_home"}
 
 
+def test_images_named_url_encoded_or_in_angle_brackets_are_packed(tmp_path):
+    """Markdown writes `グラフ%201.png` (or `<グラフ 1.png>`) for the file `グラフ 1.png`."""
+    home = tmp_path / "home"
+    (home / "zu" / "img").mkdir(parents=True)
+    for name in ("グラフ 1.png", "図 2.png", "img/c.png", "100%.png", "chart.png"):
+        (home / "zu" / name).write_bytes(b"\x89PNG")
+    (home / "zu" / "app.ipynb").write_text(
+        nb(
+            (
+                "markdown",
+                "![グラフ](グラフ%201.png)\n\n![図](<図 2.png>)\n\n"
+                '<img src="img/c.png" width="80">\n\n![率](100%.png)\n\n'
+                '![図](chart.png "題")',
+            )
+        )
+    )
+    _, manifest = snapshot(home, "zu/app.ipynb")
+    assert sorted(manifest["files"]) == [
+        "100%.png",
+        "app.ipynb",
+        "chart.png",
+        "img/c.png",
+        "グラフ 1.png",
+        "図 2.png",
+    ]
+
+
 @pytest.mark.parametrize(
     ("relative", "code"),
     [

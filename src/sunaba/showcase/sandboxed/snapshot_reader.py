@@ -23,14 +23,16 @@ import stat
 import sys
 import tarfile
 from pathlib import Path
+from urllib.parse import unquote
 
 MAX_LISTED = 500
 MAX_DEPTH = 6
 MAX_NAMED_FILES = 200
 MANIFEST = ".sunaba/manifest.json"
-# Markdown images and HTML src/href attributes that point to files next to the notebook.
+# Markdown images (`![図](chart.png)`, `![図](<グラフ 1.png>)`) and HTML src/href attributes that
+# point to files next to the notebook.
 MARKDOWN_LINK = re.compile(
-    r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)>?|(?:src|href)\s*=\s*["']([^"']+)["']"""
+    r"""!\[[^\]]*\]\(\s*(?:<([^>\n]+)>|([^)\s]+))|(?:src|href)\s*=\s*["']([^"']+)["']"""
 )
 QUOTED = re.compile(r"""(?:'([^'\n]{1,255})'|"([^"\n]{1,255})")""")
 
@@ -105,7 +107,13 @@ def code_strings(source: str) -> list[str]:
 
 
 def markdown_targets(source: str) -> list[str]:
-    return [a or b for a, b in MARKDOWN_LINK.findall(source)]
+    """Names Markdown links to, also decoded: Markdown writes `グラフ%201.png` for the file
+    `グラフ 1.png` (both are kept: a file may really have a `%` in its name)."""
+    found = []
+    for groups in MARKDOWN_LINK.findall(source):
+        name = next(g for g in groups if g).split("#", 1)[0].split("?", 1)[0]
+        found += [name, unquote(name)]
+    return found
 
 
 def looks_like_local_path(text: str) -> bool:

@@ -11,20 +11,34 @@ What this adds to stock Voilà:
   of one more kernel;
 - `<base_url>_sunaba/status`, the number of kernels, for the service (the service never forwards
   viewers' requests to `_sunaba/`);
-- Japanese explanations on the page when a cell fails or runs past its time limit.
+- Japanese explanations on the page when a cell fails or runs past its time limit;
+- nothing fetched from outside: Voilà's templates link FontAwesome from a CDN (and load mermaid
+  from one when a notebook has a diagram). Template overrides written into the run directory
+  point the icons at the copy JupyterHub ships in the same runtime, served under the app's own
+  `voila/static/`, and leave mermaid diagrams as their text;
+- Markdown images and `<img>` tags that name a file published with the notebook are inlined
+  (as Voilà does for plain `![...](file.png)`), also when the name is URL-encoded (Japanese or
+  spaces): the page runs in an opaque origin, so a separate request for the file would carry no
+  login cookie and be refused for team- and hub-visible apps.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import mimetypes
 import os
 import re
 import sys
+from pathlib import Path
+from urllib.parse import unquote
 
 import tornado.web
 from tornado import httpserver, ioloop, netutil
 from traitlets.config import Config
 from voila.app import Voila
+from voila.exporter import VoilaMarkdownRenderer
 from voila.tornado.handler import TornadoVoilaHandler
 
 BUSY_PAGE = """<!doctype html>
@@ -50,6 +64,45 @@ ERROR_EXPLANATION = (
     "【砂場】このセルの実行中にエラーが起きました。アプリの作成者に知らせてください。"
 )
 
+# Where the local FontAwesome is served, under the app's base URL. `voila/static/` is a path the
+# service forwards to anyone, like Voilà's own assets.
+FONTAWESOME_ROUTE = "voila/static/sunaba-fontawesome/"
+FONTAWESOME_CDN = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/"
+# Voilà's `lab` template, with FontAwesome from the app itself and without the mermaid loader
+# (there is no local copy of mermaid; a diagram stays readable as its text). Found before the
+# stock one because the override folder comes first in the template search path; it extends the
+# stock file by its full path, so the two never shadow each other. (`@CDN@` and `@ROUTE@` are
+# filled in by `write_template_overrides`.)
+INDEX_OVERRIDE = """{%- extends 'voila/templates/lab/index.html.j2' -%}
+{%- block notebook_css -%}
+{{ super() | replace('@CDN@', resources.base_url ~ '@ROUTE@css/') }}
+{%- endblock notebook_css -%}
+{%- block html_head_js_mermaidjs -%}
+{%- endblock html_head_js_mermaidjs -%}
+"""
+# Voilà's error pages extend `page.html`, whose CDN link sits outside any block: replaced whole,
+# with the same blocks.
+PAGE_OVERRIDE = """<!DOCTYPE html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<title>{% block title %}Voilà{% endblock %}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+{% block stylesheets %}{% endblock %}
+<link rel="stylesheet" href="{{ base_url }}@ROUTE@css/all.min.css">
+<link rel="stylesheet" href="{{ base_url }}@ROUTE@css/v4-shims.min.css">
+{% block meta %}{% endblock %}
+</head>
+<body data-base-url="{{ base_url }}voila/" data-voila="voila">
+<div>{% block body %}{% endblock %}</div>
+{% block scripts %}{% endblock %}
+</body>
+</html>
+"""
+IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+
+log = logging.getLogger("sunaba.showcase.app")
+
 
 def settings_from_argv(argv: list[str]) -> dict:
     if len(argv) != 2:
@@ -65,6 +118,10 @@ def voila_argv(settings: dict) -> list[str]:
         "--no-browser",
         f"--Voila.base_url={settings['base_url']}",
         "--Voila.config_file_paths=[]",
+        # Neither the notebook's metadata nor `?voila-template=` may pick another template:
+        # the others link CDNs, and the overrides below are written for `lab`.
+        "--VoilaConfiguration.template=lab",
+        "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.preheat_kernel=True",
         f"--VoilaConfiguration.default_pool_size={int(settings['pool_size'])}",
         "--VoilaConfiguration.show_tracebacks=False",
@@ -88,11 +145,84 @@ def tornado_settings() -> dict:
     return {"disable_check_xsrf": True, "allow_origin": "*"}
 
 
+def fontawesome_dir() -> Path | None:
+    """The FontAwesome (CSS and webfonts) that JupyterHub ships in the runtime, or None."""
+    try:
+        from jupyterhub._data import DATA_FILES_PATH
+    except ImportError:
+        return None
+    folder = Path(DATA_FILES_PATH) / "static" / "components" / "@fortawesome" / "fontawesome-free"
+    return folder if (folder / "css" / "all.min.css").is_file() else None
+
+
+def write_template_overrides(folder: Path) -> Path:
+    """Write the template overrides into `folder` (in the private run directory)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (("index.html.j2", INDEX_OVERRIDE), ("page.html", PAGE_OVERRIDE)):
+        text = text.replace("@CDN@", FONTAWESOME_CDN).replace("@ROUTE@", FONTAWESOME_ROUTE)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def published_image(folder: str, src: str) -> Path | None:
+    """The image file a Markdown cell names, if it was published with the notebook.
+
+    Markdown writes names URL-encoded (`グラフ%201.png`); the file has the plain name. Only
+    images are inlined, and only files inside the notebook's folder.
+    """
+    name = unquote(src.split("#", 1)[0].split("?", 1)[0]).strip()
+    if not name or "://" in name or name.startswith(("data:", "attachment:", "/")):
+        return None
+    mime, _ = mimetypes.guess_type(name)
+    if not mime or not mime.startswith("image/"):
+        return None
+    root = os.path.realpath(folder)
+    path = os.path.realpath(os.path.join(root, name))
+    if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        return None
+    return Path(path)
+
+
+class InliningMarkdownRenderer(VoilaMarkdownRenderer):
+    """Markdown images and `<img>` tags in Markdown cells that name a published file become
+    `data:` URLs, so the page needs no further request (which would carry no login cookie)."""
+
+    def __init__(self, contents_manager, *args, **kwargs):
+        kwargs.update(embed_images=True, path=contents_manager.root_dir)
+        super().__init__(contents_manager, *args, **kwargs)
+
+    def _src_to_base64(self, src: str) -> str | None:
+        path = published_image(self.path, src)
+        if path is None:
+            return None
+        mime, _ = mimetypes.guess_type(path.name)
+        return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+    def _html_embed_images(self, html: str) -> str:
+        # Only the `src` of `<img>` tags changes: re-serialising the HTML (as nbconvert does)
+        # would close a `<div>` that a later Markdown block closes.
+        def inline(match: re.Match) -> str:
+            data = self._src_to_base64(match.group(3))
+            return (
+                match.group(0)
+                if data is None
+                else f"{match.group(1)}{match.group(2)}{data}{match.group(2)}"
+            )
+
+        return IMG_SRC.sub(inline, html)
+
+
 class SocketVoila(Voila):
-    """Voilà that listens on a Unix socket and caps the number of viewers' kernels."""
+    """Voilà that listens on a Unix socket, caps the number of viewers' kernels and fetches
+    nothing from outside."""
 
     socket_path = ""
     max_kernels = 10
+    overrides_dir = ""
+
+    def setup_template_dirs(self):
+        super().setup_template_dirs()
+        self.template_paths = [self.overrides_dir, *self.template_paths]
 
     def init_handlers(self):
         handlers = []
@@ -103,7 +233,19 @@ class SocketVoila(Voila):
                 rest = [{**(rest[0] if rest else {}), "max_kernels": self.max_kernels}]
             handlers.append((pattern, klass, *rest))
         status = self.base_url.rstrip("/") + "/_sunaba/status"
-        return [(status, StatusHandler), *handlers]
+        own = [(status, StatusHandler)]
+        fontawesome = fontawesome_dir()
+        if fontawesome is None:
+            log.warning("FontAwesome not found in the runtime: apps show no icons")
+        else:
+            own.append(
+                (
+                    self.base_url + FONTAWESOME_ROUTE + "(.*)",
+                    tornado.web.StaticFileHandler,
+                    {"path": str(fontawesome)},
+                )
+            )
+        return [*own, *handlers]
 
     def listen(self):
         sock = netutil.bind_unix_socket(self.socket_path, mode=0o600)
@@ -187,8 +329,11 @@ def main(argv: list[str]) -> None:
     os.umask(0o077)
     SocketVoila.socket_path = settings["socket"]
     SocketVoila.max_kernels = int(settings["max_kernels"])
+    run_dir = Path(settings["socket"]).parent
+    SocketVoila.overrides_dir = str(write_template_overrides(run_dir / "voila-templates"))
     config = Config()
     config.Voila.tornado_settings = tornado_settings()
+    config.VoilaExporter.markdown_renderer_class = InliningMarkdownRenderer
     SocketVoila.launch_instance(argv=voila_argv(settings), config=config)
 
 
