@@ -212,8 +212,10 @@ def main(sizes: list[int]) -> int:
             stock.close()
         sunaba.close()
     print("\nlogin storm (request → server ready), Sunaba vs stock LocalProcessSpawner")
-    print("| learners | Sunaba p50 | Sunaba p95 | stock p50 | stock p95 | p95 ratio | failures S/K "
-          "| MiB/learner S/K |")
+    print(
+        "| learners | Sunaba p50 | Sunaba p95 | stock p50 | stock p95 | p95 ratio | failures S/K "
+        "| MiB/learner S/K |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n, s, k in results:
         print(

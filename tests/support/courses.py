@@ -16,8 +16,8 @@ import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from sunaba.config.schema import SiteConfig
-from tests.support.postgres import create_database, drop_database, new_database_name
 from tests.support.hub import Learner, SunabaHub
+from tests.support.postgres import create_database, drop_database, new_database_name
 
 HIDDEN_MARK = "HIDDEN-CHECK-7f3a"
 

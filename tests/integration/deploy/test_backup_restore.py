@@ -24,13 +24,13 @@ from sunaba.config import load_config
 from sunaba.records.db import ensure_records_schema, session_scope
 from sunaba.records.models import Person
 from sunaba.records.people import PersonData, upsert_people
+from tests.support.hub import SUNABA, SunabaHub
 from tests.support.postgres import (
     create_database,
     database_exists,
     drop_database,
     new_database_name,
 )
-from tests.support.hub import SUNABA, SunabaHub
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
