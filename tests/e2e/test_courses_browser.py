@@ -4,12 +4,15 @@ Screenshots of each step go to artifacts/."""
 
 from __future__ import annotations
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from sunaba.courses.layout import CoursePaths
 from sunaba.grading import cycle
+from sunaba.grading.runner import run_step
 from tests.e2e.browser import chromium
 from tests.support.courses import HIDDEN_MARK, start_course_world, stop_course_world
 
@@ -20,7 +23,10 @@ import json, pathlib
 path = pathlib.Path('kiso/hw1/problem.ipynb')
 notebook = json.loads(path.read_text())
 for cell in notebook['cells']:
-    if cell['metadata'].get('nbgrader', {}).get('grade_id') == 'written':
+    grade_id = cell['metadata'].get('nbgrader', {}).get('grade_id')
+    if grade_id == 'answer':
+        cell['source'] = 'def answer():\\n    return 42'
+    if grade_id == 'written':
         cell['source'] = '42 を選んだのは、問題文がそう求めているからです。'
 path.write_text(json.dumps(notebook))
 print('written')
@@ -59,6 +65,16 @@ def in_kernel(world, person, code: str) -> dict:
         return pool.submit(world.hub.run, person, code).result()
 
 
+FORMGRADER = "/services/formgrader-kiso/formgrader"
+# What the formgrader's autograde button sends (its xsrf header included).
+AUTOGRADE_JS = """async (url) => {
+    const cookie = document.cookie.split("; ").find((c) => c.startsWith("_xsrf="));
+    const xsrf = cookie ? decodeURIComponent(cookie.slice(6)) : "";
+    const response = await fetch(url, {method: "POST", headers: {"X-XSRFToken": xsrf}});
+    return [response.status, await response.text()];
+}"""
+
+
 def open_assignment_list(page):
     page.get_by_role("menuitem", name="Nbgrader").click(timeout=120_000)
     items = page.get_by_role("menuitem").all_inner_texts()
@@ -94,9 +110,10 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
 
     course, hw1 = cycle.find_course(world.config, "kiso", "hw1")
     cycle.collect(world.config, course, hw1)
-    cycle.autograde(world.config, course, hw1, ["ann"])
 
-    # The instructor: from the course page to the formgrader (its own tab), grade by hand.
+    # The instructor: from the course page to the formgrader (its own tab), autograde with
+    # the formgrader's own request (learners' code runs in a grading sandbox, not as the
+    # grader), then grade by hand.
     page = log_in(browser, world, teach)
     try:
         page.goto(f"{world.hub.url}/services/sunaba-exchange/courses/kiso")
@@ -107,6 +124,13 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         formgrader = opened.value
         formgrader.wait_for_load_state()
         formgrader.get_by_text("Manage Assignments").first.wait_for(timeout=60_000)
+        status, body = formgrader.evaluate(
+            AUTOGRADE_JS, f"{FORMGRADER}/api/submission/hw1/ann/autograde"
+        )
+        assert status == 200 and json.loads(body)["success"], body
+        scores = run_step(world.config, "kiso", "scores", assignments=["hw1"])
+        graded = CoursePaths.of(world.config, "kiso").root / "autograded/ann/hw1/problem.ipynb"
+        assert scores["hw1"]["ann"]["score"] == 2.0, graded.read_text()[-3000:]
         formgrader.goto(
             f"{world.hub.url}/services/formgrader-kiso/formgrader/gradebook/hw1/problem"
         )

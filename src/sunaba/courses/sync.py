@@ -53,7 +53,19 @@ GRADING_CONFIG = {
         ]
     },
     "AssignLatePenalties": {"plugin_class": "nbgrader.plugins.LateSubmissionPlugin"},
-    "Execute": {"timeout": 60},
+    # The formgrader's autograde button: nbgrader's steps, with learners' code run in a
+    # grading sandbox by the exchange service instead of by the grader account.
+    "Autograde": {
+        "autograde_preprocessors": [
+            "sunaba_portable.grading.replay.SandboxedExecute",
+            "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput",
+            "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ]
+    },
     "ClearSolutions": {
         "code_stub": {"python": "# ここにコードを書いてください\nraise NotImplementedError()"},
         "text_stub": "ここに答えを書いてください。",
@@ -88,6 +100,7 @@ def course_nbgrader_config(course: Course) -> dict:
     return {
         **GRADING_CONFIG,
         "CourseDirectory": {"course_id": course.id},
+        "SandboxedExecute": {"course_id": course.id},
     }
 
 

@@ -347,6 +347,44 @@ class FeedbackReleaseHandler(BaseHandler):
         self.finish({"changed": changed})
 
 
+class ExecuteHandler(BaseHandler):
+    """A formgrader's autograde button: run one submitted notebook (and the files beside it)
+    in a grading sandbox; the formgrader scores the result. One run at a time per service."""
+
+    async def post(self, course: str, assignment: str):
+        from sunaba.grading.sandbox import Job, SandboxError, run_jobs
+
+        self.need_staff(course)
+        student = self.get_query_argument("student", "")
+        notebook = self.get_query_argument("notebook", "")
+        if not student or "/" in student or not notebook.endswith(".ipynb") or "/" in notebook:
+            raise web.HTTPError(400, "受講者名かノートブック名が正しくありません")
+        try:
+            self.exchange.assignment(self.exchange.course(course), assignment)
+            files = await self.exchange.run(
+                archive.unpack,
+                self.request.body,
+                max_bytes=self.exchange.max_bytes,
+                check_notebooks=False,
+            )
+        except (StoreError, archive.ArchiveRefused) as exc:
+            self.fail(exc)
+        try:
+            notebook_json = json.loads(files.files[notebook])
+        except (KeyError, ValueError):
+            raise web.HTTPError(400, f"{notebook} が送られていないか、読めません") from None
+        job = Job(student, files.files, {notebook: notebook_json})
+        async with self.settings["grading_lock"]:
+            try:
+                ran = await self.exchange.run(
+                    run_jobs, self.exchange.config, course, assignment, [job]
+                )
+            except SandboxError as exc:
+                raise web.HTTPError(500, str(exc)) from exc
+        result = ran[student]
+        self.finish({"executed": result.executed.get(notebook), "problems": result.problems})
+
+
 class OAuthCallbackHandler(HubOAuthCallbackHandler):
     """The callback must use the very HubOAuth instance that started the login: it keeps the
     PKCE code verifier of each login in memory."""
@@ -369,6 +407,7 @@ def make_app(exchange: Exchange, hub_auth: HubOAuth, prefix: str, pages) -> web.
         (f"{api}/courses/{course}/assignments/{name}/feedback/{stamp}", FeedbackHandler),
         (f"{api}/courses/{course}/assignments/{name}/release", ReleaseHandler),
         (f"{api}/courses/{course}/assignments/{name}/collect", CollectHandler),
+        (f"{api}/courses/{course}/assignments/{name}/execute", ExecuteHandler),
         (
             f"{api}/courses/{course}/assignments/{name}/feedback/{name}/{stamp}",
             FeedbackReleaseHandler,
@@ -381,6 +420,7 @@ def make_app(exchange: Exchange, hub_auth: HubOAuth, prefix: str, pages) -> web.
         exchange=exchange,
         hub_auth=hub_auth,
         pages=pages,
+        grading_lock=asyncio.Lock(),
         cookie_secret=os.urandom(32),
         xsrf_cookies=False,
         login_url=hub_auth.login_url,

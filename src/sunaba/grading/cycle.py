@@ -53,9 +53,7 @@ class SandboxedAutograder:
     config: SiteConfig
 
     def autograde(self, course, assignment, students):
-        from sunaba.checks.hub import graders_dir
-        from sunaba.grading.runner import worker_python
-        from sunaba.grading.sandbox import Job, SandboxError, SandboxSettings, run_in_fresh_process
+        from sunaba.grading.sandbox import Job, SandboxError, run_jobs
 
         request = {"assignment": assignment.id, "late_policy": assignment.late.value}
         prepared = run_step(
@@ -71,10 +69,8 @@ class SandboxedAutograder:
             notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
             jobs.append(Job(student, files, notebooks))
             results[student] = StudentResult(ok=True, notes=list(item.get("tampered", [])))
-        graders = graders_dir(self.config, courses_dir(self.config).parent / "hub_config")
-        settings = SandboxSettings.from_config(self.config, course.id, assignment.id, graders)
         try:
-            ran = run_in_fresh_process(worker_python(self.config), settings, jobs)
+            ran = run_jobs(self.config, course.id, assignment.id, jobs)
         except SandboxError as exc:
             raise GradingError(str(exc)) from exc
         executed = {

@@ -13,6 +13,7 @@ Messages that end up in a learner's feedback are Japanese.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -73,7 +74,32 @@ def connection_info(directory: str, key: str) -> dict:
     }
 
 
-def run_kernel(connection_file: str) -> None:
+def _cap_streams(shell, limit: int) -> None:
+    """Drop what a cell prints past `limit`, in the kernel itself: a loop printing gigabytes
+    would otherwise bury the executor in messages and time out the cells after it. The budget
+    starts again with every cell."""
+    import sys
+
+    left = [limit]
+    shell.events.register("pre_run_cell", lambda *args: left.__setitem__(0, limit))
+
+    def capped(original):
+        def write(text):
+            if left[0] <= 0:
+                return len(text)
+            if len(text) > left[0]:
+                text = text[: left[0]] + "\n" + OUTPUT_CAPPED.format(limit=human_size(limit))
+            left[0] -= len(text)
+            return original(text)
+
+        return write
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        stream.write = capped(stream.write)
+
+
+def run_kernel(connection_file: str, max_output: int) -> None:
     """Become an IPython kernel (the process has already dropped to the kernel's uid)."""
     from ipykernel.kernelapp import IPKernelApp
 
@@ -82,6 +108,10 @@ def run_kernel(connection_file: str) -> None:
     app = IPKernelApp.instance()
     app.initialize(["-f", connection_file, "--HistoryManager.hist_file=:memory:"])
     os.umask(0o022)
+    # IPython keeps a copy of everything printed, for `%history -o`: a print loop would fill
+    # the memory limit with it. Grading has no use for that history.
+    app.shell._tee = lambda channel: contextlib.nullcontext()
+    _cap_streams(app.shell, max(max_output // 4, 1024))
     app.start()
 
 
@@ -162,8 +192,11 @@ def _executor_class():
             self.timeout_message = TIMEOUT.format(seconds=self.timeout)
 
         def output(self, outs, msg, display_id, cell_index):
-            size = len(json.dumps(msg.get("content", {}), ensure_ascii=False))
-            if self.output_bytes + size > self.max_output:
+            content = msg.get("content", {})
+            text = content.get("text")  # streams: the common case, measured without a copy
+            size = len(text) if isinstance(text, str) else len(json.dumps(content))
+            # An error is never dropped: without it a failed test would look passed.
+            if msg.get("msg_type") != "error" and self.output_bytes + size > self.max_output:
                 if cell_index not in self.capped_cells:
                     self.capped_cells.add(cell_index)
                     note = OUTPUT_CAPPED.format(limit=human_size(self.max_output))

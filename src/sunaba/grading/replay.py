@@ -15,6 +15,7 @@ import json
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
 MISSING = "採点用の環境から、このノートブックの実行結果が返りませんでした（不合格）"
 MISMATCH = "採点用の環境の実行結果がこのセルと一致しませんでした（不合格）"
@@ -32,9 +33,29 @@ def load_results(files: dict[str, bytes]) -> None:
             continue  # treated as missing: every cell of that notebook fails
 
 
-def _executed_cells(key: str) -> list | None:
-    raw = _results.get(key)
-    if raw is None:
+def _error(text: str):
+    return nbformat.v4.new_output("error", ename="SandboxResult", evalue=text, traceback=[text])
+
+
+def apply_outputs(nb, executed, reason: str = "") -> None:
+    """Outputs of the executed cells into `nb`, cell by cell where the source matches."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        if executed is None:
+            cell.outputs = [_error(f"{MISSING}: {reason}" if reason else MISSING)]
+            continue
+        ran = executed[index] if index < len(executed) else None
+        if ran is None or ran.cell_type != "code" or ran.source != cell.source:
+            cell.outputs = [_error(MISMATCH)]
+            continue
+        cell.outputs = ran.outputs
+        cell.execution_count = ran.get("execution_count")
+
+
+def _cells_of(raw) -> list | None:
+    if not isinstance(raw, dict):
         return None
     try:
         notebook = nbformat.reads(json.dumps(raw), as_version=4)
@@ -44,27 +65,46 @@ def _executed_cells(key: str) -> list | None:
     return notebook.cells
 
 
-def _error(text: str):
-    return nbformat.v4.new_output("error", ename="SandboxResult", evalue=text, traceback=[text])
-
-
 class ReplayExecution(NbGraderPreprocessor):
-    """Stands where nbgrader's Execute stands in Autograde."""
+    """Stands where nbgrader's Execute stands in `sunaba grade autograde`'s last step."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        executed = _executed_cells(f"{info['student']}/{info['notebook']}.ipynb")
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            cell.execution_count = None
-            if executed is None:
-                cell.outputs = [_error(MISSING)]
-                continue
-            ran = executed[index] if index < len(executed) else None
-            if ran is None or ran.cell_type != "code" or ran.source != cell.source:
-                cell.outputs = [_error(MISMATCH)]
-                continue
-            cell.outputs = ran.outputs
-            cell.execution_count = ran.get("execution_count")
+        apply_outputs(nb, _cells_of(_results.get(f"{info['student']}/{info['notebook']}.ipynb")))
+        return nb, resources
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """Stands where nbgrader's Execute stands in the formgrader's autograde: the notebook and
+    the files beside it go to the exchange service (root), which runs them in a grading
+    sandbox and sends the executed notebook back. The formgrader, running as the grader
+    account, never runs learners' code."""
+
+    course_id = Unicode("", help="The course whose sandbox runs the notebook.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from pathlib import Path
+        from urllib.parse import quote
+
+        from ..exchange.archive import collect_files, pack
+        from ..exchange.client import ExchangeClient, ExchangeUnavailable
+
+        info = resources["nbgrader"]
+        name = f"{info['notebook']}.ipynb"
+        files = collect_files(Path(resources["metadata"]["path"]), max_bytes=2**31)
+        files[name] = nbformat.writes(nb).encode("utf-8")
+        path = (
+            f"api/courses/{quote(self.course_id)}/assignments/"
+            f"{quote(info['assignment'])}/execute?student={quote(info['student'])}"
+            f"&notebook={quote(name)}"
+        )
+        try:
+            client = ExchangeClient.from_environment()
+            client.timeout = 3600
+            reply = json.loads(client.request("POST", path, pack(files), "application/gzip"))
+            executed, reason = _cells_of(reply.get("executed")), "; ".join(reply["problems"])
+        except (ExchangeUnavailable, ValueError, KeyError, TypeError) as exc:
+            self.log.error("sandboxed execution failed: %s", exc)
+            executed, reason = None, str(exc)
+        apply_outputs(nb, executed, reason)
         return nb, resources

@@ -187,7 +187,7 @@ def _run_kernel(settings: SandboxSettings, workdir: str, uid: int, gid: int, con
     os.chdir(workdir)
     from sunaba.grading.execute import run_kernel
 
-    run_kernel(conn)
+    run_kernel(conn, settings.max_output)
 
 
 def _run_executor(settings, workdir, uid, gid, info, kernel_pid, name, notebook):
@@ -403,6 +403,10 @@ class GradingPool:
                 self._finish(item)
             selector.close()
             shutil.rmtree(scratch, ignore_errors=True)
+            if self.version:  # the parent group too, unless another run is using it
+                for directory in CgroupGroup(CGROUP_PARENT, "-", self.version).dirs:
+                    with contextlib.suppress(OSError):
+                        directory.parent.rmdir()
         return results
 
     def _max_result(self, job: Job) -> int:
@@ -508,6 +512,20 @@ def _settings_from_json(data: dict) -> SandboxSettings:
             "scratch_parent": Path(data["scratch_parent"]),
         }
     )
+
+
+def settings_for(config: SiteConfig, course_id: str, assignment_id: str) -> SandboxSettings:
+    from sunaba.checks.hub import graders_dir
+    from sunaba.courses.layout import courses_dir
+
+    graders = graders_dir(config, courses_dir(config).parent / "hub_config")
+    return SandboxSettings.from_config(config, course_id, assignment_id, graders)
+
+
+def run_jobs(config: SiteConfig, course_id: str, assignment_id: str, jobs: list[Job]) -> dict:
+    """Jobs of one assignment through a fresh pool process; {student: JobResult}."""
+    python = str(Path(config.hub.prefix) / "venv" / "bin" / "python")
+    return run_in_fresh_process(python, settings_for(config, course_id, assignment_id), jobs)
 
 
 def run_in_fresh_process(python: str, settings: SandboxSettings, jobs: list[Job]) -> dict:

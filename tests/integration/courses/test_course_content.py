@@ -5,6 +5,7 @@ worker runs nbgrader as a grader account in a private course directory."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
@@ -21,6 +22,7 @@ from sunaba.courses.layout import grader_account
 from sunaba.courses.model import load_catalogue
 from sunaba.courses.sync import course_nbgrader_config
 from sunaba.exchange.archive import collect_files
+from sunaba.grading.cycle import SandboxedAutograder
 from sunaba.grading.runner import files_from, run_step
 from tests.support.courses import tar_of
 from tests.support.hub import PREFIX, REPO
@@ -108,13 +110,11 @@ def grades():
                     stdin=collect_archive({"solution": source, "blank": blank}),
                     assignment=assignment.id,
                 )
-                graded = run_step(
-                    config,
-                    course_id,
-                    "autograde",
-                    assignment=assignment.id,
-                    students=["solution", "blank"],
+                # In grading sandboxes, with the course's graders mounted, as learners are graded.
+                ran = SandboxedAutograder(config).autograde(
+                    course, assignment, ["solution", "blank"]
                 )
+                graded = {student: dataclasses.asdict(r) for student, r in ran.items()}
                 results[(course_id, assignment.id)] = {
                     "max_score": generated[assignment.id]["max_score"],
                     "autograded_points": autograded_points(exercises / assignment.folder),

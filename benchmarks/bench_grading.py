@@ -1,0 +1,244 @@
+"""Benchmark: Sunaba's sandboxed parallel autograder against stock `nbgrader autograde`, on the
+same 100 submissions of the demo course's first assignment (「自治体の CSV を正しく読む」).
+
+Run with `python benchmarks/bench_grading.py [submissions]` as root. The demo course is synced
+into a scratch state (a real grader account and gradebook, no hub needed); the submissions are
+a realistic mix made from the released notebook: 60 correct, 30 partly wrong, 10 hostile (an
+endless loop, a kernel that kills itself, a notebook that deletes its own files). Hostile
+submissions that would hurt the machine without a sandbox (memory or fork bombs) are left out,
+because stock runs them too.
+
+Both sides grade the same collected files with the same per-cell time limit. Sunaba:
+`cycle.autograde` (grader account prepares and scores; each submission runs in its own
+sandbox, as many at once as there are cores). Stock: `nbgrader autograde` in a copy of the
+course directory, run as the grader account. Printed: wall time, CPU time of the child
+processes, the peak of the grading processes' summed resident memory, and whether the scores of the non-hostile
+submissions are identical. No assertion: the figures are for reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import nbformat  # noqa: E402
+from tests.support.hub import SunabaHub  # noqa: E402
+
+from sunaba.config.loader import load_config  # noqa: E402
+from sunaba.courses.layout import CoursePaths, grader_account  # noqa: E402
+from sunaba.courses.sync import sync_courses  # noqa: E402
+from sunaba.exchange.archive import pack  # noqa: E402
+from sunaba.grading import cycle  # noqa: E402
+from sunaba.grading.runner import run_step, worker_python  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE, ASSIGNMENT = "opendata-intro", "read-csv"
+CELL_TIMEOUT = 10
+
+CORRECT = {
+    "read_population": "def read_population():\n"
+    '    return read_csv_ja(PATH, dtype={"地域コード": str, "町字ID": str}, quiet=True)\n',
+    "hankaku": "def hankaku(text):\n    return normalize_text(text)\n",
+    "seireki": "def seireki(text):\n    return parse_wareki(text)\n",
+}
+PARTLY_WRONG = {
+    **CORRECT,
+    "read_population": "def read_population():\n    return read_csv_ja(PATH, quiet=True)\n",
+    "hankaku": "def hankaku(text):\n    return text\n",
+}
+HOSTILE = [
+    {**CORRECT, "seireki": CORRECT["seireki"] + "while True:\n    pass\n"},
+    {**CORRECT, "hankaku": "import os\nos._exit(1)\n"},
+    {
+        **CORRECT,
+        "seireki": CORRECT["seireki"] + "import os\nfor name in os.listdir('.'):\n"
+        "    os.remove(name) if os.path.isfile(name) else None\n",
+    },
+]
+
+
+def mix(count: int) -> dict[str, tuple[str, dict]]:
+    """student -> (kind, answers)."""
+    students = {}
+    for n in range(count):
+        name = f"bench{n:03d}"
+        if n % 10 == 9:
+            students[name] = ("hostile", HOSTILE[(n // 10) % len(HOSTILE)])
+        elif n % 10 in (1, 4, 7):
+            students[name] = ("partly", PARTLY_WRONG)
+        else:
+            students[name] = ("correct", CORRECT)
+    return students
+
+
+def submission(release: nbformat.NotebookNode, answers: dict) -> bytes:
+    notebook = nbformat.from_dict(json.loads(nbformat.writes(release)))
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+        elif grade_id == "q4_answer":
+            cell.source = "地域コードの先頭の 0 が消えて、ほかの表と結合できなくなります。"
+    return nbformat.writes(notebook).encode("utf-8")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class MemorySampler(threading.Thread):
+    """Peak of the summed resident memory of the grading processes: those of the given uids
+    (grader, sandboxes) and root's sandbox pool, sampled every 100 ms."""
+
+    def __init__(self, uids: set[int]):
+        super().__init__(daemon=True)
+        self.uids, self.peak, self.running = uids, 0, True
+
+    def run(self):
+        while self.running:
+            total = 0
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    status = (entry / "status").read_text()
+                    cmdline = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                uid = int(fields.get("Uid", "0").split()[0])
+                if uid in self.uids or b"sunaba.grading.sandbox" in cmdline:
+                    total += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+            self.peak = max(self.peak, total)
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        self.running = False
+        self.join()
+        return self.peak
+
+
+def stock_autograde(config, copy: Path, datasets: str) -> None:
+    account = pwd.getpwnam(grader_account(config, COURSE))
+    subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(copy)], check=True)
+    settings = json.loads((copy / "nbgrader_config.json").read_text())
+    settings.pop("Autograde", None)  # nbgrader's own Execute
+    settings.setdefault("Execute", {})["timeout"] = CELL_TIMEOUT
+    (copy / "nbgrader_config.json").write_text(json.dumps(settings))
+
+    def become_grader():
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+
+    python = worker_python(config)
+    subprocess.run(
+        [
+            python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--create",
+            f"--CourseDirectory.root={copy}",
+            f"--CourseDirectory.db_url=sqlite:///{copy / 'gradebook.db'}",
+        ],
+        cwd=copy, preexec_fn=become_grader, capture_output=True, check=True,
+        env={
+            "PATH": f"{Path(python).parent}:/usr/bin:/bin", "HOME": str(copy),
+            "LANG": "C.UTF-8", "SUNABA_DATASETS_PATH": datasets,
+        },
+    )  # fmt: skip
+
+
+def stock_scores(config, copy: Path, students: list[str]) -> dict[str, float]:
+    script = (
+        "import json\nfrom nbgrader.api import Gradebook\n"
+        f"with Gradebook('sqlite:///{copy / 'gradebook.db'}') as gb:\n"
+        f"    print(json.dumps({{s: gb.find_submission('{ASSIGNMENT}', s).score "
+        f"for s in {students!r}}}))\n"
+    )
+    out = subprocess.run(
+        [worker_python(config), "-c", script], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def main(count: int) -> None:
+    prefix = os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba")
+    hub = SunabaHub(extra={"courses": {"directory": str(REPO / "courses")}})
+    scratch = Path(tempfile.mkdtemp(prefix="sunaba-bench-grading-"))
+    try:
+        scratch.chmod(0o711)
+        config = load_config(hub.config_file, environ={})
+        config.hub.prefix = prefix
+        config.grading.cell_timeout = CELL_TIMEOUT
+        hub.state_dir.mkdir(mode=0o700)
+        report = sync_courses(config, use_running_hub=False)
+        assert report.ok, report.lines()
+        paths = CoursePaths.of(config, COURSE)
+        release = nbformat.read(paths.root / "release" / ASSIGNMENT / "read_csv.ipynb", 4)
+        students = mix(count)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        files = {
+            f"{name}/{stamp}/read_csv.ipynb": submission(release, answers)
+            for name, (_, answers) in students.items()
+        }
+        run_step(config, COURSE, "collect", stdin=pack(files), assignment=ASSIGNMENT)
+        copy = scratch / "course"
+        shutil.copytree(paths.root, copy, symlinks=True)
+
+        course, assignment = cycle.find_course(config, COURSE, ASSIGNMENT)
+        grader = pwd.getpwnam(grader_account(config, COURSE)).pw_uid
+        base = config.grading.sandbox_uid_base
+        sandbox_uids = set(range(base, base + 2 * (os.cpu_count() or 1)))
+        cpu0 = children_cpu()
+        sampler = MemorySampler({grader} | sandbox_uids)
+        sampler.start()
+        start = time.perf_counter()
+        graded = cycle.autograde(config, course, assignment)
+        sunaba_wall = time.perf_counter() - start
+        sunaba_rss = sampler.stop()
+        cpu1 = children_cpu()
+        assert not graded.failed, graded.lines
+        ours = run_step(config, COURSE, "scores", assignments=[ASSIGNMENT])[ASSIGNMENT]
+
+        sampler = MemorySampler({grader})
+        sampler.start()
+        start = time.perf_counter()
+        stock_autograde(config, copy, str(Path(prefix) / "share" / "datasets"))
+        stock_wall = time.perf_counter() - start
+        stock_rss = sampler.stop()
+        cpu2 = children_cpu()
+        theirs = stock_scores(config, copy, sorted(students))
+
+        honest = [s for s, (kind, _) in students.items() if kind != "hostile"]
+        same = all(ours[s]["score"] == theirs[s] for s in honest)
+        hostile = {
+            s: (ours[s]["score"], theirs[s]) for s, (k, _) in students.items() if k == "hostile"
+        }
+        print(f"\nautograde of {count} submissions ({len(honest)} honest), {os.cpu_count()} cores")
+        print("| | wall s | CPU s (children) | peak memory MiB (all grading processes) |")
+        print("|---|---|---|---|")
+        print(f"| Sunaba | {sunaba_wall:.1f} | {cpu1 - cpu0:.1f} | {sunaba_rss / 2**20:.0f} |")
+        print(
+            f"| stock nbgrader | {stock_wall:.1f} | {cpu2 - cpu1:.1f} | {stock_rss / 2**20:.0f} |"
+        )
+        print(f"wall ratio Sunaba/stock: {sunaba_wall / stock_wall:.2f} (target ≤ 0.5)")
+        print(f"CPU ratio: {(cpu1 - cpu0) / max(cpu2 - cpu1, 1e-9):.2f}")
+        print(f"honest scores identical: {same}")
+        print(f"hostile (Sunaba, stock): {hostile}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        hub.close()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)

@@ -1,0 +1,211 @@
+"""Hostile submissions graded together with honest ones, through `cycle.autograde` on a real
+course (real grader account, real nbgrader gradebook, real sandboxes).
+
+Honest submissions must get exactly what stock `nbgrader autograde` gives them (run here on a
+copy of the course, as the grader account, on the honest ones only: stock would run the hostile
+ones as the grader). Hostile ones must be contained: scored for what really passed, with a
+Japanese explanation in the autograded notebook, and nothing outside the sandbox changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sunaba.courses.layout import CoursePaths, grader_account
+from sunaba.exchange.archive import pack
+from sunaba.grading import cycle
+from sunaba.grading.runner import run_step, worker_python
+
+pytestmark = pytest.mark.integration
+
+COURSE, ASSIGNMENT = "kiso", "hw1"
+ANSWER_42 = "def answer():\n    return 42\n"
+
+# student -> source of the answer cell (None: keep the release's answer cell untouched)
+HONEST = {
+    "right": ANSWER_42,
+    "wrong": "def answer():\n    return 41\n",
+    "broken": "def answer():\n    raise NotImplementedError()\n",
+}
+HOSTILE = {
+    "looper": ANSWER_42 + "while True:\n    pass\n",
+    "hog": ANSWER_42 + "hog = bytearray(8 * 1024**3)\n",
+    "forker": ANSWER_42 + "import os\nwhile True:\n    try:\n        os.fork()\n"
+    "    except OSError:\n        pass\n",
+    "flooder": ANSWER_42
+    + "import sys\nfor _ in range(10**6):\n    sys.stdout.write('x' * 10**5)\n",
+    "killer": ANSWER_42 + "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+    "deleter": ANSWER_42 + "import os, shutil\nfor name in os.listdir('.'):\n"
+    "    shutil.rmtree(name) if os.path.isdir(name) else os.remove(name)\n",
+    "snoop": ANSWER_42 + "import os, socket\nfound = [p for p in PATHS if os.path.exists(p)]\n"
+    "print('FOUND', found)\ntry:\n    socket.create_connection(('127.0.0.1', HUB_PORT), timeout=2)\n"
+    "    print('NETWORK open')\nexcept OSError as exc:\n    print('NETWORK closed', exc)\n",
+    "editor": "def answer():\n    return 41\n",  # and the hidden test rewritten to pass
+    "remover": "def answer():\n    return 41\n",  # and the hidden test cell removed
+}
+EXPECTED_HOSTILE = {
+    "looper": 2.0,  # interrupted after the cell limit; answer() had been defined, tests ran
+    "hog": 0.0,  # killed for memory: a dead kernel never passes
+    "forker": 0.0,  # stopped at its process limit; the wedged kernel passes nothing
+    "flooder": 2.0,  # output capped and interrupted; the tests ran afterwards
+    "killer": 0.0,
+    "deleter": 2.0,  # deleting its own files changes nothing: the notebook is held outside
+    "snoop": 2.0,
+    "editor": 1.0,  # the hidden test is restored from the source and fails
+    "remover": 1.0,  # the removed hidden test counts zero
+}
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _submission(release: nbformat.NotebookNode, student: str, answer: str, world) -> bytes:
+    notebook = nbformat.from_dict(json.loads(nbformat.writes(release)))
+    paths = CoursePaths.of(world.config, COURSE)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "answer":
+            cell.source = answer.replace(
+                "PATHS",
+                repr(
+                    [str(paths.gradebook), str(paths.root / "submitted"), str(world.hub.state_dir)]
+                ),
+            ).replace("HUB_PORT", str(world.hub.port))
+        if grade_id == "hidden_test" and student == "editor":
+            cell.source = "pass"
+    if student == "remover":
+        notebook.cells = [
+            c
+            for c in notebook.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") != "hidden_test"
+        ]
+    return nbformat.writes(notebook).encode("utf-8")
+
+
+def _collect(world, submissions: dict[str, bytes]) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    files = {f"{student}/{stamp}/problem.ipynb": data for student, data in submissions.items()}
+    run_step(world.config, COURSE, "collect", stdin=pack(files), assignment=ASSIGNMENT)
+
+
+def _stock_scores(world, copy: Path, students: list[str]) -> dict[str, float]:
+    """Stock `nbgrader autograde` on a copy of the course directory, as the grader account."""
+    account = pwd.getpwnam(grader_account(world.config, COURSE))
+    subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(copy)], check=True)
+
+    def become_grader():
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+
+    python = worker_python(world.config)
+    completed = subprocess.run(
+        [
+            python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--create",
+            f"--CourseDirectory.root={copy}",
+            f"--CourseDirectory.db_url=sqlite:///{copy / 'gradebook.db'}",
+        ],
+        cwd=copy, preexec_fn=become_grader, capture_output=True, text=True, timeout=600,
+        env={"PATH": f"{Path(python).parent}:/usr/bin:/bin", "HOME": str(copy), "LANG": "C.UTF-8"},
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    script = (
+        "import json, sys\nfrom nbgrader.api import Gradebook\n"
+        f"with Gradebook('sqlite:///{copy / 'gradebook.db'}') as gb:\n"
+        f"    print(json.dumps({{s: gb.find_submission('{ASSIGNMENT}', s).score "
+        f"for s in {students!r}}}))\n"
+    )
+    out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _processes_of(uids: range) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid in uids:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_hostile_submissions_are_contained_and_honest_ones_score_as_stock(sqlite_world):
+    world = sqlite_world
+    config = world.config.model_copy(deep=True)
+    config.grading.cell_timeout = 5
+    config.grading.notebook_timeout = 40
+    config.grading.memory_limit = "768M"
+    paths = CoursePaths.of(config, COURSE)
+    release = nbformat.read(paths.root / "release" / ASSIGNMENT / "problem.ipynb", as_version=4)
+    answers = {**HONEST, **HOSTILE}
+    _collect(world, {s: _submission(release, s, a, world) for s, a in answers.items()})
+
+    # What stock nbgrader gives the honest ones, on a copy holding only those (somewhere the
+    # grader account can reach: pytest's tmp_path is private to root).
+    scratch = Path(tempfile.mkdtemp(prefix="sunaba-test-stock-"))
+    try:
+        scratch.chmod(0o711)
+        copy = scratch / "course"
+        shutil.copytree(paths.root, copy, symlinks=True)
+        for folder in ("autograded", "feedback"):
+            shutil.rmtree(copy / folder, ignore_errors=True)
+        # Stock means nbgrader's own Execute, not the course's sandboxed one.
+        settings = json.loads((copy / "nbgrader_config.json").read_text())
+        settings.pop("Autograde", None)
+        (copy / "nbgrader_config.json").write_text(json.dumps(settings))
+        for student_dir in (copy / "submitted").iterdir():
+            if student_dir.name not in HONEST:
+                shutil.rmtree(student_dir)
+        stock = _stock_scores(world, copy, sorted(HONEST))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    before = _tree_digest(paths.root / "submitted")
+    course, hw1 = cycle.find_course(config, COURSE, ASSIGNMENT)
+    report = cycle.autograde(config, course, hw1, sorted(answers))
+    assert not report.failed, report.lines
+
+    scores = run_step(config, COURSE, "scores", assignments=[ASSIGNMENT])[ASSIGNMENT]
+    got = {student: scores[student]["score"] for student in answers}
+    assert {s: got[s] for s in HONEST} == stock
+    assert stock == {"right": 2.0, "wrong": 1.0, "broken": 0.0}
+    assert {s: got[s] for s in HOSTILE} == EXPECTED_HOSTILE
+
+    def outputs(student: str) -> str:
+        path = paths.root / "autograded" / student / ASSIGNMENT / "problem.ipynb"
+        return json.dumps(json.loads(path.read_text())["cells"], ensure_ascii=False)
+
+    assert "制限時間（5秒）を超えたため中断しました" in outputs("looper")
+    assert "カーネル（コードを実行するプロセス）が途中で停止しました" in outputs("hog")
+    assert "カーネルが停止したため、このセルは実行されませんでした" in outputs("killer")
+    assert "出力が上限" in outputs("flooder") and len(outputs("flooder")) < 6 * 2**20
+    snoop = outputs("snoop")
+    assert "FOUND []" in snoop and "NETWORK closed" in snoop, snoop
+    report_text = "\n".join(report.lines)
+    assert "変更できないセル hidden_test が書き換えられていました" in report_text
+    assert "変更できないセル hidden_test が削除されていました" in report_text
+
+    # Nothing outside the sandboxes changed, and nothing of them is left.
+    assert _tree_digest(paths.root / "submitted") == before
+    base = config.grading.sandbox_uid_base
+    assert _processes_of(range(base, base + 2 * 64)) == []
+    assert not list(paths.root.parent.glob(".autograde-*"))
+    assert not [p for p in Path("/sys/fs/cgroup").glob("**/sunaba-grading*") if p.is_dir()]
