@@ -98,9 +98,20 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _pss(process: Path) -> int:
+    try:
+        for line in (process / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class MemorySampler(threading.Thread):
-    """Peak of the summed resident memory of the grading processes: those of the given uids
-    (grader, sandboxes) and root's sandbox pool, sampled every 100 ms."""
+    """Peak of the summed proportional memory (PSS: pages shared between forked kernels are
+    split between them, not counted once per process) of the grading processes: those of the
+    given uids (grader, sandboxes) and root's sandbox pool, sampled every 100 ms."""
 
     def __init__(self, uids: set[int]):
         super().__init__(daemon=True)
@@ -120,7 +131,7 @@ class MemorySampler(threading.Thread):
                 fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
                 uid = int(fields.get("Uid", "0").split()[0])
                 if uid in self.uids or b"sunaba.grading.sandbox" in cmdline:
-                    total += int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+                    total += _pss(entry)
             self.peak = max(self.peak, total)
             time.sleep(0.1)
 
@@ -130,7 +141,7 @@ class MemorySampler(threading.Thread):
         return self.peak
 
 
-def stock_autograde(config, copy: Path, datasets: str) -> None:
+def stock_autograde(config, copy: Path, datasets: str) -> tuple[int, int]:
     account = pwd.getpwnam(grader_account(config, COURSE))
     subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(copy)], check=True)
     settings = json.loads((copy / "nbgrader_config.json").read_text())
@@ -144,26 +155,37 @@ def stock_autograde(config, copy: Path, datasets: str) -> None:
         os.setuid(account.pw_uid)
 
     python = worker_python(config)
-    subprocess.run(
+    # Not check=True: nbgrader exits 1 when any submission failed to autograde (a dead kernel).
+    completed = subprocess.run(
         [
             python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--create",
             f"--CourseDirectory.root={copy}",
             f"--CourseDirectory.db_url=sqlite:///{copy / 'gradebook.db'}",
         ],
-        cwd=copy, preexec_fn=become_grader, capture_output=True, check=True,
+        cwd=copy, preexec_fn=become_grader, capture_output=True, text=True,
         env={
             "PATH": f"{Path(python).parent}:/usr/bin:/bin", "HOME": str(copy),
             "LANG": "C.UTF-8", "SUNABA_DATASETS_PATH": datasets,
+            # What assert_check in hidden tests needs; Sunaba's sandboxes set the same.
+            "SUNABA_GRADERS_DIR": str(REPO / "graders"),
+            "SUNABA_CHECK_COURSE": COURSE, "SUNABA_CHECK_ASSIGNMENT": ASSIGNMENT,
         },
     )  # fmt: skip
+    failed = completed.stderr.count("There was an error processing assignment")
+    return completed.returncode, failed
 
 
 def stock_scores(config, copy: Path, students: list[str]) -> dict[str, float]:
     script = (
         "import json\nfrom nbgrader.api import Gradebook\n"
         f"with Gradebook('sqlite:///{copy / 'gradebook.db'}') as gb:\n"
-        f"    print(json.dumps({{s: gb.find_submission('{ASSIGNMENT}', s).score "
-        f"for s in {students!r}}}))\n"
+        "    scores = {}\n"
+        f"    for s in {students!r}:\n"
+        "        try:\n"
+        f"            scores[s] = gb.find_submission('{ASSIGNMENT}', s).score\n"
+        "        except Exception:\n"
+        "            scores[s] = None\n"
+        "    print(json.dumps(scores))\n"
     )
     out = subprocess.run(
         [worker_python(config), "-c", script], capture_output=True, text=True, check=True
@@ -203,29 +225,35 @@ def main(count: int) -> None:
         sampler = MemorySampler({grader} | sandbox_uids)
         sampler.start()
         start = time.perf_counter()
-        graded = cycle.autograde(config, course, assignment)
+        autograder = cycle.SandboxedAutograder(config)
+        graded = cycle.autograde(config, course, assignment, autograder=autograder)
         sunaba_wall = time.perf_counter() - start
         sunaba_rss = sampler.stop()
         cpu1 = children_cpu()
         assert not graded.failed, graded.lines
         ours = run_step(config, COURSE, "scores", assignments=[ASSIGNMENT])[ASSIGNMENT]
+        phases = ", ".join(f"{k} {v:.1f} s" for k, v in autograder.seconds.items())
+        print(f"Sunaba: {sunaba_wall:.1f} s wall ({phases}), {cpu1 - cpu0:.1f} s CPU", flush=True)
 
         sampler = MemorySampler({grader})
         sampler.start()
         start = time.perf_counter()
-        stock_autograde(config, copy, str(Path(prefix) / "share" / "datasets"))
+        code, stock_failed = stock_autograde(config, copy, str(Path(prefix) / "share" / "datasets"))
         stock_wall = time.perf_counter() - start
         stock_rss = sampler.stop()
         cpu2 = children_cpu()
         theirs = stock_scores(config, copy, sorted(students))
 
         honest = [s for s, (kind, _) in students.items() if kind != "hostile"]
-        same = all(ours[s]["score"] == theirs[s] for s in honest)
+        differing = {
+            s: (ours[s]["score"], theirs[s]) for s in honest if ours[s]["score"] != theirs[s]
+        }
+        same = not differing
         hostile = {
             s: (ours[s]["score"], theirs[s]) for s, (k, _) in students.items() if k == "hostile"
         }
         print(f"\nautograde of {count} submissions ({len(honest)} honest), {os.cpu_count()} cores")
-        print("| | wall s | CPU s (children) | peak memory MiB (all grading processes) |")
+        print("| | wall s | CPU s (children) | peak memory MiB (PSS, all grading processes) |")
         print("|---|---|---|---|")
         print(f"| Sunaba | {sunaba_wall:.1f} | {cpu1 - cpu0:.1f} | {sunaba_rss / 2**20:.0f} |")
         print(
@@ -233,7 +261,8 @@ def main(count: int) -> None:
         )
         print(f"wall ratio Sunaba/stock: {sunaba_wall / stock_wall:.2f} (target ≤ 0.5)")
         print(f"CPU ratio: {(cpu1 - cpu0) / max(cpu2 - cpu1, 1e-9):.2f}")
-        print(f"honest scores identical: {same}")
+        print(f"honest scores identical: {same} {differing or ''}")
+        print(f"stock exit code {code}, submissions stock could not autograde: {stock_failed}")
         print(f"hostile (Sunaba, stock): {hostile}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -8,6 +8,7 @@ updates the records database so the course pages follow.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -51,9 +52,12 @@ class SandboxedAutograder:
     runs learners' code, so no submission can reach the gradebook or another submission."""
 
     config: SiteConfig
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase, of the last run
 
     def autograde(self, course, assignment, students):
         from sunaba.grading.sandbox import Job, SandboxError, run_jobs
+
+        started = time.perf_counter()
 
         request = {"assignment": assignment.id, "late_policy": assignment.late.value}
         prepared = run_step(
@@ -69,10 +73,12 @@ class SandboxedAutograder:
             notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
             jobs.append(Job(student, files, notebooks))
             results[student] = StudentResult(ok=True, notes=list(item.get("tampered", [])))
+        self.seconds["prepare"] = time.perf_counter() - started
         try:
             ran = run_jobs(self.config, course.id, assignment.id, jobs)
         except SandboxError as exc:
             raise GradingError(str(exc)) from exc
+        self.seconds["sandboxes"] = time.perf_counter() - started - self.seconds["prepare"]
         executed = {
             f"{student}/{name}": json.dumps(notebook, ensure_ascii=False).encode("utf-8")
             for student, outcome in ran.items()
@@ -89,6 +95,7 @@ class SandboxedAutograder:
         for student, values in scored.items():
             notes = results[student].notes + ran[student].problems
             results[student] = StudentResult(**values, notes=notes)
+        self.seconds["score"] = time.perf_counter() - started - sum(self.seconds.values())
         return results
 
 

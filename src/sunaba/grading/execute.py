@@ -128,6 +128,48 @@ def _kernel_alive(pid: int) -> bool:
     return state not in (b"Z", b"X")
 
 
+def _client_class():
+    import asyncio
+    from queue import Empty
+
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+
+    class QuickClient(AsyncKernelClient):
+        """Ready as soon as the kernel answers and its output channel is connected; the stock
+        client then waits 0.2 s more for stray startup messages, once per notebook."""
+
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (timeout or 60)
+            while True:
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    reply = None
+                if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass  # output channel not connected yet: ask again
+                    else:
+                        self._handle_kernel_info_reply(reply)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("Kernel didn't respond in time")
+                await asyncio.sleep(0)
+            while True:
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.01)
+                except Empty:
+                    break
+
+        wait_for_ready = _async_wait_for_ready
+
+    return QuickClient
+
+
 def _manager_class():
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import Integer
@@ -265,7 +307,7 @@ def execute_notebook(
             "traceback": ["CellTimeoutError: " + TIMEOUT.format(seconds=cell_timeout)],
         },
     )
-    manager = executor.kernel_manager_class(kernel_pid=kernel_pid)
+    manager = executor.kernel_manager_class(kernel_pid=kernel_pid, client_factory=_client_class())
     # From the sandbox's PID 1, not from the file the kernel could rewrite.
     manager.load_connection_info(connection)
     try:
