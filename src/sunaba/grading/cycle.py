@@ -49,36 +49,76 @@ class SandboxedAutograder:
     The course's grader account prepares the submissions (test cells restored from the
     source) and, at the end, writes the scores; in between, the root process runs each
     submission in a sandbox of its own (`sunaba.grading.sandbox`). The grader account never
-    runs learners' code, so no submission can reach the gradebook or another submission."""
+    runs learners' code, so no submission can reach the gradebook or another submission.
+
+    A large class goes through in chunks, so that preparing and scoring one chunk overlaps
+    running another. The grader's steps stay one at a time, in order (one gradebook writer)."""
 
     config: SiteConfig
-    seconds: dict[str, float] = field(default_factory=dict)  # per phase, of the last run
+    chunk_size: int = 40
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase, summed over chunks
 
     def autograde(self, course, assignment, students):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.seconds = {"prepare": 0.0, "sandboxes": 0.0, "score": 0.0}
+        request = {"assignment": assignment.id, "late_policy": assignment.late.value}
+        names = students or run_step(self.config, course.id, "submitted", **request)
+        count = max(1, -(-len(names) // self.chunk_size))
+        chunks = [names[i::count] for i in range(count)] if names else [[]]
+        results: dict[str, StudentResult] = {}
+        with (
+            ThreadPoolExecutor(1, thread_name_prefix="grader") as grader,
+            ThreadPoolExecutor(1, thread_name_prefix="sandboxes") as sandboxes,
+        ):
+            prepared = [grader.submit(self._prepare, course, request, c) for c in chunks]
+            ran = [sandboxes.submit(self._run, course, assignment, p) for p in prepared]
+            scored = [
+                grader.submit(self._score, course, request, p, r)
+                for p, r in zip(prepared, ran, strict=True)
+            ]
+            for future in scored:
+                results.update(future.result())
+        return results
+
+    def _timed(self, phase: str, started: float) -> None:
+        self.seconds[phase] += time.perf_counter() - started
+
+    def _prepare(self, course, request, students):
+        started = time.perf_counter()
+        prepared = run_step(
+            self.config, course.id, "autograde_prepare", students=students, **request
+        )
+        self._timed("prepare", started)
+        return prepared
+
+    def _run(self, course, assignment, prepared_future):
         from sunaba.grading.sandbox import Job, SandboxError, run_jobs
 
-        started = time.perf_counter()
-
-        request = {"assignment": assignment.id, "late_policy": assignment.late.value}
-        prepared = run_step(
-            self.config, course.id, "autograde_prepare", students=students or [], **request
-        )
-        results: dict[str, StudentResult] = {}
         jobs = []
-        for student, item in sorted(prepared.items()):
-            if not item["ok"]:
-                results[student] = StudentResult(ok=False, error=item.get("error", ""))
-                continue
-            files = files_from(item["files"])
-            notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
-            jobs.append(Job(student, files, notebooks))
-            results[student] = StudentResult(ok=True, notes=list(item.get("tampered", [])))
-        self.seconds["prepare"] = time.perf_counter() - started
+        for student, item in sorted(prepared_future.result().items()):
+            if item["ok"]:
+                files = files_from(item["files"])
+                notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
+                jobs.append(Job(student, files, notebooks))
+        started = time.perf_counter()
         try:
-            ran = run_jobs(self.config, course.id, assignment.id, jobs)
+            ran = run_jobs(self.config, course.id, assignment.id, jobs) if jobs else {}
         except SandboxError as exc:
             raise GradingError(str(exc)) from exc
-        self.seconds["sandboxes"] = time.perf_counter() - started - self.seconds["prepare"]
+        self._timed("sandboxes", started)
+        return ran
+
+    def _score(self, course, request, prepared_future, ran_future):
+        prepared, ran = prepared_future.result(), ran_future.result()
+        results = {
+            student: StudentResult(ok=False, error=item.get("error", ""))
+            for student, item in prepared.items()
+            if not item["ok"]
+        }
+        if not ran:
+            return results
+        started = time.perf_counter()
         executed = {
             f"{student}/{name}": json.dumps(notebook, ensure_ascii=False).encode("utf-8")
             for student, outcome in ran.items()
@@ -89,13 +129,13 @@ class SandboxedAutograder:
             course.id,
             "autograde_finish",
             stdin=pack(executed),
-            students=[job.student for job in jobs],
+            students=sorted(ran),
             **request,
         )
         for student, values in scored.items():
-            notes = results[student].notes + ran[student].problems
+            notes = list(prepared[student].get("tampered", [])) + ran[student].problems
             results[student] = StudentResult(**values, notes=notes)
-        self.seconds["score"] = time.perf_counter() - started - sum(self.seconds.values())
+        self._timed("score", started)
         return results
 
 

@@ -198,6 +198,10 @@ def _tampering(gradebook, assignment: str, notebook_id: str, submitted: Path) ->
     return notes
 
 
+def submitted(root: Path, request: dict, stdin: bytes) -> list[str]:
+    return submitted_students(root, request["assignment"])
+
+
 def autograde_prepare(root: Path, request: dict, stdin: bytes) -> dict:
     """nbgrader's autograde up to, not including, running the code: each submission is
     copied to autograded/ with test cells restored from the source. Returns, per student,
@@ -311,6 +315,7 @@ STEPS = {
     "put_source": put_source,
     "generate": generate,
     "collect": collect,
+    "submitted": submitted,
     "autograde_prepare": autograde_prepare,
     "autograde_finish": autograde_finish,
     "feedback": feedback,
