@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime
 import math
+import struct
 import sys
 
 FORMAT = "sunaba-check/1"
@@ -142,6 +143,50 @@ def _parse(kind, text):
         raise AnswerRefused("日付の形式が正しくありません") from exc
 
 
+def _table_field(buffer: bytes, table: int, field: int) -> int | None:
+    """Position of a flatbuffer table's field, or None when the field is absent."""
+    vtable = table - struct.unpack_from("<i", buffer, table)[0]
+    vtable_size = struct.unpack_from("<H", buffer, vtable)[0]
+    entry = 4 + 2 * field
+    if entry + 2 > vtable_size:
+        return None
+    offset = struct.unpack_from("<H", buffer, vtable + entry)[0]
+    return table + offset if offset else None
+
+
+def _child_table(buffer: bytes, position: int) -> int:
+    return position + struct.unpack_from("<I", buffer, position)[0]
+
+
+def _compressed(metadata: bytes, kind: str) -> bool:
+    """Whether a record or dictionary batch says its body is compressed (Arrow's Message and
+    RecordBatch flatbuffers: Message.header is field 2; RecordBatch.compression is field 3;
+    DictionaryBatch.data, the RecordBatch, is field 1)."""
+    message = _child_table(metadata, 0)
+    header = _table_field(metadata, message, 2)
+    if header is None:
+        return False
+    batch = _child_table(metadata, header)
+    if kind == "dictionary batch":
+        data = _table_field(metadata, batch, 1)
+        if data is None:
+            return False
+        batch = _child_table(metadata, data)
+    return _table_field(metadata, batch, 3) is not None
+
+
+def _refuse_compressed(raw: bytes) -> None:
+    """A compressed body could unpack to far more than the size limit allows (a few kilobytes
+    of zstd can hold gigabytes of zeros). The learner-side encoder never compresses."""
+    import pyarrow as pa
+
+    for message in pa.ipc.MessageReader.open_stream(raw):
+        if message.type in ("record batch", "dictionary batch") and _compressed(
+            message.metadata.to_pybytes(), message.type
+        ):
+            raise AnswerRefused("圧縮された表のデータは受け付けていません")
+
+
 def _read_arrow(text) -> object:
     import pyarrow as pa
 
@@ -149,6 +194,7 @@ def _read_arrow(text) -> object:
         raise AnswerRefused("表のデータが読めません")
     try:
         raw = base64.b64decode(text, validate=True)
+        _refuse_compressed(raw)
         with pa.ipc.open_stream(raw) as reader:
             # Extension types may carry serialised Python objects: only plain Arrow types.
             if any(isinstance(f.type, pa.ExtensionType) for f in reader.schema):

@@ -20,8 +20,19 @@ from traitlets import Unicode
 MISSING = "採点用の環境から、このノートブックの実行結果が返りませんでした（不合格）"
 MISMATCH = "採点用の環境の実行結果がこのセルと一致しませんでした（不合格）"
 
+RESTORED = (
+    "このセルは提出されたノートブックで書き換えられていたため、講師の元のセルに戻して採点しました"
+)
+
 # "<student>/<notebook file>" -> the executed notebook, as read from the sandboxes.
 _results: dict[str, dict] = {}
+# "<student>/<notebook file>" -> {grade_id: "changed" | "removed"} of locked cells.
+_changed: dict[str, dict] = {}
+
+
+def load_changed_cells(changed: dict[str, dict]) -> None:
+    _changed.clear()
+    _changed.update(changed)
 
 
 def load_results(files: dict[str, bytes]) -> None:
@@ -70,7 +81,15 @@ class ReplayExecution(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        apply_outputs(nb, _cells_of(_results.get(f"{info['student']}/{info['notebook']}.ipynb")))
+        key = f"{info['student']}/{info['notebook']}.ipynb"
+        apply_outputs(nb, _cells_of(_results.get(key)))
+        changed = _changed.get(key, {})
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code" and changed.get(grade_id) == "changed":
+                # A note only: the score is what the restored cell really did.
+                note = nbformat.v4.new_output("stream", name="stderr", text=RESTORED + "\n")
+                cell.outputs = [note, *cell.outputs]
         return nb, resources
 
 

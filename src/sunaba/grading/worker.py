@@ -169,33 +169,41 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
 
 
-def _tampering(gradebook, assignment: str, notebook_id: str, submitted: Path) -> list[str]:
-    """Locked cells (tests included) a learner changed or removed, in Japanese. Autograde puts
-    them back from the instructor's source either way; the instructor should know."""
+def _changed_cells(gradebook, assignment: str, notebook_id: str, submitted: Path) -> dict:
+    """Locked cells (tests included) a learner changed or removed: {grade_id: "changed" or
+    "removed"}. Autograde puts them back from the instructor's source either way."""
     import nbformat
     from nbgrader import utils
 
-    try:
-        notebook = nbformat.read(submitted, as_version=nbformat.NO_CONVERT)
-    except Exception:
-        return [f"{submitted.name}: ノートブックとして読めませんでした"]
+    notebook = nbformat.read(submitted, as_version=nbformat.NO_CONVERT)
     found = {}
     for cell in notebook.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id:
             found[grade_id] = cell
-    notes = []
+    changed = {}
     for source in gradebook.find_notebook(notebook_id, assignment).source_cells:
         if not source.locked:
             continue
         cell = found.get(source.name)
         if cell is None:
-            notes.append(f"{submitted.name}: 変更できないセル {source.name} が削除されていました")
+            changed[source.name] = "removed"
         elif utils.compute_checksum(cell) != source.checksum:
-            notes.append(
-                f"{submitted.name}: 変更できないセル {source.name} が書き換えられていました"
-            )
-    return notes
+            changed[source.name] = "changed"
+    return changed
+
+
+def _tampering(gradebook, assignment: str, notebook_id: str, submitted: Path) -> list[str]:
+    """The same, as Japanese lines for the instructor's report."""
+    try:
+        changed = _changed_cells(gradebook, assignment, notebook_id, submitted)
+    except Exception:
+        return [f"{submitted.name}: ノートブックとして読めませんでした"]
+    words = {"removed": "削除されていました", "changed": "書き換えられていました"}
+    return [
+        f"{submitted.name}: 変更できないセル {grade_id} が{words[kind]}"
+        for grade_id, kind in changed.items()
+    ]
 
 
 def submitted(root: Path, request: dict, stdin: bytes) -> list[str]:
@@ -243,7 +251,7 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from .replay import ReplayExecution, load_results
+    from .replay import ReplayExecution, load_changed_cells, load_results
 
     load_results(unpack(stdin, max_bytes=MAX_BYTES, max_files=10**6, check_notebooks=False).files)
     config = load_config(root, request.get("late_policy", "accept"))
@@ -253,6 +261,18 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     ]
     assignment = request["assignment"]
     students = request["students"]
+    changed = {}
+    coursedir = _coursedir(config, assignment)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        for student in students:
+            for path in sorted((root / "submitted" / student / assignment).glob("*.ipynb")):
+                try:
+                    changed[f"{student}/{path.name}"] = _changed_cells(
+                        gradebook, assignment, path.stem, path
+                    )
+                except Exception:  # unreadable: nbgrader's own step reports it
+                    log.warning("cannot compare %s with the source", path)
+    load_changed_cells(changed)
     results = _each_student(
         Autograde, config, assignment, students, force=True, create_student=True
     )

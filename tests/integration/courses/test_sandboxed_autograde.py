@@ -196,6 +196,7 @@ def test_hostile_submissions_are_contained_and_honest_ones_score_as_stock(sqlite
     assert "制限時間（5秒）を超えたため中断しました" in outputs("looper")
     assert "カーネル（コードを実行するプロセス）が途中で停止しました" in outputs("hog")
     assert "カーネルが停止したため、このセルは実行されませんでした" in outputs("killer")
+    assert "講師の元のセルに戻して採点しました" in outputs("editor")
     assert "出力が上限" in outputs("flooder") and len(outputs("flooder")) < 6 * 2**20
     snoop = outputs("snoop")
     assert "FOUND []" in snoop and "NETWORK closed" in snoop, snoop

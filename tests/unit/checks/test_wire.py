@@ -111,3 +111,23 @@ def test_arrow_extension_types_are_refused():
             decode_answer({"kind": "dataframe", "arrow": text})
     finally:
         pa.unregister_extension_type("test.secretive")
+
+
+@pytest.mark.parametrize("codec", ["zstd", "lz4"])
+def test_compressed_arrow_is_refused_before_it_is_unpacked(codec):
+    # A small fraction of the 80 MB it would unpack to: refused from the batch's metadata alone.
+    table = pa.table({"zeros": pa.array(np.zeros(10_000_000, dtype=np.int64))})
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression=codec)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    packed = sink.getvalue().to_pybytes()
+    assert len(packed) < 1_000_000
+    text = base64.b64encode(packed).decode()
+    with pytest.raises(AnswerRefused, match="圧縮された表のデータ"):
+        decode_answer({"kind": "dataframe", "arrow": text})
+
+
+def test_dictionary_columns_still_pass():
+    frame = pd.DataFrame({"区分": pd.Categorical(["避難所", "避難場所"] * 50)})
+    assert trip(frame).equals(frame)
