@@ -461,9 +461,9 @@ class GradingSection(Section):
         3_800_000_000,
         ge=100_000,
         le=4_000_000_000,
-        description="First of the throwaway Unix uids submissions run as (two per worker, "
-        "`base` to `base + 2 × workers`). No account needs to exist; no file outside a "
-        "submission's own directory belongs to them.",
+        description="First of the throwaway Unix uids submissions run as: two per worker from "
+        "`base`, and two from `base + 512` for the formgrader's autograde button. No account "
+        "needs to exist; no file outside a submission's own directory belongs to them.",
     )
 
     @field_validator("memory_limit", "max_output")

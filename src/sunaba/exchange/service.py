@@ -352,7 +352,7 @@ class ExecuteHandler(BaseHandler):
     in a grading sandbox; the formgrader scores the result. One run at a time per service."""
 
     async def post(self, course: str, assignment: str):
-        from sunaba.grading.sandbox import Job, SandboxError, run_jobs
+        from sunaba.grading.sandbox import FORMGRADER_UID_OFFSET, Job, SandboxError, run_jobs
 
         self.need_staff(course)
         student = self.get_query_argument("student", "")
@@ -377,7 +377,12 @@ class ExecuteHandler(BaseHandler):
         async with self.settings["grading_lock"]:
             try:
                 ran = await self.exchange.run(
-                    run_jobs, self.exchange.config, course, assignment, [job]
+                    run_jobs,
+                    self.exchange.config,
+                    course,
+                    assignment,
+                    [job],
+                    uid_offset=FORMGRADER_UID_OFFSET,
                 )
             except SandboxError as exc:
                 raise web.HTTPError(500, str(exc)) from exc

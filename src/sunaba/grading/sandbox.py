@@ -305,6 +305,7 @@ class _Running:
     group: CgroupGroup | None
     started: float
     deadline: float
+    limit: int = 0  # bytes of results accepted
     data: bytearray = field(default_factory=bytearray)
     problems: list[str] = field(default_factory=list)
 
@@ -380,7 +381,7 @@ class GradingPool:
                     chunk = os.read(key.fd, READ_CHUNK)
                     if chunk:
                         item.data += chunk
-                        if len(item.data) > self._max_result(item.job):
+                        if len(item.data) > item.limit:
                             item.problems.append(
                                 "実行結果が大きすぎるため打ち切りました（出力の上限を超えました）"
                             )
@@ -453,8 +454,9 @@ class GradingPool:
             self.settings.notebook_timeout + self.settings.cell_timeout + 30
         )
         now = time.monotonic()
+        deadline = now + budget + HARD_DEADLINE_GRACE
         return _Running(
-            job, slot, pid, read_fd, workdir, group, now, now + budget + HARD_DEADLINE_GRACE
+            job, slot, pid, read_fd, workdir, group, now, deadline, self._max_result(job)
         )
 
     def _kill(self, item: _Running) -> None:
@@ -522,10 +524,20 @@ def settings_for(config: SiteConfig, course_id: str, assignment_id: str) -> Sand
     return SandboxSettings.from_config(config, course_id, assignment_id, graders)
 
 
-def run_jobs(config: SiteConfig, course_id: str, assignment_id: str, jobs: list[Job]) -> dict:
+# The formgrader's single runs (through the exchange service) may overlap a CLI run: their uids
+# start past every CLI slot (at most 256 workers, two uids each), so no two live sandboxes share
+# a uid and with it a process limit.
+FORMGRADER_UID_OFFSET = 2 * 256
+
+
+def run_jobs(
+    config: SiteConfig, course_id: str, assignment_id: str, jobs: list[Job], *, uid_offset: int = 0
+) -> dict:
     """Jobs of one assignment through a fresh pool process; {student: JobResult}."""
     python = str(Path(config.hub.prefix) / "venv" / "bin" / "python")
-    return run_in_fresh_process(python, settings_for(config, course_id, assignment_id), jobs)
+    settings = settings_for(config, course_id, assignment_id)
+    settings = dataclasses.replace(settings, uid_base=settings.uid_base + uid_offset)
+    return run_in_fresh_process(python, settings, jobs)
 
 
 def run_in_fresh_process(python: str, settings: SandboxSettings, jobs: list[Job]) -> dict:
