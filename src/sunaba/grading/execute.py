@@ -242,7 +242,8 @@ def _executor_class():
                 if cell_index not in self.capped_cells:
                     self.capped_cells.add(cell_index)
                     note = OUTPUT_CAPPED.format(limit=human_size(self.max_output))
-                    outs.append(_node({"output_type": "stream", "name": "stderr", "text": note}))
+                    # stdout: nbgrader fails a test cell that wrote anything to stderr.
+                    outs.append(_node({"output_type": "stream", "name": "stdout", "text": note}))
                 return None
             self.output_bytes += size
             return super().output(outs, msg, display_id, cell_index)

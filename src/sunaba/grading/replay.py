@@ -87,8 +87,9 @@ class ReplayExecution(NbGraderPreprocessor):
         for cell in nb.cells:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if cell.cell_type == "code" and changed.get(grade_id) == "changed":
-                # A note only: the score is what the restored cell really did.
-                note = nbformat.v4.new_output("stream", name="stderr", text=RESTORED + "\n")
+                # A note only, on stdout: nbgrader fails a test cell with any stderr output,
+                # and the score must be what the restored cell really did.
+                note = nbformat.v4.new_output("stream", name="stdout", text=RESTORED + "\n")
                 cell.outputs = [note, *cell.outputs]
         return nb, resources
 

@@ -169,34 +169,39 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
 
 
-def _changed_cells(gradebook, assignment: str, notebook_id: str, submitted: Path) -> dict:
+def _changed_cells(release: Path, submitted: Path) -> dict:
     """Locked cells (tests included) a learner changed or removed: {grade_id: "changed" or
-    "removed"}. Autograde puts them back from the instructor's source either way."""
+    "removed"}, compared with the released notebook the learner fetched (the gradebook's
+    checksums are of the source, hidden tests included). Autograde restores them either way."""
     import nbformat
     from nbgrader import utils
 
-    notebook = nbformat.read(submitted, as_version=nbformat.NO_CONVERT)
-    found = {}
-    for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            found[grade_id] = cell
+    def locked_cells(path: Path) -> dict:
+        notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        cells = {}
+        for cell in notebook.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade_id") and (meta.get("locked") or meta.get("grade")):
+                cells[meta["grade_id"]] = cell
+        return cells
+
+    released, handed_in = locked_cells(release), locked_cells(submitted)
     changed = {}
-    for source in gradebook.find_notebook(notebook_id, assignment).source_cells:
-        if not source.locked:
+    for grade_id, cell in released.items():
+        if not cell.get("metadata", {}).get("nbgrader", {}).get("locked"):
             continue
-        cell = found.get(source.name)
-        if cell is None:
-            changed[source.name] = "removed"
-        elif utils.compute_checksum(cell) != source.checksum:
-            changed[source.name] = "changed"
+        mine = handed_in.get(grade_id)
+        if mine is None:
+            changed[grade_id] = "removed"
+        elif utils.compute_checksum(mine) != utils.compute_checksum(cell):
+            changed[grade_id] = "changed"
     return changed
 
 
-def _tampering(gradebook, assignment: str, notebook_id: str, submitted: Path) -> list[str]:
+def _tampering(release: Path, submitted: Path) -> list[str]:
     """The same, as Japanese lines for the instructor's report."""
     try:
-        changed = _changed_cells(gradebook, assignment, notebook_id, submitted)
+        changed = _changed_cells(release, submitted)
     except Exception:
         return [f"{submitted.name}: ノートブックとして読めませんでした"]
     words = {"removed": "削除されていました", "changed": "書き換えられていました"}
@@ -214,7 +219,6 @@ def autograde_prepare(root: Path, request: dict, stdin: bytes) -> dict:
     """nbgrader's autograde up to, not including, running the code: each submission is
     copied to autograded/ with test cells restored from the source. Returns, per student,
     those files (to run in a sandbox) and what was tampered with."""
-    from nbgrader.api import Gradebook
     from nbgrader.converters import Autograde
 
     config = load_config(root, request.get("late_policy", "accept"))
@@ -224,24 +228,21 @@ def autograde_prepare(root: Path, request: dict, stdin: bytes) -> dict:
     results = _each_student(
         Autograde, config, assignment, students, force=True, create_student=True
     )
-    coursedir = _coursedir(config, assignment)
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        for student, result in results.items():
-            if not result["ok"]:
-                continue
-            directory = root / "autograded" / student / assignment
-            submitted = root / "submitted" / student / assignment
-            notebooks = sorted(p.name for p in directory.glob("*.ipynb"))
-            result["notebooks"] = notebooks
-            result["files"] = _b64(collect_files(directory, max_bytes=MAX_BYTES))
-            result["tampered"] = [
-                note
-                for name in notebooks
-                if (submitted / name).is_file()
-                for note in _tampering(
-                    gradebook, assignment, name[: -len(".ipynb")], submitted / name
-                )
-            ]
+    for student, result in results.items():
+        if not result["ok"]:
+            continue
+        directory = root / "autograded" / student / assignment
+        submitted = root / "submitted" / student / assignment
+        notebooks = sorted(p.name for p in directory.glob("*.ipynb"))
+        result["notebooks"] = notebooks
+        result["files"] = _b64(collect_files(directory, max_bytes=MAX_BYTES))
+        release = root / "release" / assignment
+        result["tampered"] = [
+            note
+            for name in notebooks
+            if (submitted / name).is_file() and (release / name).is_file()
+            for note in _tampering(release / name, submitted / name)
+        ]
     return results
 
 
@@ -262,16 +263,13 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     assignment = request["assignment"]
     students = request["students"]
     changed = {}
-    coursedir = _coursedir(config, assignment)
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        for student in students:
-            for path in sorted((root / "submitted" / student / assignment).glob("*.ipynb")):
-                try:
-                    changed[f"{student}/{path.name}"] = _changed_cells(
-                        gradebook, assignment, path.stem, path
-                    )
-                except Exception:  # unreadable: nbgrader's own step reports it
-                    log.warning("cannot compare %s with the source", path)
+    release = root / "release" / assignment
+    for student in students:
+        for path in sorted((root / "submitted" / student / assignment).glob("*.ipynb")):
+            try:
+                changed[f"{student}/{path.name}"] = _changed_cells(release / path.name, path)
+            except Exception:  # unreadable: nbgrader's own step reports it
+                log.warning("cannot compare %s with the released notebook", path)
     load_changed_cells(changed)
     results = _each_student(
         Autograde, config, assignment, students, force=True, create_student=True

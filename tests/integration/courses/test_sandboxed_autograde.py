@@ -201,6 +201,9 @@ def test_hostile_submissions_are_contained_and_honest_ones_score_as_stock(sqlite
     snoop = outputs("snoop")
     assert "FOUND []" in snoop and "NETWORK closed" in snoop, snoop
     report_text = "\n".join(report.lines)
+    # Only the two who touched a test cell are reported; unchanged cells never are.
+    assert report_text.count("書き換えられていました") == 1
+    assert report_text.count("削除されていました") == 1
     assert "変更できないセル hidden_test が書き換えられていました" in report_text
     assert "変更できないセル hidden_test が削除されていました" in report_text
 
