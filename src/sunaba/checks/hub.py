@@ -3,7 +3,6 @@ server tokens need to reach it from their kernels."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from sunaba.checks.grader import GraderDirectory
@@ -15,6 +14,7 @@ from sunaba.checks.service import (
     SERVICE,
 )
 from sunaba.config.schema import SiteConfig
+from sunaba.hub.ports import derived_port
 from sunaba.runtime.state import public_datasets_dir
 
 ACCESS = f"access:services!service={SERVICE}"
@@ -31,9 +31,8 @@ def graders_dir(config: SiteConfig, hub_config_dir: Path | None = None) -> Path:
 def service_port(config: SiteConfig) -> int:
     if config.checks.port:
         return config.checks.port
-    digest = hashlib.sha256(f"checks:{config.hub.state_dir}".encode()).digest()
     # Below Linux's ephemeral range (32768-), apart from the courses' 20000-29999.
-    return 30000 + int.from_bytes(digest[:4], "big") % 2000
+    return derived_port(f"checks:{config.hub.state_dir}", 30000, 2000)
 
 
 def services(config: SiteConfig, facts) -> list[dict]:

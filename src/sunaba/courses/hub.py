@@ -8,7 +8,6 @@ account that does not exist yet.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
@@ -25,17 +24,18 @@ from sunaba.courses.layout import (
 )
 from sunaba.exchange.service import CONFIG_ENV
 from sunaba.exchange.store import ExchangeStore
+from sunaba.hub.ports import derived_port
 
 EXCHANGE_ACCESS = f"access:services!service={EXCHANGE_SERVICE}"
 EXCHANGE_LOOKUP = f"read:services!service={EXCHANGE_SERVICE}"
 
 
-def base_port(config: SiteConfig) -> int:
+def base_port(config: SiteConfig, count: int = 1) -> int:
+    """The exchange's port; the `count - 1` formgraders take the ports after it."""
     if config.courses.service_port:
         return config.courses.service_port
-    digest = hashlib.sha256(config.hub.state_dir.encode()).digest()
     # Below Linux's ephemeral range, so a port the kernel hands out never collides with it.
-    return 20000 + int.from_bytes(digest[:4], "big") % 9000
+    return derived_port(config.hub.state_dir, 20000, 9000, count)
 
 
 def synced_courses(config: SiteConfig) -> list[str]:
@@ -47,7 +47,8 @@ def _venv_bin(config: SiteConfig, name: str) -> str:
 
 
 def services(config: SiteConfig, facts) -> list[dict]:
-    port = base_port(config)
+    courses = synced_courses(config)
+    port = base_port(config, 1 + len(courses))
     found = [
         {
             "name": EXCHANGE_SERVICE,
@@ -58,7 +59,7 @@ def services(config: SiteConfig, facts) -> list[dict]:
             "display": False,
         }
     ]
-    for offset, course in enumerate(synced_courses(config), start=1):
+    for offset, course in enumerate(courses, start=1):
         paths = CoursePaths.of(config, course)
         found.append(
             {

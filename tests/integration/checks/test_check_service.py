@@ -16,11 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-import yaml
 from sqlalchemy import create_engine, text
 
-from sunaba.checks.hub import service_port
-from sunaba.config.schema import SiteConfig
 from tests.support.checks import (
     ASSIGNMENT,
     COURSE,
@@ -389,8 +386,7 @@ def peak_memory(pid: int) -> int:
 
 def test_a_500_megabyte_payload_is_refused_before_it_is_read(world):
     # Straight to the service's own address, as a kernel would send it.
-    config = SiteConfig.model_validate(yaml.safe_load(world.hub.config_file.read_text()))
-    url = urlsplit(f"http://127.0.0.1:{service_port(config)}")
+    url = urlsplit(world.hub.api("GET", "/services/sunaba-checks").json()["url"])
     path = "/services/sunaba-checks/api/check"
     pid = service_pid(world)
     size = 500 * 1024 * 1024
