@@ -7,9 +7,9 @@ This is the only place where defaults live. `hub_config/sunaba.yaml` only overri
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Section(BaseModel):
@@ -20,6 +20,16 @@ class Section(BaseModel):
 
 _SIZE = re.compile(r"^\d+(\.\d+)?\s*[KMGT]?i?B?$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _valid_size(value: str) -> str:
+    if not _SIZE.match(value.strip()):
+        raise ValueError("must be a size such as 512M, 1G or 1.5GiB")
+    return value
+
+
+# A size written as text ("512M", "2G", "1.5GiB"), checked when the config is read.
+Size = Annotated[str, AfterValidator(_valid_size)]
 
 
 def parse_size(text: str | int) -> int:
@@ -280,7 +290,7 @@ class SandboxSection(Section):
     home_root: str = Field(
         "/home/sunaba", description="Directory that holds one 0700 home per learner."
     )
-    memory_limit: str = Field(
+    memory_limit: Size = Field(
         "1G",
         description="Memory for one learner's server and kernels together, such as `1G` or "
         "`768M`. The kernel that passes it is stopped; nothing else is affected.",
@@ -291,7 +301,7 @@ class SandboxSection(Section):
     max_processes: int = Field(
         128, ge=16, description="Processes and threads one learner may run at once."
     )
-    max_file_size: str = Field(
+    max_file_size: Size = Field(
         "2G", description="Largest single file a learner's process may write."
     )
     readonly_paths: list[str] = Field(
@@ -304,13 +314,6 @@ class SandboxSection(Section):
         "JupyterLab (same sandbox, a fraction of the CPU). Off: one bubblewrap process per "
         "server. Used only in `full` isolation.",
     )
-
-    @field_validator("memory_limit", "max_file_size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        if not _SIZE.match(value.strip()):
-            raise ValueError("must be a size such as 512M, 1G or 1.5GiB")
-        return value
 
 
 class LearnerSection(Section):
@@ -366,7 +369,7 @@ class CoursesSection(Section):
         "course, owned by the course's grader account: nbgrader course files and gradebook. "
         "Empty means `<state_dir>-courses`. Never visible inside sandboxes.",
     )
-    max_submission_size: str = Field(
+    max_submission_size: Size = Field(
         "20M",
         description="Largest submission (all files of one assignment together) the exchange "
         "accepts, such as `20M`.",
@@ -385,13 +388,6 @@ class CoursesSection(Section):
         "(`demo-learner`) with printed passwords when the hub is set up.",
     )
 
-    @field_validator("max_submission_size")
-    @classmethod
-    def _submission_size(cls, value: str) -> str:
-        if not _SIZE.match(value.strip()):
-            raise ValueError("must be a size such as 20M or 1G")
-        return value
-
 
 class ChecksSection(Section):
     graders: str = Field(
@@ -407,7 +403,7 @@ class ChecksSection(Section):
         description="Loopback port of the check service. 0 derives a port in 30000-31999 from "
         "the state dir, so that hubs on one machine do not collide.",
     )
-    max_answer_size: str = Field(
+    max_answer_size: Size = Field(
         "20M",
         description="Largest answer (after serialisation) a learner may send to a check, such "
         "as `20M`.",
@@ -417,13 +413,6 @@ class ChecksSection(Section):
         ge=1,
         description="Checks and hints one learner may ask for per minute.",
     )
-
-    @field_validator("max_answer_size")
-    @classmethod
-    def _answer_size(cls, value: str) -> str:
-        if not _SIZE.match(value.strip()):
-            raise ValueError("must be a size such as 20M or 1G")
-        return value
 
 
 class GradingSection(Section):
@@ -443,7 +432,7 @@ class GradingSection(Section):
         le=86400,
         description="Seconds one notebook may run in total; cells left are scored zero.",
     )
-    memory_limit: str = Field(
+    memory_limit: Size = Field(
         "1G", description="Memory for one submission's kernel and its children, such as `1G`."
     )
     cpu_limit: float = Field(
@@ -452,7 +441,7 @@ class GradingSection(Section):
     max_processes: int = Field(
         64, ge=8, description="Processes and threads one submission may run at once."
     )
-    max_output: str = Field(
+    max_output: Size = Field(
         "4M",
         description="Output (text, images, errors) kept from one notebook; the rest is dropped "
         "and the cell says so.",
@@ -465,13 +454,6 @@ class GradingSection(Section):
         "`base`, and two from `base + 512` for the formgrader's autograde button. No account "
         "needs to exist; no file outside a submission's own directory belongs to them.",
     )
-
-    @field_validator("memory_limit", "max_output")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        if not _SIZE.match(value.strip()):
-            raise ValueError("must be a size such as 512M or 1G")
-        return value
 
 
 class RecordsSection(Section):
@@ -498,7 +480,7 @@ class ShowcaseSection(Section):
         description="Prefix of the Unix account made for each published app. Empty means the "
         "learners' prefix followed by `_`, which no hub user name can start with.",
     )
-    memory_limit: str = Field(
+    memory_limit: Size = Field(
         "2G", description="Memory for one app: its Voilà server and all its viewers' kernels."
     )
     cpu_limit: float = Field(1.0, gt=0, le=64, description="CPU cores one app may use at most.")
@@ -531,7 +513,7 @@ class ShowcaseSection(Section):
         description="Seconds after which a viewer's idle kernel is stopped, even if the page "
         "is still open.",
     )
-    max_snapshot_size: str = Field(
+    max_snapshot_size: Size = Field(
         "50M", description="Largest total size of a notebook and the data files it names."
     )
     thumbnails: bool = Field(
@@ -544,13 +526,6 @@ class ShowcaseSection(Section):
         description="Start every published app when the hub starts, so the first viewer finds "
         "it warm. Off: an app starts at its first view (the viewer sees a progress page).",
     )
-
-    @field_validator("memory_limit", "max_snapshot_size")
-    @classmethod
-    def _size(cls, value: str) -> str:
-        if not _SIZE.match(value.strip()):
-            raise ValueError("must be a size such as 512M, 1G or 1.5GiB")
-        return value
 
 
 class VmDeploySection(Section):
