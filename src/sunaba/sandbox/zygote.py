@@ -28,19 +28,16 @@ import time
 import traceback
 from pathlib import Path
 
-from sunaba.sandbox.limits import Limits, apply_rlimits, join_cgroup_files
+from sunaba.sandbox.enter import fork_into_sandbox
+from sunaba.sandbox.limits import Limits
 from sunaba.sandbox.namespace import (
     CLONE_NEWIPC,
-    CLONE_NEWNS,
-    CLONE_NEWPID,
     CLONE_NEWUTS,
     PR_SET_CHILD_SUBREAPER,
     PR_SET_PDEATHSIG,
-    build_root,
     drop_privileges,
     enter_root,
     prctl,
-    unshare,
 )
 
 PRELOAD = (
@@ -138,13 +135,14 @@ def _serve_one(conn: socket.socket, log_fd: int) -> None:
         read_fd, write_fd = os.pipe()
         keep = sorted({conn.fileno(), read_fd, write_fd})
         _close_all_but(keep)
-        join_cgroup_files(request["cgroup_procs"])
-        limits = Limits(**request["limits"])
-        apply_rlimits(limits, memory_by_rlimit=not request["cgroup_procs"], nproc_by_rlimit=True)
-        unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
-        os.makedirs(MOUNT_ROOT, exist_ok=True)
-        build_root(MOUNT_ROOT, request["home"], request["readonly"])
-        pid = os.fork()
+        pid = fork_into_sandbox(
+            cgroup_procs=request["cgroup_procs"],
+            limits=Limits(**request["limits"]),
+            namespaces=CLONE_NEWIPC | CLONE_NEWUTS,
+            root=MOUNT_ROOT,
+            home=request["home"],
+            readonly=request["readonly"],
+        )
         if pid == 0:
             conn.close()
             os.close(read_fd)
