@@ -158,24 +158,13 @@ def check(question: str, answer) -> None:
     """Check `answer` to question `question`; shows ✓ or ✗ and what differs."""
     from sunaba.checks.wire import AnswerRefused, encode_answer
 
-    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
-        # In a grading sandbox there is no network and no hub: judge with the graders the
-        # sandbox shows, so the notebook's own check cells agree with its grade.
-        from sunaba.checks.autograde import assert_check as judge_here
-
-        try:
-            judge_here(question, answer)
-        except AssertionError as exc:
-            _show(Feedback("✗", f"{question}: まだ違います", [str(exc)], "#c62828"))
-        except Exception as exc:  # a grader missing here must not stop the notebook
-            _show(Feedback("⚠", f"{question}: 確かめられませんでした", [str(exc)], "#b26b00"))
-        else:
-            _show(Feedback("✓", f"{question}: 正解です", [], "#2e7d32"))
-        return
     try:
-        body = _request(question)
-        body["answer"] = encode_answer(answer)
-        result = _call("api/check", body)
+        if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+            result = _judge_here(question, answer)
+        else:
+            body = _request(question)
+            body["answer"] = encode_answer(answer)
+            result = _call("api/check", body)
     except (CheckUnavailable, AnswerRefused) as exc:
         _show(Feedback("⚠", f"{question}: 確かめられませんでした", [str(exc)], "#b26b00"))
         return
@@ -184,6 +173,18 @@ def check(question: str, answer) -> None:
     else:
         lines = list(result.get("messages") or []) + [f'ヒントは hint("{question}") で見られます']
         _show(Feedback("✗", f"{question}: まだ違います", lines, "#c62828"))
+
+
+def _judge_here(question: str, answer) -> dict:
+    """While autograding there is no network and no hub: judge with the graders the grading
+    sandbox shows, so the notebook's own check cells agree with its grade."""
+    from sunaba.checks.autograde import verdict
+
+    try:
+        judged = verdict(question, answer)
+    except Exception as exc:  # a grader missing here must not stop the notebook
+        raise CheckUnavailable(str(exc)) from exc
+    return {"ok": judged.ok, "messages": list(judged.messages)}
 
 
 def hint(question: str) -> None:

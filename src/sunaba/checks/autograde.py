@@ -25,10 +25,8 @@ def _graders(root: str) -> GraderDirectory:
     return GraderDirectory(Path(root))
 
 
-def assert_check(
-    question: str, answer, *, course: str | None = None, assignment: str | None = None
-) -> None:
-    """Raise AssertionError with the Japanese explanation when `answer` is wrong."""
+def verdict(question: str, answer, *, course: str | None = None, assignment: str | None = None):
+    """The judgement the check service would give, made here with the mounted graders."""
     root = os.environ.get(GRADERS_ENV)
     course = course or os.environ.get(COURSE_ENV)
     assignment = assignment or os.environ.get(ASSIGNMENT_ENV)
@@ -39,6 +37,11 @@ def assert_check(
         )
     # Through the wire format, exactly as an instant check would see the answer.
     value = decode_answer(encode_answer(answer))
-    verdict = _graders(root).question(course, assignment, question).judge(value)
-    if not verdict.ok:
-        raise AssertionError(f"{question}: " + " / ".join(verdict.messages))
+    return _graders(root).question(course, assignment, question).judge(value)
+
+
+def assert_check(question: str, answer, **where) -> None:
+    """Raise AssertionError with the Japanese explanation when `answer` is wrong."""
+    judged = verdict(question, answer, **where)
+    if not judged.ok:
+        raise AssertionError(f"{question}: " + " / ".join(judged.messages))
