@@ -361,19 +361,15 @@ class ExecuteHandler(BaseHandler):
             raise web.HTTPError(400, "受講者名かノートブック名が正しくありません")
         try:
             self.exchange.assignment(self.exchange.course(course), assignment)
+            # Notebooks checked as for a submission: a broken one is refused here, named.
             files = await self.exchange.run(
-                archive.unpack,
-                self.request.body,
-                max_bytes=self.exchange.max_bytes,
-                check_notebooks=False,
+                archive.unpack, self.request.body, max_bytes=self.exchange.max_bytes
             )
         except (StoreError, archive.ArchiveRefused) as exc:
             self.fail(exc)
-        try:
-            notebook_json = json.loads(files.files[notebook])
-        except (KeyError, ValueError):
-            raise web.HTTPError(400, f"{notebook} が送られていないか、読めません") from None
-        job = Job(student, files.files, {notebook: notebook_json})
+        if notebook not in files.files:
+            raise web.HTTPError(400, f"{notebook} が送られていません")
+        job = Job(student, files.files, (notebook,))
         async with self.settings["grading_lock"]:
             try:
                 ran = await self.exchange.run(

@@ -98,9 +98,7 @@ class SandboxedAutograder:
         jobs = []
         for student, item in sorted(prepared_future.result().items()):
             if item["ok"]:
-                files = files_from(item["files"])
-                notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
-                jobs.append(Job(student, files, notebooks))
+                jobs.append(Job(student, files_from(item["files"]), tuple(item["notebooks"])))
         started = time.perf_counter()
         try:
             ran = run_jobs(self.config, course.id, assignment.id, jobs) if jobs else {}
@@ -124,19 +122,31 @@ class SandboxedAutograder:
             for student, outcome in ran.items()
             for name, notebook in outcome.executed.items()
         }
+        changed = {student: prepared[student].get("changed", {}) for student in ran}
         scored = run_step(
             self.config,
             course.id,
             "autograde_finish",
             stdin=pack(executed),
             students=sorted(ran),
+            changed=changed,
             **request,
         )
         for student, values in scored.items():
-            notes = list(prepared[student].get("tampered", [])) + ran[student].problems
+            notes = tampering_notes(changed[student]) + ran[student].problems
             results[student] = StudentResult(**values, notes=notes)
         self._timed("score", started)
         return results
+
+
+def tampering_notes(changed: dict) -> list[str]:
+    """{notebook: {grade_id: "changed" | "removed"}} as lines of the instructor's report."""
+    words = {"removed": "削除されていました", "changed": "書き換えられていました"}
+    return [
+        f"{notebook}: 変更できないセル {grade_id} が{words[kind]}"
+        for notebook, cells in sorted(changed.items())
+        for grade_id, kind in cells.items()
+    ]
 
 
 @dataclass

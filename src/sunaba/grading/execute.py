@@ -210,10 +210,6 @@ def _manager_class():
     return SandboxKernelManager
 
 
-class _Stop(Exception):
-    pass
-
-
 def _executor_class():
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbclient.util import run_sync

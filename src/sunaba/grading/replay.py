@@ -24,8 +24,8 @@ RESTORED = (
     "このセルは提出されたノートブックで書き換えられていたため、講師の元のセルに戻して採点しました"
 )
 
-# "<student>/<notebook file>" -> the executed notebook, as read from the sandboxes.
-_results: dict[str, dict] = {}
+# "<student>/<notebook file>" -> the executed notebook (JSON text), as the sandboxes wrote it.
+_results: dict[str, bytes] = {}
 # "<student>/<notebook file>" -> {grade_id: "changed" | "removed"} of locked cells.
 _changed: dict[str, dict] = {}
 
@@ -37,11 +37,7 @@ def load_changed_cells(changed: dict[str, dict]) -> None:
 
 def load_results(files: dict[str, bytes]) -> None:
     _results.clear()
-    for key, data in files.items():
-        try:
-            _results[key] = json.loads(data)
-        except ValueError:
-            continue  # treated as missing: every cell of that notebook fails
+    _results.update(files)
 
 
 def _error(text: str):
@@ -65,11 +61,15 @@ def apply_outputs(nb, executed, reason: str = "") -> None:
         cell.execution_count = ran.get("execution_count")
 
 
-def _cells_of(raw) -> list | None:
-    if not isinstance(raw, dict):
+def _cells_of(text: str | bytes | None) -> list | None:
+    """The cells of an executed notebook, or None when it is missing or not a valid notebook
+    (then every code cell of it fails)."""
+    if text is None:
         return None
     try:
-        notebook = nbformat.reads(json.dumps(raw), as_version=4)
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        notebook = nbformat.reads(text, as_version=4)
         nbformat.validate(notebook)
     except Exception:
         return None
@@ -122,7 +122,9 @@ class SandboxedExecute(NbGraderPreprocessor):
             client = ExchangeClient.from_environment()
             client.timeout = 3600
             reply = json.loads(client.request("POST", path, pack(files), "application/gzip"))
-            executed, reason = _cells_of(reply.get("executed")), "; ".join(reply["problems"])
+            ran = reply.get("executed")
+            executed = _cells_of(json.dumps(ran) if ran is not None else None)
+            reason = "; ".join(reply["problems"])
         except (ExchangeUnavailable, ValueError, KeyError, TypeError) as exc:
             self.log.error("sandboxed execution failed: %s", exc)
             executed, reason = None, str(exc)

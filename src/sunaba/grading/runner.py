@@ -28,6 +28,17 @@ def worker_python(config: SiteConfig) -> str:
     return str(venv_python)
 
 
+def become(account: pwd.struct_passwd):
+    """For `preexec_fn`: the child drops to `account` (no supplementary groups)."""
+
+    def drop():
+        os.setgroups([])
+        os.setgid(account.pw_gid)
+        os.setuid(account.pw_uid)
+
+    return drop
+
+
 def run_step(
     config: SiteConfig,
     course_id: str,
@@ -47,11 +58,6 @@ def run_step(
     root = CoursePaths.of(config, course_id).root
     request = {"step": step, "stdin": stdin is not None, **request}
 
-    def become_grader():
-        os.setgroups([])
-        os.setgid(account.pw_gid)
-        os.setuid(account.pw_uid)
-
     env = {
         "PATH": f"{Path(worker_python(config)).parent}:/usr/bin:/bin",
         "HOME": str(root),
@@ -65,7 +71,7 @@ def run_step(
         capture_output=True,
         cwd=root,
         env=env,
-        preexec_fn=become_grader,  # noqa: PLW1509 (no threads hold locks here)
+        preexec_fn=become(account),  # noqa: PLW1509 (no threads hold locks here)
         timeout=timeout,
         check=False,
     )

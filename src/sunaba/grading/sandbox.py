@@ -37,25 +37,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.sandbox.enter import fork_into_sandbox
 from sunaba.sandbox.limits import (
     CgroupGroup,
     Limits,
-    apply_rlimits,
     cgroup_version,
-    join_cgroup_files,
 )
 from sunaba.sandbox.namespace import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
-    CLONE_NEWNS,
-    CLONE_NEWPID,
     CLONE_NEWUTS,
     PR_SET_PDEATHSIG,
-    build_root,
     drop_privileges,
     enter_root,
     prctl,
-    unshare,
 )
 
 # A private mount point per mount namespace: every sandbox can use the same path.
@@ -139,7 +134,7 @@ class SandboxSettings:
 class Job:
     student: str
     files: dict[str, bytes]  # the sanitised submission directory, notebooks included
-    notebooks: dict[str, dict]  # relative path -> sanitised notebook, in the order to run
+    notebooks: tuple[str, ...]  # which of the files to run, in order
 
 
 @dataclass
@@ -220,7 +215,7 @@ def _run_executor(settings, workdir, uid, gid, info, kernel_pid, name, notebook)
         data = data[os.write(out, data) :]
 
 
-def _sandbox_init(settings: SandboxSettings, job: Job, workdir: str, uids: tuple[int, int]):
+def _sandbox_init(settings: SandboxSettings, notebooks: dict, workdir: str, uids: tuple[int, int]):
     """PID 1 of the sandbox: one fresh kernel and executor per notebook, in order."""
     from sunaba.grading.execute import connection_info
 
@@ -228,7 +223,7 @@ def _sandbox_init(settings: SandboxSettings, job: Job, workdir: str, uids: tuple
     enter_root(MOUNT_ROOT, HOSTNAME)
     executor_uid, kernel_uid = uids
     gid = executor_uid
-    for index, (name, notebook) in enumerate(job.notebooks.items()):
+    for index, (name, notebook) in enumerate(notebooks.items()):
         directory = f"/tmp/kernel-{index}"
         os.mkdir(directory, 0o770)
         os.chown(directory, kernel_uid, gid)
@@ -267,7 +262,7 @@ def _sandbox_init(settings: SandboxSettings, job: Job, workdir: str, uids: tuple
     os._exit(0)
 
 
-def _sandbox_child(settings, job, workdir, uids, group, result_fd) -> None:
+def _sandbox_child(settings, notebooks, workdir, uids, group, result_fd) -> None:
     """The forked child, still root and outside: limits, namespaces, then PID 1."""
     try:
         os.setsid()
@@ -275,14 +270,16 @@ def _sandbox_child(settings, job, workdir, uids, group, result_fd) -> None:
         os.dup2(result_fd, 1)
         _devnull_stdio(keep_stdout=True)
         _close_fds_from(3)
-        if group is not None:
-            join_cgroup_files(group.procs_files())
-        apply_rlimits(settings.limits, memory_by_rlimit=group is None, nproc_by_rlimit=True)
-        unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET)
-        build_root(MOUNT_ROOT, workdir, list(settings.readonly))
-        init = os.fork()
+        init = fork_into_sandbox(
+            cgroup_procs=group.procs_files() if group is not None else [],
+            limits=settings.limits,
+            namespaces=CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET,
+            root=MOUNT_ROOT,
+            home=workdir,
+            readonly=list(settings.readonly),
+        )
         if init == 0:
-            _sandbox_init(settings, job, workdir, uids)
+            _sandbox_init(settings, notebooks, workdir, uids)
         _, status = os.waitpid(init, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
     except BaseException:
@@ -355,7 +352,6 @@ class GradingPool:
 
     def run(self, jobs: list[Job]) -> dict[str, JobResult]:
         preload()
-        os.makedirs(MOUNT_ROOT, exist_ok=True)
         scratch_parent = self.settings.scratch_parent
         scratch_parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(
@@ -411,10 +407,16 @@ class GradingPool:
         return results
 
     def _max_result(self, job: Job) -> int:
-        source = sum(len(json.dumps(nb)) for nb in job.notebooks.values())
+        source = sum(len(job.files[name]) for name in job.notebooks)
         return 2 * source + len(job.notebooks) * (self.settings.max_output + (1 << 20))
 
     def _start(self, job: Job, slot: int, scratch: Path) -> _Running | JobResult:
+        try:
+            notebooks = {name: json.loads(job.files[name]) for name in job.notebooks}
+        except (KeyError, ValueError):
+            return JobResult(
+                problems=["提出されたノートブックが読めません（JSON として壊れています）"]
+            )
         executor_uid, kernel_uid = self._uids(slot)
         workdir = scratch / f"{slot}-{secrets.token_hex(4)}"
         workdir.mkdir(mode=0o700)
@@ -446,7 +448,7 @@ class GradingPool:
         if pid == 0:
             os.close(read_fd)
             _sandbox_child(
-                self.settings, job, str(workdir), (executor_uid, kernel_uid), group, write_fd
+                self.settings, notebooks, str(workdir), (executor_uid, kernel_uid), group, write_fd
             )
         os.close(write_fd)
         os.set_blocking(read_fd, False)
@@ -577,8 +579,7 @@ def main() -> int:
     jobs = []
     for item in request["jobs"]:
         files = {k: base64.b64decode(v) for k, v in item["files"].items()}
-        notebooks = {name: json.loads(files[name]) for name in item["notebooks"]}
-        jobs.append(Job(item["student"], files, notebooks))
+        jobs.append(Job(item["student"], files, tuple(item["notebooks"])))
     try:
         pool = GradingPool(_settings_from_json(request["settings"]))
         results = {s: dataclasses.asdict(r) for s, r in pool.run(jobs).items()}

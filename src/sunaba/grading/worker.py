@@ -198,19 +198,6 @@ def _changed_cells(release: Path, submitted: Path) -> dict:
     return changed
 
 
-def _tampering(release: Path, submitted: Path) -> list[str]:
-    """The same, as Japanese lines for the instructor's report."""
-    try:
-        changed = _changed_cells(release, submitted)
-    except Exception:
-        return [f"{submitted.name}: ノートブックとして読めませんでした"]
-    words = {"removed": "削除されていました", "changed": "書き換えられていました"}
-    return [
-        f"{submitted.name}: 変更できないセル {grade_id} が{words[kind]}"
-        for grade_id, kind in changed.items()
-    ]
-
-
 def submitted(root: Path, request: dict, stdin: bytes) -> list[str]:
     return submitted_students(root, request["assignment"])
 
@@ -218,7 +205,7 @@ def submitted(root: Path, request: dict, stdin: bytes) -> list[str]:
 def autograde_prepare(root: Path, request: dict, stdin: bytes) -> dict:
     """nbgrader's autograde up to, not including, running the code: each submission is
     copied to autograded/ with test cells restored from the source. Returns, per student,
-    those files (to run in a sandbox) and what was tampered with."""
+    those files (to run in a sandbox) and which locked cells were changed or removed."""
     from nbgrader.converters import Autograde
 
     config = load_config(root, request.get("late_policy", "accept"))
@@ -236,14 +223,19 @@ def autograde_prepare(root: Path, request: dict, stdin: bytes) -> dict:
         notebooks = sorted(p.name for p in directory.glob("*.ipynb"))
         result["notebooks"] = notebooks
         result["files"] = _b64(collect_files(directory, max_bytes=MAX_BYTES))
-        release = root / "release" / assignment
-        result["tampered"] = [
-            note
-            for name in notebooks
-            if (submitted / name).is_file() and (release / name).is_file()
-            for note in _tampering(release / name, submitted / name)
-        ]
+        result["changed"] = _changed_in(root / "release" / assignment, submitted, notebooks)
     return results
+
+
+def _changed_in(release: Path, submitted: Path, notebooks: list[str]) -> dict:
+    """{notebook: {grade_id: "changed" | "removed"}} for one submission."""
+    changed = {}
+    for name in notebooks:
+        try:
+            changed[name] = _changed_cells(release / name, submitted / name)
+        except Exception:  # missing or unreadable: nbgrader's own step reports it
+            log.warning("cannot compare %s with the released notebook", submitted / name)
+    return changed
 
 
 def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
@@ -262,15 +254,14 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     ]
     assignment = request["assignment"]
     students = request["students"]
-    changed = {}
-    release = root / "release" / assignment
-    for student in students:
-        for path in sorted((root / "submitted" / student / assignment).glob("*.ipynb")):
-            try:
-                changed[f"{student}/{path.name}"] = _changed_cells(release / path.name, path)
-            except Exception:  # unreadable: nbgrader's own step reports it
-                log.warning("cannot compare %s with the released notebook", path)
-    load_changed_cells(changed)
+    # What autograde_prepare found, so that restored cells can say so in the feedback.
+    load_changed_cells(
+        {
+            f"{student}/{name}": cells
+            for student, notebooks in request.get("changed", {}).items()
+            for name, cells in notebooks.items()
+        }
+    )
     results = _each_student(
         Autograde, config, assignment, students, force=True, create_student=True
     )
