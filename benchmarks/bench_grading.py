@@ -23,24 +23,27 @@ import os
 import pwd
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nbformat  # noqa: E402
+from tests.support.grading import (  # noqa: E402
+    collect_notebooks,
+    gradebook_scores,
+    stock_autograde,
+    stock_course_copy,
+)
 from tests.support.hub import SunabaHub  # noqa: E402
 
 from sunaba.config.loader import load_config  # noqa: E402
 from sunaba.courses.layout import CoursePaths, grader_account  # noqa: E402
 from sunaba.courses.sync import sync_courses  # noqa: E402
-from sunaba.exchange.archive import pack  # noqa: E402
 from sunaba.grading import cycle  # noqa: E402
-from sunaba.grading.runner import run_step, worker_python  # noqa: E402
+from sunaba.grading.runner import run_step  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE, ASSIGNMENT = "opendata-intro", "read-csv"
@@ -141,58 +144,6 @@ class MemorySampler(threading.Thread):
         return self.peak
 
 
-def stock_autograde(config, copy: Path, datasets: str) -> tuple[int, int]:
-    account = pwd.getpwnam(grader_account(config, COURSE))
-    subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(copy)], check=True)
-    settings = json.loads((copy / "nbgrader_config.json").read_text())
-    settings.pop("Autograde", None)  # nbgrader's own Execute
-    settings.setdefault("Execute", {})["timeout"] = CELL_TIMEOUT
-    (copy / "nbgrader_config.json").write_text(json.dumps(settings))
-
-    def become_grader():
-        os.setgroups([])
-        os.setgid(account.pw_gid)
-        os.setuid(account.pw_uid)
-
-    python = worker_python(config)
-    # Not check=True: nbgrader exits 1 when any submission failed to autograde (a dead kernel).
-    completed = subprocess.run(
-        [
-            python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--create",
-            f"--CourseDirectory.root={copy}",
-            f"--CourseDirectory.db_url=sqlite:///{copy / 'gradebook.db'}",
-        ],
-        cwd=copy, preexec_fn=become_grader, capture_output=True, text=True,
-        env={
-            "PATH": f"{Path(python).parent}:/usr/bin:/bin", "HOME": str(copy),
-            "LANG": "C.UTF-8", "SUNABA_DATASETS_PATH": datasets,
-            # What assert_check in hidden tests needs; Sunaba's sandboxes set the same.
-            "SUNABA_GRADERS_DIR": str(REPO / "graders"),
-            "SUNABA_CHECK_COURSE": COURSE, "SUNABA_CHECK_ASSIGNMENT": ASSIGNMENT,
-        },
-    )  # fmt: skip
-    failed = completed.stderr.count("There was an error processing assignment")
-    return completed.returncode, failed
-
-
-def stock_scores(config, copy: Path, students: list[str]) -> dict[str, float]:
-    script = (
-        "import json\nfrom nbgrader.api import Gradebook\n"
-        f"with Gradebook('sqlite:///{copy / 'gradebook.db'}') as gb:\n"
-        "    scores = {}\n"
-        f"    for s in {students!r}:\n"
-        "        try:\n"
-        f"            scores[s] = gb.find_submission('{ASSIGNMENT}', s).score\n"
-        "        except Exception:\n"
-        "            scores[s] = None\n"
-        "    print(json.dumps(scores))\n"
-    )
-    out = subprocess.run(
-        [worker_python(config), "-c", script], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout)
-
-
 def main(count: int) -> None:
     prefix = os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba")
     hub = SunabaHub(extra={"courses": {"directory": str(REPO / "courses")}})
@@ -208,14 +159,11 @@ def main(count: int) -> None:
         paths = CoursePaths.of(config, COURSE)
         release = nbformat.read(paths.root / "release" / ASSIGNMENT / "read_csv.ipynb", 4)
         students = mix(count)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        files = {
-            f"{name}/{stamp}/read_csv.ipynb": submission(release, answers)
-            for name, (_, answers) in students.items()
-        }
-        run_step(config, COURSE, "collect", stdin=pack(files), assignment=ASSIGNMENT)
-        copy = scratch / "course"
-        shutil.copytree(paths.root, copy, symlinks=True)
+        notebooks = {name: submission(release, answers) for name, (_, answers) in students.items()}
+        collect_notebooks(config, COURSE, ASSIGNMENT, "read_csv.ipynb", notebooks)
+        copy = stock_course_copy(
+            config, COURSE, paths.root, scratch / "course", cell_timeout=CELL_TIMEOUT
+        )
 
         course, assignment = cycle.find_course(config, COURSE, ASSIGNMENT)
         grader = pwd.getpwnam(grader_account(config, COURSE)).pw_uid
@@ -238,11 +186,25 @@ def main(count: int) -> None:
         sampler = MemorySampler({grader})
         sampler.start()
         start = time.perf_counter()
-        code, stock_failed = stock_autograde(config, copy, str(Path(prefix) / "share" / "datasets"))
+        completed = stock_autograde(
+            config,
+            COURSE,
+            ASSIGNMENT,
+            copy,
+            env={
+                "SUNABA_DATASETS_PATH": str(Path(prefix) / "share" / "datasets"),
+                # What assert_check in hidden tests needs; Sunaba's sandboxes set the same.
+                "SUNABA_GRADERS_DIR": str(REPO / "graders"),
+                "SUNABA_CHECK_COURSE": COURSE,
+                "SUNABA_CHECK_ASSIGNMENT": ASSIGNMENT,
+            },
+        )
+        code = completed.returncode
+        stock_failed = completed.stderr.count("There was an error processing assignment")
         stock_wall = time.perf_counter() - start
         stock_rss = sampler.stop()
         cpu2 = children_cpu()
-        theirs = stock_scores(config, copy, sorted(students))
+        theirs = gradebook_scores(config, copy, ASSIGNMENT, students)
 
         honest = [s for s, (kind, _) in students.items() if kind != "hostile"]
         differing = {

@@ -13,7 +13,6 @@ import pytest
 from sunaba.courses.layout import CoursePaths
 from sunaba.grading import cycle
 from sunaba.grading.runner import run_step
-from tests.e2e.browser import chromium
 from tests.support.courses import HIDDEN_MARK, start_course_world, stop_course_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -40,12 +39,6 @@ def world():
         yield course_world
     finally:
         stop_course_world(course_world)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 def log_in(browser, world, person):

@@ -6,15 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import chromium
-
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 def test_login_page_lab_in_japanese_and_a_cell_runs(hub, browser, artifacts):

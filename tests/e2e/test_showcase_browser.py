@@ -9,18 +9,11 @@ import time
 
 import pytest
 
-from tests.e2e.browser import chromium
 from tests.support.showcase import SHELTERS_CSV, ensure_spawned, put_file, shelters_app
 
 pytestmark = pytest.mark.e2e
 
 TEAM = "e2e-hinan"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.browser import chromium
-from tests.support.showcase import ShowcaseClient, ensure_spawned, put_binary, put_file
+from tests.support.showcase import (
+    ShowcaseClient,
+    ensure_spawned,
+    notebook,
+    put_binary,
+    put_file,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -57,40 +62,9 @@ def figures_notebook() -> str:
         "display(widgets.Button(description='確認', icon='check'))\n"
         "print('FIGURES-READY')\n"
     )
-    return json.dumps(
-        {
-            "cells": [
-                {
-                    "cell_type": "markdown",
-                    "id": "m0",
-                    "metadata": {},
-                    "source": markdown,
-                    "attachments": {"a.png": {"image/png": attachment}},
-                },
-                {
-                    "cell_type": "code",
-                    "id": "c0",
-                    "execution_count": None,
-                    "metadata": {},
-                    "outputs": [],
-                    "source": code,
-                },
-            ],
-            "metadata": {
-                "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                "language_info": {"name": "python"},
-            },
-            "nbformat": 4,
-            "nbformat_minor": 5,
-        },
-        ensure_ascii=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as instance:
-        yield instance
+    built = json.loads(notebook(code, markdown=(markdown,)))
+    built["cells"][0]["attachments"] = {"a.png": {"image/png": attachment}}
+    return json.dumps(built, ensure_ascii=False)
 
 
 @pytest.fixture(scope="module")
@@ -193,20 +167,16 @@ def test_an_app_loads_icons_images_and_math_without_internet(
     author, other = people
     client = ShowcaseClient(hub)
 
-    # Team visibility, opened by a team member.
-    context, page, seen = open_app_as(browser, hub, author, app_id)
-    try:
-        assert_offline_and_complete(page, seen)
-        page.screenshot(path=str(artifacts / "showcase-offline-team.png"), full_page=True)
-    finally:
-        context.close()
-
-    # Hub visibility, opened by someone outside the team.
-    changed = client.api("PATCH", f"apps/{app_id}", author, json={"visibility": "hub"})
-    assert changed.status_code == 200, changed.text
-    context, page, seen = open_app_as(browser, hub, other, app_id)
-    try:
-        assert_offline_and_complete(page, seen)
-        page.screenshot(path=str(artifacts / "showcase-offline-hub.png"), full_page=True)
-    finally:
-        context.close()
+    # Team visibility opened by a team member, then hub visibility by someone outside the team.
+    for viewer, visibility in ((author, "team"), (other, "hub")):
+        if visibility != "team":
+            changed = client.api("PATCH", f"apps/{app_id}", author, json={"visibility": visibility})
+            assert changed.status_code == 200, changed.text
+        context, page, seen = open_app_as(browser, hub, viewer, app_id)
+        try:
+            assert_offline_and_complete(page, seen)
+            page.screenshot(
+                path=str(artifacts / f"showcase-offline-{visibility}.png"), full_page=True
+            )
+        finally:
+            context.close()

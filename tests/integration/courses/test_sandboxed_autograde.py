@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pwd
 import shutil
-import subprocess
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from sunaba.courses.layout import CoursePaths, grader_account
-from sunaba.exchange.archive import pack
+from sunaba.courses.layout import CoursePaths
 from sunaba.grading import cycle
-from sunaba.grading.runner import run_step, worker_python
+from sunaba.grading.runner import run_step
+from tests.support.grading import (
+    collect_notebooks,
+    gradebook_scores,
+    stock_autograde,
+    stock_course_copy,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,43 +99,6 @@ def _submission(release: nbformat.NotebookNode, student: str, answer: str, world
     return nbformat.writes(notebook).encode("utf-8")
 
 
-def _collect(world, submissions: dict[str, bytes]) -> None:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    files = {f"{student}/{stamp}/problem.ipynb": data for student, data in submissions.items()}
-    run_step(world.config, COURSE, "collect", stdin=pack(files), assignment=ASSIGNMENT)
-
-
-def _stock_scores(world, copy: Path, students: list[str]) -> dict[str, float]:
-    """Stock `nbgrader autograde` on a copy of the course directory, as the grader account."""
-    account = pwd.getpwnam(grader_account(world.config, COURSE))
-    subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(copy)], check=True)
-
-    def become_grader():
-        os.setgroups([])
-        os.setgid(account.pw_gid)
-        os.setuid(account.pw_uid)
-
-    python = worker_python(world.config)
-    completed = subprocess.run(
-        [
-            python, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--create",
-            f"--CourseDirectory.root={copy}",
-            f"--CourseDirectory.db_url=sqlite:///{copy / 'gradebook.db'}",
-        ],
-        cwd=copy, preexec_fn=become_grader, capture_output=True, text=True, timeout=600,
-        env={"PATH": f"{Path(python).parent}:/usr/bin:/bin", "HOME": str(copy), "LANG": "C.UTF-8"},
-    )  # fmt: skip
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    script = (
-        "import json, sys\nfrom nbgrader.api import Gradebook\n"
-        f"with Gradebook('sqlite:///{copy / 'gradebook.db'}') as gb:\n"
-        f"    print(json.dumps({{s: gb.find_submission('{ASSIGNMENT}', s).score "
-        f"for s in {students!r}}}))\n"
-    )
-    out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
 def _processes_of(uids: range) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -156,25 +120,25 @@ def test_hostile_submissions_are_contained_and_honest_ones_score_as_stock(sqlite
     paths = CoursePaths.of(config, COURSE)
     release = nbformat.read(paths.root / "release" / ASSIGNMENT / "problem.ipynb", as_version=4)
     answers = {**HONEST, **HOSTILE}
-    _collect(world, {s: _submission(release, s, a, world) for s, a in answers.items()})
+    collect_notebooks(
+        config,
+        COURSE,
+        ASSIGNMENT,
+        "problem.ipynb",
+        {s: _submission(release, s, a, world) for s, a in answers.items()},
+    )
 
     # What stock nbgrader gives the honest ones, on a copy holding only those (somewhere the
     # grader account can reach: pytest's tmp_path is private to root).
     scratch = Path(tempfile.mkdtemp(prefix="sunaba-test-stock-"))
     try:
         scratch.chmod(0o711)
-        copy = scratch / "course"
-        shutil.copytree(paths.root, copy, symlinks=True)
-        for folder in ("autograded", "feedback"):
-            shutil.rmtree(copy / folder, ignore_errors=True)
-        # Stock means nbgrader's own Execute, not the course's sandboxed one.
-        settings = json.loads((copy / "nbgrader_config.json").read_text())
-        settings.pop("Autograde", None)
-        (copy / "nbgrader_config.json").write_text(json.dumps(settings))
-        for student_dir in (copy / "submitted").iterdir():
-            if student_dir.name not in HONEST:
-                shutil.rmtree(student_dir)
-        stock = _stock_scores(world, copy, sorted(HONEST))
+        copy = stock_course_copy(
+            config, COURSE, paths.root, scratch / "course", students=set(HONEST)
+        )
+        completed = stock_autograde(config, COURSE, ASSIGNMENT, copy)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        stock = gradebook_scores(config, copy, ASSIGNMENT, HONEST)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
