@@ -127,6 +127,16 @@ class Course(Model):
     datasets: list[str] = Field(default_factory=list, description="Datasets the course uses.")
     assignments: list[Assignment] = Field(default_factory=list)
 
+    @field_validator("id")
+    @classmethod
+    def _not_an_app_name(cls, value: str) -> str:
+        # The grader account is `<prefix>_<id>`, a showcase app's `<prefix>_app<N>`.
+        if re.fullmatch(r"app\d+", value):
+            raise ValueError(
+                "「app」と数字だけの id は使えません（ショーケースのアプリ名と重なります）"
+            )
+        return value
+
     @field_validator("instructors", "graders")
     @classmethod
     def _staff_names(cls, value: list[str]) -> list[str]:

@@ -62,6 +62,11 @@ def test_order_of_dates_duplicates_and_user_names():
     assert "フォルダ名" in problems(escape)["assignments.0.source"]
 
 
+def test_a_course_cannot_take_a_showcase_apps_account_name():
+    assert "ショーケースのアプリ名" in problems({**VALID, "id": "app3"})["id"]
+    assert parse_course({**VALID, "id": "apple"}, "course.yaml").id == "apple"
+
+
 def test_file_errors_name_the_file_and_place(tmp_path):
     folder = tmp_path / "kiso"
     folder.mkdir()
