@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
-from sunaba.sandbox.enter import fork_into_sandbox
+from sunaba.sandbox.enter import close_all_but, fork_into_sandbox
 from sunaba.sandbox.limits import (
     CgroupGroup,
     Limits,
@@ -169,10 +169,6 @@ def _devnull_stdio(keep_stdout: bool) -> None:
     os.close(null)
 
 
-def _close_fds_from(low: int) -> None:
-    os.closerange(low, 1 << 16)
-
-
 def _run_kernel(settings: SandboxSettings, workdir: str, uid: int, gid: int, conn: str):
     os.setsid()  # its own process group: an interrupt reaches it and its children only
     _devnull_stdio(keep_stdout=False)
@@ -269,7 +265,7 @@ def _sandbox_child(settings, notebooks, workdir, uids, group, result_fd) -> None
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         os.dup2(result_fd, 1)
         _devnull_stdio(keep_stdout=True)
-        _close_fds_from(3)
+        close_all_but([])
         init = fork_into_sandbox(
             cgroup_procs=group.procs_files() if group is not None else [],
             limits=settings.limits,

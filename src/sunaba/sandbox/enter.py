@@ -6,6 +6,7 @@ Used by the fast-start zygote (learners' servers) and by the grading pool (submi
 from __future__ import annotations
 
 import os
+import resource
 
 from sunaba.sandbox.limits import Limits, apply_rlimits, join_cgroup_files
 from sunaba.sandbox.namespace import CLONE_NEWNS, CLONE_NEWPID, build_root, unshare
@@ -29,3 +30,14 @@ def fork_into_sandbox(
     os.makedirs(root, exist_ok=True)
     build_root(root, home, readonly)
     return os.fork()
+
+
+def close_all_but(keep: list[int]) -> None:
+    """Close every descriptor from 3 up except `keep` (sorted): nothing the forking process
+    had open (other sandboxes' pipes, sockets) may reach a sandbox."""
+    low = 3
+    for fd in keep:
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])

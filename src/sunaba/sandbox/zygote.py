@@ -18,7 +18,6 @@ import contextlib
 import gc
 import json
 import os
-import resource
 import select
 import signal
 import socket
@@ -28,7 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
-from sunaba.sandbox.enter import fork_into_sandbox
+from sunaba.sandbox.enter import close_all_but, fork_into_sandbox
 from sunaba.sandbox.limits import Limits
 from sunaba.sandbox.namespace import (
     CLONE_NEWIPC,
@@ -134,7 +133,7 @@ def _serve_one(conn: socket.socket, log_fd: int) -> None:
         _validate(request)
         read_fd, write_fd = os.pipe()
         keep = sorted({conn.fileno(), read_fd, write_fd})
-        _close_all_but(keep)
+        close_all_but(keep)
         pid = fork_into_sandbox(
             cgroup_procs=request["cgroup_procs"],
             limits=Limits(**request["limits"]),
@@ -154,15 +153,6 @@ def _serve_one(conn: socket.socket, log_fd: int) -> None:
     with contextlib.suppress(OSError):
         send(conn, reply)
     os._exit(0)
-
-
-def _close_all_but(keep: list[int]) -> None:
-    low = 3
-    for fd in keep:
-        if fd >= low:
-            os.closerange(low, fd)
-            low = fd + 1
-    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _sandbox_init(request: dict, report_fd: int) -> None:
