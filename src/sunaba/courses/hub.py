@@ -25,6 +25,7 @@ from sunaba.courses.layout import (
 from sunaba.exchange.service import CONFIG_ENV
 from sunaba.exchange.store import ExchangeStore
 from sunaba.hub.ports import derived_port
+from sunaba.hub.scopes import add_user_scopes
 
 EXCHANGE_ACCESS = f"access:services!service={EXCHANGE_SERVICE}"
 EXCHANGE_LOOKUP = f"read:services!service={EXCHANGE_SERVICE}"
@@ -141,7 +142,5 @@ def update(c, config: SiteConfig, facts) -> None:
     # none of them sees マイコース say so (and whom to ask) instead of the hub's 403. This
     # opens no data: the exchange decides every request from the caller's course groups.
     # Looking the service up stays with course members (`roles`), so a non-member's nbgrader
-    # still reports "in no course". A union with what another area set, so the order of areas
-    # never matters.
-    current = set(c.JupyterHub.extra_user_scopes) if "extra_user_scopes" in c.JupyterHub else set()
-    c.JupyterHub.extra_user_scopes = sorted(current | {EXCHANGE_ACCESS})
+    # still reports "in no course".
+    add_user_scopes(c, [EXCHANGE_ACCESS])

@@ -10,6 +10,7 @@ import os
 import socket
 
 from sunaba.config.schema import SiteConfig
+from sunaba.hub.scopes import add_user_scopes
 from sunaba.showcase.paths import SERVICE_NAME
 
 # What the service does with its token: look up a viewer's groups and admin flag (to apply team
@@ -77,6 +78,4 @@ def roles(config: SiteConfig, facts) -> list[dict]:
 def update(c, config: SiteConfig, facts) -> None:
     if not enabled(config, facts):
         return
-    # Set as a union with what another area may have set, so the order of areas never matters.
-    current = set(c.JupyterHub.extra_user_scopes) if "extra_user_scopes" in c.JupyterHub else set()
-    c.JupyterHub.extra_user_scopes = sorted(current | set(USER_SCOPES))
+    add_user_scopes(c, USER_SCOPES)
