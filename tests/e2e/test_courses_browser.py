@@ -87,14 +87,27 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         page.wait_for_url(re.compile(r".*/user/ann/lab.*"), timeout=120_000)
         panel, menu = open_assignment_list(page)
         assert not any("Formgrader" in item or "Course List" in item for item in menu), menu
-        panel.locator("#released_assignments_list .list_item", has_text="hw1").get_by_role(
-            "button", name="Fetch"
-        ).click()
+        # In Japanese, with each assignment's title and due date (Japan time) and whether it
+        # is already past.
+        released = panel.locator("#released_assignments_list .list_item", has_text="hw1")
+        meta = released.locator(".sunaba-assignment-meta")
+        meta.wait_for(timeout=60_000)
+        assert meta.inner_text() == "宿題1　締切: 2099年3月31日（火） 17:00"
+        late = panel.locator("#released_assignments_list .list_item", has_text="late")
+        assert (
+            late.locator(".sunaba-assignment-meta")
+            .inner_text()
+            .endswith("締切: 2020年4月1日（水） 17:00（締切を過ぎています）")
+        )
+        assert "配布中の課題" in panel.inner_text()
+        page.screenshot(path=str(artifacts / "course-released.png"))
+        released.get_by_role("button", name="取得").click()
         fetched = panel.locator("#fetched_assignments_list .list_item", has_text="hw1")
-        fetched.get_by_role("button", name="Submit").wait_for(timeout=60_000)
+        fetched.get_by_role("button", name="提出").wait_for(timeout=60_000)
+        assert "締切: 2099年3月31日" in fetched.locator(".sunaba-assignment-meta").inner_text()
         assert in_kernel(world, ann, WRITE_ANSWER)["stdout"].strip() == "written"
         page.screenshot(path=str(artifacts / "course-fetched.png"))
-        fetched.get_by_role("button", name="Submit").click()
+        fetched.get_by_role("button", name="提出").click()
         submitted = panel.locator("#submitted_assignments_list")
         submitted.get_by_text(re.compile(r"\d+年\d+月\d+日.*提出")).wait_for(timeout=60_000)
         page.screenshot(path=str(artifacts / "course-submitted.png"))
@@ -131,12 +144,14 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         score = formgrader.locator("input.score#written")
         score.wait_for(timeout=60_000)
         assert "42 を選んだのは" in formgrader.locator("body").inner_text()
-        score.fill("2")
-        score.press("Tab")
+        # The formgrader saves each field on change; wait until the server has it.
+        with formgrader.expect_response(lambda r: "/api/grade/" in r.url and r.ok):
+            score.fill("2")
+            score.press("Tab")
         comment = formgrader.locator("textarea#written-comment")
-        comment.fill("理由がはっきり書けています。")
-        comment.press("Tab")
-        formgrader.wait_for_timeout(1500)  # the formgrader saves on change
+        with formgrader.expect_response(lambda r: "/api/comment/" in r.url and r.ok):
+            comment.fill("理由がはっきり書けています。")
+            comment.press("Tab")
         formgrader.screenshot(path=str(artifacts / "course-formgrader-graded.png"), full_page=True)
     finally:
         page.context.close()
@@ -151,8 +166,8 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         page.wait_for_url(re.compile(r".*/user/ann/lab.*"), timeout=120_000)
         panel, _ = open_assignment_list(page)
         item = panel.locator("#submitted_assignments_list .list_item", has_text="hw1")
-        item.get_by_role("button", name="Fetch Feedback").click()
-        panel.get_by_text("(view feedback)").first.wait_for(timeout=60_000)
+        item.get_by_role("button", name="フィードバックを取得").click()
+        panel.get_by_text("（フィードバックを見る）").first.wait_for(timeout=60_000)
         page.screenshot(path=str(artifacts / "course-feedback-ready.png"))
         html = next((world.hub.home_of(ann) / "kiso" / "hw1" / "feedback").rglob("problem.html"))
         relative = html.relative_to(world.hub.home_of(ann))

@@ -236,7 +236,10 @@ class CourseWorld:
     def sync(self):
         from sunaba.courses.sync import sync_courses
 
-        return sync_courses(self.config)
+        try:
+            return sync_courses(self.config)
+        except Exception as exc:
+            raise AssertionError(f"sync failed: {exc}\n{self.hub.log_tail(60)}") from exc
 
 
 def start_course_world(backend: str) -> CourseWorld:

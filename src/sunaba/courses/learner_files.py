@@ -9,6 +9,8 @@ state dir, so what their nbgrader needs is copied under the prefix:
   top-level name because a learner's server may be forked from a process that has already
   imported `sunaba` from the checkout, which the sandbox does not show.
 - `venv/etc/jupyter/nbgrader_config.json`: select the plugin classes.
+- `venv/share/jupyter/labextensions/@sunaba/assignment-list/`: JupyterLab's assignment list in
+  Japanese, with each assignment's title and due date (`sunaba/courses/labextension/`).
 - `venv/etc/jupyter/jupyter_server_config.d/zz-sunaba-courses.json` and
   `venv/etc/jupyter/labconfig/page_config.json`: no formgrader, course list or assignment
   creator in learners' JupyterLab. Formgraders switch them back on in their own config.
@@ -151,9 +153,28 @@ def ensure_portable_modules(config: SiteConfig) -> list[str]:
     return changed
 
 
+LAB_EXTENSION_SOURCE = PACKAGE_ROOT / "courses" / "labextension"
+LAB_EXTENSION_NAME = "@sunaba/assignment-list"
+
+
+def ensure_lab_extension(config: SiteConfig) -> list[str]:
+    """Install the assignment-list extension where JupyterLab finds prebuilt extensions."""
+    target = Path(config.hub.prefix) / "venv" / "share" / "jupyter" / "labextensions"
+    target = target / LAB_EXTENSION_NAME
+    changed = []
+    for source in sorted(p for p in LAB_EXTENSION_SOURCE.rglob("*") if p.is_file()):
+        destination = target / source.relative_to(LAB_EXTENSION_SOURCE)
+        if _write_if_changed(destination, source.read_bytes()):
+            changed.append(str(destination))
+    for folder in [target.parent, target, *[p for p in target.rglob("*") if p.is_dir()]]:
+        folder.chmod(0o755)
+    return changed
+
+
 def ensure_learner_files(config: SiteConfig) -> list[str]:
-    """The portable modules and the learners' Jupyter config; return the paths that changed."""
-    changed = ensure_portable_modules(config)
+    """The portable modules, the lab extension and the learners' Jupyter config; return the
+    paths that changed."""
+    changed = ensure_portable_modules(config) + ensure_lab_extension(config)
     etc = Path(config.hub.prefix) / "venv" / "etc" / "jupyter"
     files = {
         etc / "nbgrader_config.json": learner_nbgrader_config(config),

@@ -63,6 +63,15 @@ def record_course(session: Session, course: Course, released: Iterable[str]) -> 
     return changed
 
 
+def retire_course_record(session: Session, course_id: str) -> dict[str, list[str]]:
+    """The course is no longer active and nobody is enrolled any more; rows stay (scores,
+    progress) for reports. Returns the enrolments ended, as `record_enrolments` does."""
+    row = session.get(CourseRecord, course_id)
+    if row is not None:
+        row.active = False
+    return record_enrolments(session, course_id, {})
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     # Stored in UTC: SQLite keeps no zone, and must read back the same instant.
     return moment.astimezone(UTC) if moment else None

@@ -4,7 +4,9 @@ For each course, idempotently: the grader account and private course directory, 
 config, the sources copied from `exercises/<id>/`, the generated learner version released to
 the exchange, the course's entry in the exchange and the records database, and who belongs to
 `nbgrader-<id>` and `formgrade-<id>`. A broken course file changes nothing of that course and
-is reported; the others still sync. Running it twice reports nothing the second time.
+is reported; the others still sync. A course whose file was removed is retired: nobody is
+enrolled any more and learners no longer see it, while its submissions, gradebook and records
+stay; putting the file back brings it back. Running it twice reports nothing the second time.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sunaba.courses.layout import (
 )
 from sunaba.courses.learner_files import ensure_learner_files, formgrader_overrides
 from sunaba.courses.model import Catalogue, Course, CourseProblem, load_catalogue
-from sunaba.courses.progress import record_course, record_enrolments
+from sunaba.courses.progress import record_course, record_enrolments, retire_course_record
 from sunaba.exchange.archive import collect_files, pack
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.runner import files_from, run_step
@@ -299,6 +301,49 @@ class CourseSyncError(Exception):
 # Everything
 
 
+def retire_course(
+    config: SiteConfig,
+    course_id: str,
+    store: ExchangeStore,
+    plans: dict[str, GroupPlan],
+    records_url: str,
+    report: SyncReport,
+    now: datetime,
+) -> None:
+    """The course file is gone: end every enrolment the course files made and take the course
+    out of the exchange's listings. Nothing is deleted."""
+    store.retire(course_id, now)
+    for template in (LEARNER_GROUP, GRADER_GROUP):
+        group = template.format(course_id)
+        plans[group] = plan_group(plans.get(group), [])
+    with session_scope(records_url) as session:
+        ended = retire_course_record(session, course_id)
+    report.changed(
+        course_id,
+        "course.yaml がなくなったため、コースを終了しました"
+        "（提出物・成績・記録は残ります。course.yaml を戻して同期すると再開します）",
+    )
+    for item in ended["removed"]:
+        report.changed(course_id, f"登録解除（提出物と成績は残ります）: {item}")
+
+
+def apply_live_services(client) -> list[str]:
+    """Start the formgraders of newly synced courses (and stop those of retired ones) in the
+    running hub, as a restart would (see `sunaba.hub.live_services`)."""
+    from sunaba.hub.live_services import ROUTE
+
+    status, result = client.call("POST", ROUTE.removeprefix("/api"), {}, ok=[403, 404])
+    if status != 200 or not isinstance(result, dict):
+        return ["実行中のハブに採点画面を反映できませんでした。ハブを再起動すると反映されます"]
+    notes = [f"採点画面を起動しました: {name}" for name in result.get("started", [])]
+    notes += [f"採点画面を停止しました: {name}" for name in result.get("stopped", [])]
+    notes += [
+        f"採点画面を起動できませんでした（ハブのログを確認してください）: {name}"
+        for name in result.get("failed", [])
+    ]
+    return notes
+
+
 def hub_client(config: SiteConfig):
     """A client of the running hub's API with the admin service token, or None."""
     import urllib.error
@@ -392,6 +437,17 @@ def sync_courses(
         plans[learner_group] = plan_group(old_plans.get(learner_group), learners)
         plans[staff_group] = plan_group(old_plans.get(staff_group), course.staff)
 
+    courses_root = courses_dir(config, hub_config_dir)
+    if courses_root.is_dir():
+        for course_id in store.courses():
+            if course_id not in catalogue.courses and course_id not in catalogue.problems:
+                retire_course(config, course_id, store, plans, records_url, report, now)
+    else:
+        # A mistyped path must not end every course.
+        report.notes.append(
+            f"コースのフォルダ {courses_root} がないため、終了したコースの確認をしませんでした"
+        )
+
     write_plans(plans_path, plans)
     if client is not None:
         changes = reconcile_groups(client, plans)
@@ -399,6 +455,7 @@ def sync_courses(
             report.notes.append(f"ハブのグループ {group} に追加: {', '.join(users)}")
         for group, users in changes.removed.items():
             report.notes.append(f"ハブのグループ {group} から削除: {', '.join(users)}")
+        report.notes += apply_live_services(client)
     if log is not None:
         for line in report.lines():
             log(line)

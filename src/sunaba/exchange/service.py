@@ -59,6 +59,10 @@ class Exchange:
         info = self.store.course_info(check_course(course_id))
         if info is None:
             raise StoreError("このコースはありません", status=404)
+        if self.store.is_retired(course_id):
+            # Its course file was removed: nobody fetches or submits any more; the CLI can
+            # still grade and export what was submitted.
+            raise StoreError("このコースは終了しました", status=404)
         return info
 
     def assignment(self, course_info: dict, assignment_id: str) -> dict:

@@ -3,6 +3,7 @@
 Everything lives under `<state_dir>/exchange/<course>/` (root only, never in a sandbox):
 
     course.json                                  the synced course: titles, dates, late policy
+    retired.json                                 present once its course file was removed
     released/<assignment>/...                    the learner version of an assignment
     submissions/<student>/<assignment>/<stamp>/  one folder per attempt, never overwritten,
         files/...  meta.json                     with its time and whether it was late
@@ -30,6 +31,7 @@ from sunaba.exchange.stamps import STAMP, stamp_of, time_of
 COURSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,22}$")
 ASSIGNMENT_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 STUDENT_ID = re.compile(r"^[a-z][a-z0-9_-]{0,23}$")
+RETIRED_FILE = "retired.json"
 
 
 class StoreError(Exception):
@@ -103,16 +105,34 @@ class ExchangeStore:
         return self.root / check_course(course)
 
     def write_course_info(self, course: str, info: dict) -> bool:
-        """Store the synced description of a course; True if it changed."""
+        """Store the synced description of a course (taking it out of retirement); True if
+        anything changed."""
         folder = self.course_dir(course)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        reinstated = self.is_retired(course)
+        (folder / RETIRED_FILE).unlink(missing_ok=True)
         path = folder / "course.json"
         text = json.dumps(info, ensure_ascii=False, indent=1, sort_keys=True)
         if path.is_file() and path.read_text(encoding="utf-8") == text:
-            return False
+            return reinstated
         tmp = path.with_name(".course.json.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
+        return True
+
+    def is_retired(self, course: str) -> bool:
+        return (self.course_dir(course) / RETIRED_FILE).is_file()
+
+    def retire(self, course: str, when: datetime) -> bool:
+        """Take a course out of every listing and request, keeping all it holds (released
+        versions, submissions, feedback) for grading and export; True if it was active."""
+        folder = self.course_dir(course)
+        if not folder.is_dir() or self.is_retired(course):
+            return False
+        marker = folder / RETIRED_FILE
+        tmp = marker.with_name(f".{RETIRED_FILE}.tmp")
+        tmp.write_text(json.dumps({"retired_at": when.isoformat()}), encoding="utf-8")
+        tmp.replace(marker)
         return True
 
     def course_info(self, course: str) -> dict | None:
@@ -121,10 +141,15 @@ class ExchangeStore:
             return None
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def courses(self) -> list[str]:
+    def courses(self, *, retired: bool = False) -> list[str]:
+        """Active courses (with `retired`, the retired ones instead)."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if COURSE_ID.match(p.name) and p.is_dir())
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if COURSE_ID.match(p.name) and p.is_dir() and (p / RETIRED_FILE).is_file() == retired
+        )
 
     # -- released assignments --------------------------------------------------------------
 

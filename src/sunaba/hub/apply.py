@@ -213,6 +213,15 @@ def update_areas(c, config: SiteConfig, facts: HubFacts) -> None:
         update(c, config, facts)
 
 
+def update_live_services(c, config: SiteConfig, facts: HubFacts) -> None:
+    # Imported here: the module imports JupyterHub's handlers, which rendering never needs.
+    from sunaba.hub.live_services import ROUTE, LiveServicesHandler
+
+    c.JupyterHub.extra_handlers = [
+        (ROUTE, LiveServicesHandler, {"site_config": config, "facts": facts})
+    ]
+
+
 UPDATES = (
     update_network,
     update_state,
@@ -220,6 +229,7 @@ UPDATES = (
     update_spawner,
     update_templates,
     update_services,
+    update_live_services,
     update_areas,
 )
 

@@ -26,6 +26,7 @@ SERVICE_SCOPES: dict[str, list[str]] = {
         "admin:groups",
         "admin:servers",
         "list:services",
+        "admin:services",  # `courses sync` starts a new course's formgrader in a running hub
     ],
 }
 
