@@ -108,6 +108,13 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         assert in_kernel(world, ann, WRITE_ANSWER)["stdout"].strip() == "written"
         page.screenshot(path=str(artifacts / "course-fetched.png"))
         fetched.get_by_role("button", name="提出").click()
+        # JupyterLab keeps the learner's layout in their own home.
+        workspaces = world.hub.home_of(ann) / ".jupyter" / "lab" / "workspaces"
+        for _ in range(30):
+            if list(workspaces.glob("*.jupyterlab-workspace")):
+                break
+            page.wait_for_timeout(1000)
+        assert list(workspaces.glob("*.jupyterlab-workspace")), "workspace not saved"
         submitted = panel.locator("#submitted_assignments_list")
         submitted.get_by_text(re.compile(r"\d+年\d+月\d+日.*提出")).wait_for(timeout=60_000)
         page.screenshot(path=str(artifacts / "course-submitted.png"))
@@ -144,7 +151,9 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         score = formgrader.locator("input.score#written")
         score.wait_for(timeout=60_000)
         assert "42 を選んだのは" in formgrader.locator("body").inner_text()
-        # The formgrader saves each field on change; wait until the server has it.
+        # The formgrader saves each field on change, once its scripts have loaded the grades;
+        # wait until the server has it.
+        formgrader.wait_for_load_state("networkidle")
         with formgrader.expect_response(lambda r: "/api/grade/" in r.url and r.ok):
             score.fill("2")
             score.press("Tab")

@@ -103,6 +103,13 @@ class SandboxSpawner(LocalProcessSpawner):
         env["SHELL"] = "/bin/bash"
         return env
 
+    def get_args(self):
+        # JupyterLab fixes its workspaces folder when it is imported, from the importing
+        # process's home: for a server forked from the zygote that is the zygote's (/root),
+        # where the learner cannot write, and the layout of their JupyterLab is never saved.
+        workspaces = os.path.join(self.home, ".jupyter", "lab", "workspaces")
+        return [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}"]
+
     # -- start ----------------------------------------------------------------------------
 
     def _prepare_home(self) -> None:
