@@ -17,7 +17,6 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubAuth
 from jupyterhub.utils import url_path_join
@@ -29,6 +28,7 @@ from sunaba.checks.grader import NAME, GraderDirectory, GraderError
 from sunaba.checks.records import hints_given, record_event
 from sunaba.checks.wire import FORMAT, AnswerRefused, decode_answer
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.hub.ports import listen_address
 from sunaba.hub.service_auth import FreshHubAuth
 
 log = logging.getLogger("sunaba.checks")
@@ -287,12 +287,12 @@ def main() -> None:
     checks = Checks(config, GraderDirectory(Path(os.environ[GRADERS_ENV])), records_url)
     hub_auth = FreshHubAuth()
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE}/")
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    host, port = listen_address(os.environ["JUPYTERHUB_SERVICE_URL"])
     # Bodies over the limit are refused in prepare() from their Content-Length; this cap only
     # stops a body that lies about its length.
     server = HTTPServer(make_app(checks, hub_auth, prefix), max_body_size=checks.max_bytes + 1)
-    server.listen(url.port, url.hostname)
-    log.info("checks listening on %s, graders in %s", url.geturl(), checks.graders.root)
+    server.listen(port, host)
+    log.info("checks listening on %s:%s, graders in %s", host, port, checks.graders.root)
     IOLoop.current().start()
 
 

@@ -126,9 +126,22 @@ class OidcAuthSection(Section):
         "the state dir (VM) or the `SUNABA__AUTH__OIDC__CLIENT_SECRET` variable (Kubernetes "
         "Secret).",
     )
-    authorize_url: str = Field("", description="The provider's authorization endpoint.")
-    token_url: str = Field("", description="The provider's token endpoint.")
-    userdata_url: str = Field("", description="The provider's userinfo endpoint.")
+    issuer: str = Field(
+        "",
+        description="The provider's issuer URL, such as "
+        "`https://login.microsoftonline.com/<tenant>/v2.0` or "
+        "`https://sso.example.jp/realms/<realm>`. When set, the authorization, token and "
+        "userinfo endpoints are read from `<issuer>/.well-known/openid-configuration` when the "
+        "hub starts (the hub does not start if that fails); an endpoint set below wins over "
+        "the discovered one.",
+    )
+    authorize_url: str = Field(
+        "", description="The provider's authorization endpoint (empty: from `issuer`)."
+    )
+    token_url: str = Field("", description="The provider's token endpoint (empty: from `issuer`).")
+    userdata_url: str = Field(
+        "", description="The provider's userinfo endpoint (empty: from `issuer`)."
+    )
     callback_url: str = Field(
         "",
         description="Where the provider sends people back. Empty: "
@@ -168,6 +181,13 @@ class LdapAuthSection(Section):
         "starttls",
         description="`starttls` or `ldaps` encrypt the password on the wire; `none` only for a "
         "server on the same machine.",
+    )
+    ca_file: str = Field(
+        "",
+        description="CA certificates (PEM) the LDAP server's certificate must be signed by, "
+        "such as the organisation's own CA. Empty: the system's CAs. With `starttls` and "
+        "`ldaps` the server's certificate is always verified, and its name must match "
+        "`server_address`.",
     )
     bind_dn_templates: list[str] = Field(
         default_factory=list,
@@ -258,9 +278,12 @@ class AuthSection(Section):
     def _provider_settings(self) -> AuthSection:
         missing = []
         if self.type == "oidc":
-            for key in ("client_id", "authorize_url", "token_url", "userdata_url"):
-                if not getattr(self.oidc, key):
-                    missing.append(f"auth.oidc.{key}")
+            if not self.oidc.client_id:
+                missing.append("auth.oidc.client_id")
+            if not self.oidc.issuer:
+                for key in ("authorize_url", "token_url", "userdata_url"):
+                    if not getattr(self.oidc, key):
+                        missing.append(f"auth.oidc.{key} (or auth.oidc.issuer)")
         if self.type == "ldap":
             if not self.ldap.server_address:
                 missing.append("auth.ldap.server_address")
@@ -416,12 +439,21 @@ class ChecksSection(Section):
 
 
 class GradingSection(Section):
+    backend: Literal["sandbox", "kubernetes"] = Field(
+        "sandbox",
+        description="Where learners' submissions run. `sandbox`: on this machine, as root, each "
+        "in namespaces of its own with throwaway uids, the course's steps as its grader account. "
+        "`kubernetes`: each submission in a grading pod of its own made from the chart's "
+        "`sunaba-grader` PodTemplate (no network, non-root, read-only root filesystem), the "
+        "course's steps as the hub's own user; `sunaba deploy render k8s` sets it in the site "
+        "config the hub pod loads.",
+    )
     workers: int = Field(
         0,
         ge=0,
         le=256,
-        description="Submissions the autograder runs at once, each in its own sandbox. 0 means "
-        "one per CPU core.",
+        description="Submissions the autograder runs at once, each in its own sandbox (or pod). "
+        "0 means one per CPU core (of the hub's node on Kubernetes).",
     )
     cell_timeout: int = Field(
         30, ge=1, le=3600, description="Seconds one cell may run before it is interrupted."
@@ -638,6 +670,16 @@ class K8sDeploySection(Section):
     )
     tls_secret: str = Field(
         "sunaba-tls", description="Secret of type kubernetes.io/tls for the ingress."
+    )
+    formgrader_ports: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="Courses that can have a formgrader on Kubernetes. Every Sunaba service "
+        "has a fixed port there, listed on the hub Service (`hub`): the check service 8090, "
+        "the showcase 8091, the exchange 8100 (or `checks.port`, `showcase.port`, "
+        "`courses.service_port` when set), and this many ports after the exchange's for "
+        "formgraders. The hub refuses to start with more synced courses.",
     )
     grader_memory: str = Field("512M", description="Memory limit of one grading pod.")
     grader_cpu: float = Field(1.0, gt=0, le=16, description="CPU limit of one grading pod.")

@@ -13,9 +13,13 @@ import re
 from collections.abc import Iterable
 
 from jupyterhub.utils import maybe_future
+from ldap3.core.exceptions import LDAPException
 from ldapauthenticator import LDAPAuthenticator
 from oauthenticator.generic import GenericOAuthenticator
+from tornado import web
 from traitlets import Bool, Dict, HasTraits, List, Unicode
+
+from sunaba.deploy.oidc_discovery import ENDPOINT_FIELDS, discover_endpoints
 
 # Hub group names each kind of provider group maps to.
 GROUP_KINDS = {
@@ -123,6 +127,22 @@ def hub_name(login: str, strip_email_domain: bool) -> str:
 class SunabaOIDCAuthenticator(GroupMappingMixin, GenericOAuthenticator):
     groups_claim = Unicode("groups", help="Claim holding the person's groups.").tag(config=True)
     strip_email_domain = Bool(True, help="Drop @domain from logins.").tag(config=True)
+    oidc_issuer = Unicode(
+        "",
+        help="Issuer URL. When set, the authorize, token and userinfo URLs not configured "
+        "explicitly are read from its discovery document when the hub starts.",
+    ).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        needed = [trait for trait in ENDPOINT_FIELDS if not getattr(self, trait)]
+        if self.oidc_issuer and needed:
+            # At start, not at the first login: a wrong issuer stops the hub with the reason
+            # instead of leaving a login button that cannot work.
+            found = discover_endpoints(self.oidc_issuer, needed, self.validate_server_cert)
+            for trait, url in found.items():
+                setattr(self, trait, url)
+            self.log.info("OpenID Connect endpoints of %s: %s", self.oidc_issuer, found)
 
     def normalize_username(self, username):
         return hub_name(username, self.strip_email_domain)
@@ -134,9 +154,36 @@ class SunabaOIDCAuthenticator(GroupMappingMixin, GenericOAuthenticator):
         return [groups] if isinstance(groups, str) else list(groups)
 
 
+# Shown on the login page when the directory cannot be reached safely.
+LDAP_UNAVAILABLE = (
+    "ディレクトリサーバーに安全に接続できないため、ログインできません。"
+    "しばらくしてからもう一度お試しください。続くときは管理者に連絡してください。"
+)
+
+
 class SunabaLDAPAuthenticator(GroupMappingMixin, LDAPAuthenticator):
     group_attribute = Unicode("memberOf", help="Attribute listing group DNs.").tag(config=True)
     group_key = staticmethod(ldap_group_name)
+
+    def get_connection(self, userdn, password):
+        # A wrong password is a failed bind (None from the parent); anything else means the
+        # hub cannot talk to the directory, which the person at the login page cannot fix.
+        try:
+            return super().get_connection(userdn, password)
+        except LDAPException as exc:
+            self.log.error("%s", self._connection_problem(exc))
+            raise web.HTTPError(503, LDAP_UNAVAILABLE) from exc
+
+    def _connection_problem(self, exc: Exception) -> str:
+        server = f"{self.server_address}:{self.server_port} ({self.tls_strategy.name})"
+        if "certificate" in str(exc).lower():
+            ca_file = self.tls_kwargs.get("ca_certs_file") or "the system's CAs"
+            return (
+                f"LDAP server {server}: its TLS certificate was refused ({exc}). It must be "
+                f"signed by a CA in auth.ldap.ca_file ({ca_file}) and issued for "
+                f"{self.server_address}."
+            )
+        return f"LDAP server {server}: cannot connect ({exc.__class__.__name__}: {exc})"
 
     def normalize_username(self, username):
         return hub_name(username, strip_email_domain=True)

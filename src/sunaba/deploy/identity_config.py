@@ -4,6 +4,8 @@ set traits."""
 
 from __future__ import annotations
 
+import ssl
+
 from sunaba.config.schema import SiteConfig
 
 
@@ -28,9 +30,11 @@ def _oidc_auth(c, config: SiteConfig) -> None:
     section = c.SunabaOIDCAuthenticator
     section.client_id = oidc.client_id
     section.client_secret = oidc.client_secret
-    section.authorize_url = oidc.authorize_url
-    section.token_url = oidc.token_url
-    section.userdata_url = oidc.userdata_url
+    section.oidc_issuer = oidc.issuer
+    # Only URLs given explicitly: the others come from the issuer's discovery document.
+    for trait in ("authorize_url", "token_url", "userdata_url"):
+        if getattr(oidc, trait):
+            section[trait] = getattr(oidc, trait)
     section.oauth_callback_url = oidc.callback_url or (
         f"https://{config.deploy.server_name}{config.hub.base_url}hub/oauth_callback"
     )
@@ -52,6 +56,12 @@ def _ldap_auth(c, config: SiteConfig) -> None:
     section.tls_strategy = {"starttls": "before_bind", "ldaps": "on_connect", "none": "insecure"}[
         ldap.tls
     ]
+    if ldap.tls != "none":
+        # ldap3 checks no certificate unless told to: a man in the middle would get passwords.
+        section.tls_kwargs = {
+            "validate": ssl.CERT_REQUIRED,
+            "ca_certs_file": ldap.ca_file or None,
+        }
     section.bind_dn_template = list(ldap.bind_dn_templates)
     section.lookup_dn = ldap.lookup_dn
     if ldap.lookup_dn:

@@ -11,9 +11,11 @@ from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_manifests import manifests
 from sunaba.deploy.k8s_schema import ChartReference, validate_values
+from sunaba.deploy.k8s_services import ServicePortError, exposed_ports, services_in_cluster
 from sunaba.deploy.k8s_values import jupyterhub_values, k8s_site_config
 from sunaba.deploy.rendered import (
     RenderedFile,
+    RenderError,
     check_no_secrets,
     comment_header,
     dump_yaml,
@@ -24,12 +26,27 @@ from sunaba.deploy.services import HubService, hub_services, target_facts
 JUPYTERHUB_REPOSITORY = "https://hub.jupyter.org/helm-chart/"
 
 
-def k8s_services(config: SiteConfig) -> list[HubService]:
-    """The services as the hub pod will compute them: from the config it will load."""
-    pod_config = validate(k8s_site_config(config), "the hub pod's site config")
+def pod_site_config(config: SiteConfig) -> SiteConfig:
+    return validate(k8s_site_config(config), "the hub pod's site config")
+
+
+def k8s_services(pod_config: SiteConfig) -> list[HubService]:
+    """The services as the hub pod will compute them: from the config it will load, with the
+    facts of a pod (no course synced yet) and the addresses the cluster reaches them at."""
     python = str(Path(pod_config.hub.prefix) / "venv" / "bin" / "python")
-    facts = target_facts(python, Path(L.HUB_SOURCE_DIR) / "hub_config")
-    return hub_services(pod_config, facts)
+    facts = target_facts(python, Path(L.HUB_SOURCE_DIR) / "hub_config", "kubernetes")
+    try:
+        services = hub_services(
+            pod_config, facts, adapt=lambda specs: services_in_cluster(specs, pod_config)
+        )
+    except ServicePortError as exc:
+        raise RenderError(str(exc)) from exc
+    unfixed = [s.name for s in services if not s.port_fixed]
+    if unfixed:
+        raise RenderError(
+            f"hub services without a fixed port cannot be reached on Kubernetes: {unfixed}"
+        )
+    return services
 
 
 def chart_metadata(config: SiteConfig) -> dict:
@@ -58,15 +75,17 @@ def _multi_doc(objects: list[dict]) -> str:
 def render_k8s(config: SiteConfig, reference: ChartReference | None) -> list[RenderedFile]:
     """Every file of the chart. With a chart reference the values are validated against the
     chart's schema first; rendering fails rather than produce values the chart would refuse."""
-    services = k8s_services(config)
-    values = jupyterhub_values(config, services)
+    pod_config = pod_site_config(config)
+    services = k8s_services(pod_config)
+    ports = exposed_ports(pod_config, services)
+    values = jupyterhub_values(config, services, ports)
     if reference is not None:
         validate_values(values, reference)
     files = [
         RenderedFile("Chart.yaml", comment_header() + dump_yaml(chart_metadata(config))),
         RenderedFile("values.yaml", comment_header() + dump_yaml({"jupyterhub": values})),
     ]
-    for path, objects in manifests(config, services).items():
+    for path, objects in manifests(config, ports).items():
         files.append(RenderedFile(path, _multi_doc(objects)))
     check_no_secrets(files, secret_values(config))
     return sorted(files, key=lambda f: f.path)

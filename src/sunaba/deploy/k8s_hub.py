@@ -13,18 +13,28 @@ from pathlib import Path
 from sunaba.config import load_config
 from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
+from sunaba.deploy.k8s_services import services_in_cluster
 from sunaba.hub.apply import (
     DEFAULT_SERVER_SCOPES,
     HubFacts,
     area_hooks,
+    hub_services_and_roles,
     update_areas,
     update_auth,
-    update_services,
     update_templates,
 )
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
 
-K8S_UPDATES = (update_auth, update_templates, update_services, update_areas)
+
+def update_services_in_cluster(c, config: SiteConfig, facts: HubFacts) -> None:
+    """The services `sunaba up` runs, listening on the pod's addresses and announced under the
+    hub Service's name, so that the proxy and learners' pods reach them."""
+    services, roles = hub_services_and_roles(config, facts)
+    c.JupyterHub.services = services_in_cluster(services, config)
+    c.JupyterHub.load_roles = roles
+
+
+K8S_UPDATES = (update_auth, update_templates, update_services_in_cluster, update_areas)
 
 
 def update_kubespawner(c, config: SiteConfig, facts: HubFacts) -> None:

@@ -1,12 +1,15 @@
 """Objects Sunaba's chart adds next to Zero to JupyterHub's: NetworkPolicies, PostgreSQL, the
-shared and state volumes and the grading pod template. Rendered as plain manifests (no Helm
+shared and state volumes, the grading pod template and the hub's RBAC for grading pods. Rendered as plain manifests (no Helm
 templating), so tests read exactly what the cluster gets."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.deploy import k8s_layout as L
-from sunaba.deploy.services import HubService
+from sunaba.deploy.k8s_services import ServicePort
+from sunaba.runtime.state import public_datasets_dir
 
 LABELS = {"app.kubernetes.io/part-of": "sunaba", "app.kubernetes.io/managed-by": "Helm"}
 
@@ -23,10 +26,10 @@ def _tcp(*ports: int) -> list[dict]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
-def learner_policy(config: SiteConfig, services: list[HubService]) -> dict:
-    """Learners' pods talk to the proxy, the hub and Sunaba's services, and to DNS; not to each
-    other, not to the database, not to the cloud metadata server."""
-    service_ports = sorted({s.port for s in services if s.serves_http})
+def learner_policy(config: SiteConfig, ports: list[ServicePort]) -> dict:
+    """Learners' pods talk to the proxy, the hub and the Sunaba services they call, and to DNS;
+    not to each other, not to the database, not to the cloud metadata server."""
+    service_ports = sorted({p.port for p in ports if p.learners})
     egress = [
         {"to": [_pods(**{L.COMPONENT: "hub"})], "ports": _tcp(L.HUB_PORT, *service_ports)},
         {"to": [_pods(**{L.COMPONENT: "proxy"})], "ports": _tcp(L.PROXY_HTTP_PORT)},
@@ -191,8 +194,9 @@ def postgres(config: SiteConfig) -> list[dict]:
 
 
 def grader_template(config: SiteConfig) -> dict:
-    """What every grading pod is made from: the learner image, no network (see grader_policy),
-    no credentials, nothing writable but a small /tmp, tight limits."""
+    """What every grading pod is made from (`sunaba.grading.pods` builds its pods with this very
+    function): the learner image, no network (see grader_policy), no credentials, the public
+    datasets read-only, nothing writable but a small /tmp, tight limits."""
     k8s = config.deploy.k8s
     limits = {"memory": str(parse_size(k8s.grader_memory)), "cpu": str(k8s.grader_cpu)}
     return {
@@ -215,26 +219,90 @@ def grader_template(config: SiteConfig) -> dict:
                     {
                         "name": "grader",
                         "image": k8s.singleuser_image,
+                        # The job comes on stdin and the results leave on stdout, both through
+                        # the hub's pods/attach stream: the pod needs no network for either.
+                        "command": [grader_python(config), "-m", "sunaba.grading.inpod"],
+                        "stdin": True,
+                        "stdinOnce": True,
+                        "tty": False,
+                        "env": [
+                            {"name": "HOME", "value": "/tmp"},
+                            {"name": "TMPDIR", "value": "/tmp"},
+                            {"name": "LANG", "value": "C.UTF-8"},
+                            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+                        ],
                         "securityContext": _restricted(L.LEARNER_UID),
                         "resources": {"limits": limits, "requests": limits},
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        "volumeMounts": [
+                            {"name": "tmp", "mountPath": "/tmp"},
+                            *grader_dataset_mounts(config),
+                        ],
                     }
                 ],
-                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                "volumes": [
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                    {
+                        "name": "sunaba-shared",
+                        "persistentVolumeClaim": {"claimName": L.SHARED_CLAIM, "readOnly": True},
+                    },
+                ],
             },
         },
     }
 
 
-def manifests(config: SiteConfig, services: list[HubService]) -> dict[str, list[dict]]:
-    """Template file name -> the objects it holds."""
+def grader_python(config: SiteConfig) -> str:
+    return str(PurePosixPath(config.hub.prefix) / "venv" / "bin" / "python")
+
+
+def grader_dataset_mounts(config: SiteConfig) -> list[dict]:
+    """The public datasets, read-only, where a local sandbox shows them; nothing else of the
+    shared volume (released course files are no business of a submission)."""
+    path = str(public_datasets_dir(config))
+    return [
+        {"name": "sunaba-shared", "mountPath": path, "subPath": L.sub_path(path), "readOnly": True}
+    ]
+
+
+# The hub's service account, as Zero to JupyterHub names it (fullnameOverride "").
+HUB_SERVICE_ACCOUNT = "hub"
+GRADING_ROLE = "sunaba-grading"
+
+
+def grading_rbac() -> list[dict]:
+    """What the hub needs to run grading pods (sunaba.grading.pods): create them, read their
+    status, attach to them (job in, results out) and delete them; nothing else."""
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _meta(GRADING_ROLE),
+        "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "delete", "get"]},
+            # A websocket attach is authorised as `get` by older API servers, `create` by newer.
+            {"apiGroups": [""], "resources": ["pods/attach"], "verbs": ["create", "get"]},
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(GRADING_ROLE),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": GRADING_ROLE},
+        # No namespace: a RoleBinding's service account defaults to the binding's own.
+        "subjects": [{"kind": "ServiceAccount", "name": HUB_SERVICE_ACCOUNT}],
+    }
+    return [role, binding]
+
+
+def manifests(config: SiteConfig, ports: list[ServicePort]) -> dict[str, list[dict]]:
+    """Template file name -> the objects it holds; `ports` are the hub Service's extra ports."""
     files = {
         "templates/sunaba-networkpolicies.yaml": [
-            learner_policy(config, services),
+            learner_policy(config, ports),
             grader_policy(),
         ],
         "templates/sunaba-volumes.yaml": volumes(config),
         "templates/sunaba-grader.yaml": [grader_template(config)],
+        "templates/sunaba-grading-rbac.yaml": grading_rbac(),
     }
     if config.deploy.k8s.postgresql:
         files["templates/sunaba-postgresql.yaml"] = postgres(config)

@@ -14,6 +14,7 @@ from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.deploy import k8s_layout as L
+from sunaba.deploy.k8s_services import ServicePort, fixed_port_settings
 from sunaba.deploy.rendered import RenderError, dump_yaml
 from sunaba.deploy.services import HubService
 from sunaba.deploy.sitefile import public_site_config, without_password
@@ -37,7 +38,12 @@ def k8s_site_config(config: SiteConfig) -> dict:
     """The site config the hub pod loads: secrets removed, paths of the pod filled in."""
     data = public_site_config(config)
     data["hub"]["state_dir"] = L.STATE_DIR
+    # Ports derived or picked when the hub starts would not match the rendered Service.
+    for section, settings in fixed_port_settings(config).items():
+        data[section].update(settings)
     data["sandbox"]["home_root"] = str(Path(L.HOME_MOUNT).parent)
+    # The hub pod cannot build sandboxes: submissions run in grading pods (sunaba.grading.pods).
+    data["grading"]["backend"] = "kubernetes"
     db_url = hub_db_url(config)
     data["hub"]["db_url"] = db_url
     if not config.records.db_url:
@@ -90,9 +96,8 @@ def _shared_mounts(config: SiteConfig, read_only: bool) -> list[dict]:
     ]
 
 
-def hub_values(config: SiteConfig, services: list[HubService]) -> dict:
+def hub_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
     name, tag = L.image_parts(config.deploy.k8s.hub_image)
-    ports = [s for s in services if s.serves_http]
     values = {
         "image": {"name": name, "tag": tag},
         "db": {"type": "postgres", "url": hub_db_url(config)},
@@ -121,18 +126,46 @@ def hub_values(config: SiteConfig, services: list[HubService]) -> dict:
     }
     if ports:
         values["service"] = {
-            "extraPorts": [
-                {"name": s.name[:15], "port": s.port, "targetPort": s.port} for s in ports
-            ]
+            "extraPorts": [{"name": p.name, "port": p.port, "targetPort": p.port} for p in ports]
         }
-        values["networkPolicy"] = {
-            "ingress": [
-                {
-                    "ports": [{"port": s.port} for s in ports],
-                    "from": [{"podSelector": {"matchLabels": {L.HUB_ACCESS: "true"}}}],
-                }
-            ]
-        }
+        values["networkPolicy"] = hub_network_policy(ports)
+    return values
+
+
+def _to_hub_pod(ports: list[ServicePort]) -> dict:
+    return {
+        "ports": [{"protocol": "TCP", "port": p.port} for p in ports],
+        "to": [{"podSelector": {"matchLabels": {L.COMPONENT: "hub"}}}],
+    }
+
+
+def hub_network_policy(ports: list[ServicePort]) -> dict:
+    """Rules added to the chart's NetworkPolicy of the hub pod: the proxy and learners (the pods
+    the chart labels for hub access) reach Sunaba's services, and so does the hub pod itself,
+    whose formgraders call the exchange and which checks its services' health, through the
+    Service. Which services learners may call is narrowed by Sunaba's learner policy."""
+    return {
+        "ingress": [
+            {
+                "ports": [{"protocol": "TCP", "port": p.port} for p in ports],
+                "from": [
+                    {"podSelector": {"matchLabels": {L.HUB_ACCESS: "true"}}},
+                    {"podSelector": {"matchLabels": {L.COMPONENT: "hub"}}},
+                ],
+            }
+        ],
+        "egress": [_to_hub_pod(ports)],
+    }
+
+
+def proxy_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
+    values: dict = {}
+    if ports:
+        # The chart lets the proxy reach the hub pod on the hub's own port only.
+        values["chp"] = {"networkPolicy": {"egress": [_to_hub_pod(ports)]}}
+    if config.deploy.server_name:
+        # The ingress is the way in; the proxy needs no load balancer of its own.
+        values["service"] = {"type": "ClusterIP"}
     return values
 
 
@@ -225,9 +258,11 @@ def grader_values(config: SiteConfig) -> dict:
     }
 
 
-def jupyterhub_values(config: SiteConfig, services: list[HubService]) -> dict:
+def jupyterhub_values(
+    config: SiteConfig, services: list[HubService], ports: list[ServicePort]
+) -> dict:
     values = {
-        "hub": hub_values(config, services),
+        "hub": hub_values(config, ports),
         "singleuser": singleuser_values(config),
         "ingress": ingress_values(config),
         # Sunaba's idle culler runs as a hub service, configured like on one machine.
@@ -235,13 +270,11 @@ def jupyterhub_values(config: SiteConfig, services: list[HubService]) -> dict:
         "custom": {
             "sunaba": {
                 "services": [s.name for s in services],
-                # Reached through the proxy only: their port is picked when the hub starts.
-                "servicesWithoutFixedPort": [s.name for s in services if not s.port_fixed],
                 "grader": grader_values(config),
             }
         },
     }
-    if config.deploy.server_name:
-        # The ingress is the way in; the proxy needs no load balancer of its own.
-        values["proxy"] = {"service": {"type": "ClusterIP"}}
+    proxy = proxy_values(config, ports)
+    if proxy:
+        values["proxy"] = proxy
     return values

@@ -7,6 +7,7 @@ the nginx routes and the Kubernetes NetworkPolicies without any change here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +20,8 @@ from sunaba.runtime.state import STORED_TOKEN_SERVICES
 
 # Stands in for stored service tokens: rendering needs to know that a token exists, never its value.
 TOKEN_PLACEHOLDER = "<stored in secrets.yaml>"  # noqa: S105 (not a secret)
+
+Adapt = Callable[[list[dict]], list[dict]]
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,13 @@ class HubService:
         return self.port is not None
 
 
-def target_facts(python: str, hub_config_dir: Path) -> HubFacts:
+def target_facts(python: str, hub_config_dir: Path, sandbox_mode: str = "full") -> HubFacts:
     tokens = {name: TOKEN_PLACEHOLDER for name in STORED_TOKEN_SERVICES}
     return HubFacts(
-        sandbox_mode="full", hub_config_dir=hub_config_dir, service_tokens=tokens, python=python
+        sandbox_mode=sandbox_mode,
+        hub_config_dir=hub_config_dir,
+        service_tokens=tokens,
+        python=python,
     )
 
 
@@ -49,18 +55,21 @@ def _port(url: str | None) -> int | None:
     return parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def _specs(config: SiteConfig, facts: HubFacts) -> list[dict]:
+def _specs(config: SiteConfig, facts: HubFacts, adapt: Adapt | None) -> list[dict]:
     c = Config()
     update_services(c, config, facts)
-    return list(c.JupyterHub.services)
+    specs = list(c.JupyterHub.services)
+    return adapt(specs) if adapt else specs
 
 
-def hub_services(config: SiteConfig, facts: HubFacts) -> list[HubService]:
-    """The hub's services. An area may leave a port to be picked when the hub starts; such a
-    port is not part of any rendered file (rendering stays deterministic) and is reported as
-    not fixed."""
-    specs = _specs(config, facts)
-    again = {spec["name"]: _port(spec.get("url")) for spec in _specs(config, facts)}
+def hub_services(
+    config: SiteConfig, facts: HubFacts, adapt: Adapt | None = None
+) -> list[HubService]:
+    """The hub's services, with `adapt` applied to the entries as the target's hub would. An
+    area may leave a port to be picked when the hub starts; such a port is not part of any
+    rendered file (rendering stays deterministic) and is reported as not fixed."""
+    specs = _specs(config, facts, adapt)
+    again = {spec["name"]: _port(spec.get("url")) for spec in _specs(config, facts, adapt)}
     services = []
     for spec in specs:
         port = _port(spec.get("url"))

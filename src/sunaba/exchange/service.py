@@ -16,7 +16,6 @@ import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
@@ -29,6 +28,7 @@ from sunaba.courses.layout import EXCHANGE_SERVICE, exchange_root
 from sunaba.exchange import archive
 from sunaba.exchange.identity import Caller
 from sunaba.exchange.store import ExchangeStore, StoreError, check_assignment, check_course
+from sunaba.hub.ports import listen_address
 from sunaba.hub.service_auth import FreshHubOAuth
 
 log = logging.getLogger("sunaba.exchange")
@@ -448,10 +448,10 @@ def main() -> None:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{EXCHANGE_SERVICE}/")
     pages = Pages(config, events)
     app = make_app(exchange, hub_auth, prefix, pages)
-    url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+    host, port = listen_address(os.environ["JUPYTERHUB_SERVICE_URL"])
     server = HTTPServer(app, max_body_size=exchange.max_bytes + 1, xheaders=True)
-    server.listen(url.port, url.hostname)
-    log.info("exchange listening on %s", url.geturl())
+    server.listen(port, host)
+    log.info("exchange listening on %s:%s", host, port)
     loop = IOLoop.current()
     loop.add_callback(events.reconcile_groups_soon)
     loop.start()

@@ -51,6 +51,10 @@ class SandboxedAutograder:
     submission in a sandbox of its own (`sunaba.grading.sandbox`). The grader account never
     runs learners' code, so no submission can reach the gradebook or another submission.
 
+    On Kubernetes (`grading.backend: kubernetes`) the same steps run as the hub's own user and
+    each submission in a grading pod of its own (`sunaba.grading.pods`): `run_step` and
+    `run_jobs` choose.
+
     A large class goes through in chunks, so that preparing and scoring one chunk overlaps
     running another. The grader's steps stay one at a time, in order (one gradebook writer)."""
 

@@ -11,6 +11,7 @@ import json
 import os
 import pwd
 import subprocess
+import threading
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
@@ -49,6 +50,8 @@ def run_step(
     **request,
 ) -> dict:
     """Run `sunaba.grading.worker` for one step and return its result."""
+    if config.grading.backend == "kubernetes":
+        return run_step_as_hub(config, course_id, step, stdin=stdin, timeout=timeout, **request)
     if os.geteuid() != 0:
         raise GradingError(
             "採点の処理は root で実行してください（採点用アカウントに切り替えて動かします）"
@@ -75,6 +78,65 @@ def run_step(
         timeout=timeout,
         check=False,
     )
+    return step_outcome(completed, step)
+
+
+def run_step_as_hub(
+    config: SiteConfig,
+    course_id: str,
+    step: str,
+    *,
+    stdin: bytes | None = None,
+    timeout: float = 3600,
+    **request,
+) -> dict:
+    """A step on Kubernetes: as the hub pod's own user, without setuid. The hub pod has no other
+    account and cannot switch to one (it runs unprivileged); none is needed, because no step
+    runs learners' code: autograde's steps only copy submissions and replay the outputs the
+    grading pods produced (`sunaba.grading.pods`), feedback only converts notebooks."""
+    root = CoursePaths.of(config, course_id).root
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    request = {"step": step, "stdin": stdin is not None, **request}
+    python = worker_python(config)
+    completed = subprocess.run(
+        [python, "-m", "sunaba_portable.grading.worker", json.dumps(request)],
+        input=stdin or b"",
+        capture_output=True,
+        cwd=root,
+        env={
+            "PATH": f"{Path(python).parent}:/usr/bin:/bin",
+            "HOME": str(root),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": str(hub_portable_modules(config)),
+        },
+        timeout=timeout,
+        check=False,
+    )
+    return step_outcome(completed, step)
+
+
+def hub_portable_modules(config: SiteConfig) -> Path:
+    """The portable copy the courses' nbgrader config names (`sunaba_portable...`), in the state
+    dir: on Kubernetes the prefix belongs to the image and the hub's user cannot write there."""
+    from sunaba.courses.learner_files import PACKAGE_ROOT, PORTABLE_MODULES, PORTABLE_PACKAGE
+
+    base = Path(config.hub.state_dir) / "grading-portable"
+    for relative in PORTABLE_MODULES:
+        target = base / PORTABLE_PACKAGE / relative
+        data = (PACKAGE_ROOT / relative).read_bytes()
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A name of its own: steps of several threads may refresh the copy at once.
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return base
+
+
+def step_outcome(completed: subprocess.CompletedProcess, step: str) -> dict:
+    """The worker's last stdout line, or why there is none (Japanese)."""
     lines = [line for line in completed.stdout.decode("utf-8", "replace").splitlines() if line]
     try:
         outcome = json.loads(lines[-1])

@@ -531,7 +531,13 @@ FORMGRADER_UID_OFFSET = 2 * 256
 def run_jobs(
     config: SiteConfig, course_id: str, assignment_id: str, jobs: list[Job], *, uid_offset: int = 0
 ) -> dict:
-    """Jobs of one assignment through a fresh pool process; {student: JobResult}."""
+    """Jobs of one assignment through a fresh pool process; {student: JobResult}.
+    With `grading.backend: kubernetes`, each job in a grading pod instead (no uids to offset:
+    pods share nothing)."""
+    if config.grading.backend == "kubernetes":
+        from sunaba.grading.pods import run_pod_jobs
+
+        return run_pod_jobs(config, course_id, assignment_id, jobs)
     python = str(Path(config.hub.prefix) / "venv" / "bin" / "python")
     settings = settings_for(config, course_id, assignment_id)
     settings = dataclasses.replace(settings, uid_base=settings.uid_base + uid_offset)

@@ -135,7 +135,8 @@ def update_templates(c, config: SiteConfig, facts: HubFacts) -> None:
     }
 
 
-def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
+def hub_services_and_roles(config: SiteConfig, facts: HubFacts) -> tuple[list, list]:
+    """Entries for `c.JupyterHub.services` and `c.JupyterHub.load_roles`, every area's included."""
     services = []
     roles = []
     if config.culler.enabled:
@@ -174,8 +175,11 @@ def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
         services.extend(hook(config, facts))
     for hook in area_hooks("roles"):
         roles.extend(hook(config, facts))
-    c.JupyterHub.services = services
-    c.JupyterHub.load_roles = roles
+    return services, roles
+
+
+def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
+    c.JupyterHub.services, c.JupyterHub.load_roles = hub_services_and_roles(config, facts)
 
 
 # Areas that add hub services, roles or their own traits. Each may define, in `<area>.hub`:

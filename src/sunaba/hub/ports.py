@@ -1,4 +1,5 @@
-"""Loopback ports for the hub's own services, derived from the state dir.
+"""Loopback ports for the hub's own services, derived from the state dir, and where a service
+listens.
 
 The same state dir gives the same port at every start (rendered files and logs stay readable),
 and two hubs on one machine get different ones. When something already listens on the derived
@@ -10,7 +11,9 @@ same config twice gives the same hub config.
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
+from urllib.parse import urlsplit
 
 _PICKED: dict[tuple[str, int, int, int], int] = {}
 
@@ -42,3 +45,16 @@ def derived_port(seed: str, low: int, span: int, count: int = 1) -> int:
                 break
         _PICKED[key] = chosen
     return _PICKED[key]
+
+
+# Set by the hub in a service's environment where the service's URL names a host the service
+# cannot bind: on Kubernetes the URL names the chart's `hub` Service in front of the hub pod.
+LISTEN_ENV = "SUNABA_SERVICE_LISTEN"
+
+
+def listen_address(service_url: str) -> tuple[str, int]:
+    """(host, port) a hub service listens on: the host of its URL (loopback on one machine)
+    unless the hub named another address in $SUNABA_SERVICE_LISTEN."""
+    url = urlsplit(service_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return os.environ.get(LISTEN_ENV) or url.hostname or "127.0.0.1", port

@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 from jupyterhub.services.auth import HubOAuthCallbackHandler
@@ -22,6 +21,7 @@ from tornado import web
 
 from sunaba.config import load_config
 from sunaba.config.schema import SiteConfig
+from sunaba.hub.ports import listen_address
 from sunaba.records.db import default_records_url, ensure_records_schema, make_session_factory
 from sunaba.showcase.apphandler import AppHandler
 from sunaba.showcase.core import Showcase
@@ -138,8 +138,7 @@ async def start_up(showcase: Showcase, start_apps: bool) -> None:
 async def serve(config: SiteConfig) -> None:
     mode = os.environ.get(MODE_ENV, "full")
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/showcase/")
-    service_url = os.environ["JUPYTERHUB_SERVICE_URL"]
-    port = urlsplit(service_url).port
+    host, port = listen_address(os.environ["JUPYTERHUB_SERVICE_URL"])
     hub = HubAPI(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     hub_base_url = os.environ.get("JUPYTERHUB_BASE_URL", config.hub.base_url)
 
@@ -171,12 +170,12 @@ async def serve(config: SiteConfig) -> None:
         site_name=config.site.name,
         ledger=ledger,
     )
-    server = app.listen(port, "127.0.0.1", xheaders=True)
+    server = app.listen(port, host, xheaders=True)
     paths.service_info.write_text(
         json.dumps({"url": f"http://127.0.0.1:{port}{prefix}", "pid": os.getpid()})
     )
     paths.service_info.chmod(0o600)
-    log.info("showcase listening on 127.0.0.1:%s%s (sandbox mode %s)", port, prefix, mode)
+    log.info("showcase listening on %s:%s%s (sandbox mode %s)", host, port, prefix, mode)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,7 +3,8 @@
 Built with Authlib's provider side (`authlib.integrations.flask_oauth2.AuthorizationServer`: the
 authorization code grant with PKCE, the OpenID Connect `OpenIDCode` extension signing ID tokens
 with RS256) on Flask, served by werkzeug in a thread. People log in on its own form, as they
-would at Keycloak or Entra ID; `/userinfo` answers for the access tokens it issued.
+would at Keycloak or Entra ID; `/userinfo` answers for the access tokens it issued, and
+`/.well-known/openid-configuration` serves the discovery document naming these endpoints.
 """
 
 from __future__ import annotations
@@ -110,9 +111,27 @@ class OIDCProvider:
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Person] = {}
         self.key = RSAKey.generate_key(2048, private=True)
+        # Fields the discovery document leaves out, for tests of a broken provider.
+        self.discovery_omits: set[str] = set()
         self.app = self._make_app()
         self._server = None
         self._thread = None
+
+    def discovery_document(self) -> dict:
+        """OpenID Connect Discovery 1.0 metadata, as served at the well-known path."""
+        document = {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email", "groups"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        }
+        return {k: v for k, v in document.items() if k not in self.discovery_omits}
 
     @property
     def urls(self) -> dict[str, str]:
@@ -181,6 +200,14 @@ class OIDCProvider:
             if person is None or person.password != request.form.get("password"):
                 return LOGIN_FORM, 401
             return server.create_authorization_response(grant_user=person)
+
+        @app.route("/.well-known/openid-configuration")
+        def discovery():
+            return jsonify(self.discovery_document())
+
+        @app.route("/jwks")
+        def jwks():
+            return jsonify({"keys": [self.key.as_dict(private=False)]})
 
         @app.route("/token", methods=["POST"])
         def token():

@@ -79,3 +79,68 @@ def chart_config(values: dict) -> Config:
         for name, value in traits.items():
             setattr(c[section], name, value)
     return c
+
+
+# Labels of the chart's hub and proxy pods (the chart's `jupyterhub.matchLabels`).
+HUB_POD_LABELS = {"component": "hub", "app": "jupyterhub", "release": "sunaba"}
+PROXY_POD_LABELS = {"component": "proxy", "app": "jupyterhub", "release": "sunaba"}
+
+
+def _rule(peers_key: str, labels: dict, *ports: int) -> dict:
+    return {
+        peers_key: [{"podSelector": {"matchLabels": labels}}],
+        "ports": [{"protocol": "TCP", "port": port} for port in ports],
+    }
+
+
+def chart_network_policies(values: dict) -> list[dict]:
+    """The chart's own NetworkPolicies of the hub and proxy pods, as its templates
+    (`templates/hub/netpol.yaml`, `templates/proxy/netpol.yaml`) build them from `values`: the
+    rules the chart always adds, then `<pod>.networkPolicy.ingress` and `.egress` from the
+    values. The `egressAllowRules` become ipBlock rules, which the NetworkPolicy reader never
+    matches to a pod, so they are left out: what reaches a pod here is what a rule names."""
+    hub = values["hub"].get("networkPolicy", {})
+    proxy = values.get("proxy", {}).get("chp", {}).get("networkPolicy", {})
+    access = "hub.jupyter.org/network-access-"
+    learners = {"component": "singleuser-server"}
+
+    def policy(name: str, labels: dict, ingress: list, egress: list) -> dict:
+        return {
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "podSelector": {"matchLabels": labels},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": ingress,
+                "egress": egress,
+            },
+        }
+
+    return [
+        policy(
+            "hub",
+            HUB_POD_LABELS,
+            [_rule("from", {f"{access}hub": "true"}, 8081), *hub.get("ingress", [])],
+            [
+                _rule("to", {"component": "proxy"}, 8001),
+                _rule("to", learners, 8888),
+                *hub.get("egress", []),
+            ],
+        ),
+        policy(
+            "proxy",
+            PROXY_POD_LABELS,
+            [
+                # `proxy.chp.networkPolicy.allowedIngressPorts` (http, https): from anywhere.
+                {"ports": [{"protocol": "TCP", "port": 8000}, {"protocol": "TCP", "port": 8443}]},
+                _rule("from", {f"{access}proxy-http": "true"}, 8000),
+                _rule("from", {f"{access}proxy-api": "true"}, 8001),
+                *proxy.get("ingress", []),
+            ],
+            [
+                _rule("to", {"component": "hub"}, 8081),
+                _rule("to", learners, 8888),
+                *proxy.get("egress", []),
+            ],
+        ),
+    ]

@@ -3,13 +3,15 @@ identity providers' traits and group mapping on a fresh traitlets Config."""
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
+import pytest
 import yaml
 from traitlets.config import Config
 
 from sunaba.cli import main
-from sunaba.config.loader import validate
+from sunaba.config.loader import ConfigError, validate
 from sunaba.deploy.identity import GroupMapping, hub_name, ldap_group_name
 from sunaba.hub.apply import HubFacts, update_auth
 
@@ -98,6 +100,46 @@ def test_ldap_traits():
     assert section.server_port == 636
     assert section.tls_strategy == "on_connect"
     assert section.auth_state_attributes == ["memberOf"]
+    # ldap3 checks no certificate unless told to.
+    assert section.tls_kwargs == {"validate": ssl.CERT_REQUIRED, "ca_certs_file": None}
+
+
+def test_ldap_ca_file_reaches_the_tls_settings():
+    def ldap_section(**ldap):
+        settings = {"server_address": "ldap.city.example", "lookup_dn": True, **ldap}
+        c = Config()
+        update_auth(c, validate({"auth": {"type": "ldap", "ldap": settings}}, "test"), FACTS)
+        return c.SunabaLDAPAuthenticator
+
+    section = ldap_section(tls="starttls", ca_file="/etc/sunaba/city-ca.pem")
+    assert section.tls_strategy == "before_bind" and section.server_port == 389
+    assert section.tls_kwargs == {
+        "validate": ssl.CERT_REQUIRED,
+        "ca_certs_file": "/etc/sunaba/city-ca.pem",
+    }
+    assert "tls_kwargs" not in ldap_section(tls="none")
+
+
+def test_oidc_issuer_stands_for_the_endpoints():
+    def oidc_section(**oidc):
+        site = {"auth": {"type": "oidc", "oidc": {"client_id": "hub", **oidc}}}
+        c = Config()
+        update_auth(c, validate(site, "test"), FACTS)
+        return c.SunabaOIDCAuthenticator
+
+    section = oidc_section(issuer="https://sso.city.example.jp/realms/city")
+    assert section.oidc_issuer == "https://sso.city.example.jp/realms/city"
+    # Left unset, so that the discovered endpoints are used.
+    assert "authorize_url" not in section and "token_url" not in section
+    section = oidc_section(
+        issuer="https://sso.city.example.jp", token_url="https://gw.city.example.jp/token"
+    )
+    assert section.token_url == "https://gw.city.example.jp/token"
+    with pytest.raises(ConfigError, match=r"auth\.oidc\.token_url \(or auth\.oidc\.issuer\)"):
+        validate(
+            {"auth": {"type": "oidc", "oidc": {"client_id": "hub", "authorize_url": "https://a"}}},
+            "test",
+        )
 
 
 def test_group_mapping():

@@ -1,0 +1,301 @@
+"""A small stand-in for the Kubernetes API server, on 127.0.0.1, for the grading-pod tests.
+
+It is a mock of the cluster only: it records the pod manifests it receives and every request as
+RBAC would name it, and "runs" each pod by starting its container's command as a local process
+(the real in-pod program), with the pod's /tmp in a private directory. Like a kubelet it stops a
+pod over its memory limit (reported `OOMKilled`, exit 137) or past `activeDeadlineSeconds`
+(reported `DeadlineExceeded`); pods/attach is a websocket speaking `v4.channel.k8s.io` (one
+channel byte before each frame: 0 stdin, 1 stdout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from aiohttp import WSMsgType, web
+
+from tests.support.pod_grading import (
+    container_env,
+    container_preexec,
+    kill_pod_processes,
+    pod_processes,
+    remove_scratch,
+    scratch_dir,
+)
+
+TOKEN = "fake-service-account-token"
+OUT_CHUNK = 32 * 1024
+
+
+@dataclass
+class FakePod:
+    manifest: dict
+    scratch: Path
+    process: asyncio.subprocess.Process | None = None
+    phase: str = "Pending"
+    reason: str = ""
+    terminated: dict | None = None
+    killed_for: str = ""  # "OOMKilled", "DeadlineExceeded"
+    peak_memory: int = 0
+    attached: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def container(self) -> dict:
+        return self.manifest["spec"]["containers"][0]
+
+    def as_json(self) -> dict:
+        if self.terminated is not None:
+            state = {"terminated": self.terminated}
+        elif self.phase == "Running":
+            state = {"running": {"startedAt": "2026-01-01T00:00:00Z"}}
+        else:
+            state = {"waiting": {"reason": "ContainerCreating"}}
+        status = {
+            "phase": self.phase,
+            "containerStatuses": [
+                {
+                    "name": self.container["name"],
+                    "state": state,
+                    "ready": self.phase == "Running",
+                    "restartCount": 0,
+                    "image": self.container["image"],
+                    "imageID": "",
+                }
+            ],
+        }
+        if self.reason:
+            status["reason"] = self.reason
+        return {**self.manifest, "status": status}
+
+
+class FakeKubernetes:
+    def __init__(self, start_delay: float = 0.3):
+        self.start_delay = start_delay
+        self.requests: list[tuple[str, str]] = []  # (resource, verb), as RBAC checks them
+        self.created: list[dict] = []
+        self.deleted: list[str] = []
+        self.pods: dict[str, FakePod] = {}
+        self.peak_pods = 0  # pods that existed at once
+        self.finished: dict[str, FakePod] = {}  # deleted pods, as they were
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.url = ""
+
+    # -- lifecycle (called from the test's thread)
+
+    def __enter__(self) -> FakeKubernetes:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._serve(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    def configuration(self):
+        from kubernetes_asyncio.client import Configuration
+
+        configuration = Configuration(host=self.url)
+        configuration.api_key = {"BearerToken": TOKEN}
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        return configuration
+
+    async def _serve(self) -> None:
+        app = web.Application(middlewares=[self._authenticate], client_max_size=1 << 30)
+        base = "/api/v1/namespaces/{namespace}/pods"
+        app.router.add_post(base, self._create)
+        app.router.add_get(base + "/{name}", self._get)
+        app.router.add_delete(base + "/{name}", self._delete)
+        app.router.add_get(base + "/{name}/attach", self._attach)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def _shutdown(self) -> None:
+        for pod in list(self.pods.values()):
+            await self._stop(pod)
+            remove_scratch(pod.scratch)
+        for pod in self.finished.values():
+            await self._stop(pod)
+            remove_scratch(pod.scratch)
+        await self.runner.cleanup()
+
+    # -- the API
+
+    @web.middleware
+    async def _authenticate(self, request, handler):
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"kind": "Status", "code": 401}, status=401)
+        return await handler(request)
+
+    def _status(self, code: int, reason: str) -> web.Response:
+        body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code}
+        return web.json_response({**body, "reason": reason}, status=code)
+
+    async def _create(self, request):
+        self.requests.append(("pods", "create"))
+        manifest = await request.json()
+        name = manifest["metadata"]["name"]
+        if name in self.pods:
+            return self._status(409, "AlreadyExists")
+        self.created.append(manifest)
+        pod = FakePod(manifest, scratch_dir())
+        self.pods[name] = pod
+        self.peak_pods = max(self.peak_pods, len(self.pods))
+        asyncio.get_running_loop().create_task(self._kubelet(pod))
+        return web.json_response(pod.as_json(), status=201)
+
+    async def _get(self, request):
+        self.requests.append(("pods", "get"))
+        pod = self.pods.get(request.match_info["name"])
+        if pod is None:
+            return self._status(404, "NotFound")
+        return web.json_response(pod.as_json())
+
+    async def _delete(self, request):
+        self.requests.append(("pods", "delete"))
+        name = request.match_info["name"]
+        pod = self.pods.pop(name, None)
+        if pod is None:
+            return self._status(404, "NotFound")
+        self.deleted.append(name)
+        await self._stop(pod)
+        self.finished[name] = pod
+        remove_scratch(pod.scratch)
+        return web.json_response({"kind": "Status", "status": "Success"})
+
+    async def _attach(self, request):
+        # A websocket upgrade is a GET; newer API servers authorise it as `create` too.
+        self.requests.append(("pods/attach", "get"))
+        pod = self.pods.get(request.match_info["name"])
+        if pod is None:
+            return self._status(404, "NotFound")
+        query = request.query
+        if query.get("container") != pod.container["name"] or query.get("stdin") != "True":
+            return self._status(400, "BadRequest")
+        if pod.process is None or pod.terminated is not None or not pod.container.get("stdin"):
+            return self._status(400, "BadRequest")
+        ws = web.WebSocketResponse(protocols=("v4.channel.k8s.io",), max_msg_size=0)
+        await ws.prepare(request)
+        pod.attached.set()
+        process = pod.process
+
+        async def forward_stdout():
+            while chunk := await process.stdout.read(OUT_CHUNK):
+                await ws.send_bytes(b"\x01" + chunk)
+
+        forward = asyncio.get_running_loop().create_task(forward_stdout())
+        reader = asyncio.get_running_loop().create_task(self._stdin_from(ws, process))
+        await asyncio.wait({forward, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if reader.done() and not forward.done():
+            forward.cancel()  # the client went away
+        else:
+            await forward
+            reader.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close()
+        return ws
+
+    async def _stdin_from(self, ws, process) -> None:
+        async for message in ws:
+            if message.type == WSMsgType.BINARY and message.data[:1] == b"\x00":
+                process.stdin.write(message.data[1:])
+                with contextlib.suppress(ConnectionError):
+                    await process.stdin.drain()
+        process.stdin.close()  # stdinOnce: the first attach ending closes stdin
+
+    # -- the kubelet
+
+    async def _kubelet(self, pod: FakePod) -> None:
+        await asyncio.sleep(self.start_delay)
+        if pod.manifest["metadata"]["name"] not in self.pods:
+            return
+        container = pod.container
+        env = container_env(pod.scratch)
+        for item in container.get("env", []):
+            if item["name"] not in ("HOME", "TMPDIR"):  # the pod's /tmp is pod.scratch here
+                env[item["name"]] = item["value"]
+        pod.process = await asyncio.create_subprocess_exec(
+            *container["command"],
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            cwd=pod.scratch,
+            preexec_fn=container_preexec(),
+        )
+        if pod.manifest["metadata"]["name"] not in self.pods:  # deleted while it started
+            await self._stop(pod)
+            return
+        pod.phase = "Running"
+        watch = asyncio.get_running_loop().create_task(self._limits(pod))
+        code = await pod.process.wait()
+        watch.cancel()
+        if pod.killed_for == "OOMKilled":
+            pod.terminated = {"reason": "OOMKilled", "exitCode": 137}
+        else:
+            reason = "Completed" if code == 0 else "Error"
+            pod.terminated = {"reason": reason, "exitCode": code if code >= 0 else 128 - code}
+        pod.phase = "Succeeded" if pod.terminated["exitCode"] == 0 else "Failed"
+        if pod.killed_for == "DeadlineExceeded":
+            pod.phase, pod.reason = "Failed", "DeadlineExceeded"
+
+    async def _limits(self, pod: FakePod) -> None:
+        """The container's memory limit (its processes' proportional share, like a cgroup
+        counts shared pages once) and the pod's deadline."""
+        limit = int(pod.container["resources"]["limits"]["memory"])
+        deadline = time.monotonic() + pod.manifest["spec"]["activeDeadlineSeconds"]
+        root = psutil.Process(pod.process.pid)
+        while True:
+            await asyncio.sleep(0.05)
+            used = 0
+            with contextlib.suppress(psutil.Error):
+                for process in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        used += process.memory_full_info().pss
+            pod.peak_memory = max(pod.peak_memory, used)
+            if used > limit:
+                pod.killed_for = "OOMKilled"
+                self._kill_tree(pod)
+                return
+            if time.monotonic() > deadline:
+                pod.killed_for = "DeadlineExceeded"
+                self._kill_tree(pod)
+                return
+
+    def running_processes(self) -> list:
+        """Processes of any pod, deleted ones included, still alive (none should be)."""
+        pods = [*self.pods.values(), *self.finished.values()]
+        return [
+            p
+            for pod in pods
+            if pod.process
+            for p in pod_processes(pod.process.pid, pod.scratch)
+            if p.status() != psutil.STATUS_ZOMBIE
+        ]
+
+    def _kill_tree(self, pod: FakePod) -> None:
+        """Everything of the pod, as a container's end kills its whole PID namespace."""
+        kill_pod_processes(pod.process.pid, pod.scratch)
+
+    async def _stop(self, pod: FakePod) -> None:
+        if pod.process is None:
+            return
+        self._kill_tree(pod)  # also when the program has ended: it may have left orphans
+        if pod.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pod.process.pid, signal.SIGKILL)
+            await pod.process.wait()
