@@ -6,12 +6,20 @@ RBAC would name it, and "runs" each pod by starting its container's command as a
 pod over its memory limit (reported `OOMKilled`, exit 137) or past `activeDeadlineSeconds`
 (reported `DeadlineExceeded`); pods/attach is a websocket speaking `v4.channel.k8s.io` (one
 channel byte before each frame: 0 stdin, 1 stdout).
+
+Secrets, Services and Deployments (for the courses' formgraders) are kept as the API server
+keeps objects: read, create (409 if the name is taken), replace (409 on a stale
+`resourceVersion`, 422 on a changed Service `clusterIP`) and delete, each request recorded as
+RBAC names it, with its API group (`object_requests`). With `run_deployments`, each
+Deployment's pod runs as a local process (tests.support.fake_workloads).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import itertools
 import os
 import signal
 import threading
@@ -22,6 +30,7 @@ from pathlib import Path
 import psutil
 from aiohttp import WSMsgType, web
 
+from tests.support.fake_workloads import DeploymentRunner
 from tests.support.pod_grading import (
     container_env,
     container_preexec,
@@ -76,8 +85,98 @@ class FakePod:
         return {**self.manifest, "status": status}
 
 
+OBJECT_KINDS = (
+    ("", "/api/v1", "secrets"),
+    ("", "/api/v1", "services"),
+    ("apps", "/apis/apps/v1", "deployments"),
+)
+
+
+class _ObjectHandlers:
+    """Create, read, replace and delete of one resource, as the API server answers them."""
+
+    def __init__(self, fake: FakeKubernetes, group: str, resource: str):
+        self.fake, self.group, self.resource = fake, group, resource
+
+    def _record(self, verb: str) -> None:
+        self.fake.object_requests.append((self.group, self.resource, verb))
+
+    def _stored(self, request, manifest: dict, old: dict | None) -> dict:
+        stored = {**manifest, "metadata": {**manifest["metadata"]}}
+        metadata = stored["metadata"]
+        metadata["namespace"] = request.match_info["namespace"]
+        metadata["resourceVersion"] = str(next(self.fake.versions))
+        metadata["uid"] = (old or {}).get("metadata", {}).get("uid") or f"uid-{metadata['name']}"
+        if self.resource == "secrets" and "stringData" in stored:
+            # The API server keeps only `data`, base64-encoded.
+            data = {
+                k: base64.b64encode(v.encode()).decode() for k, v in stored["stringData"].items()
+            }
+            stored["data"] = {**stored.get("data", {}), **data}
+            del stored["stringData"]
+        if self.resource == "services":
+            stored["spec"] = {**stored["spec"]}
+            old_ip = (old or {}).get("spec", {}).get("clusterIP")
+            stored["spec"].setdefault(
+                "clusterIP", old_ip or f"10.96.0.{len(self.fake.objects) + 10}"
+            )
+        return stored
+
+    async def create(self, request):
+        self._record("create")
+        manifest = await request.json()
+        key = (self.resource, manifest["metadata"]["name"])
+        if key in self.fake.objects:
+            return self.fake._status(409, "AlreadyExists")
+        self.fake.objects[key] = self._stored(request, manifest, None)
+        await self._run(key)
+        return web.json_response(self.fake.objects[key], status=201)
+
+    async def _run(self, key) -> None:
+        if self.resource == "deployments" and self.fake.workloads is not None:
+            await self.fake.workloads.applied(self.fake.objects[key])
+
+    async def read(self, request):
+        self._record("get")
+        found = self.fake.objects.get((self.resource, request.match_info["name"]))
+        if found is None:
+            return self.fake._status(404, "NotFound")
+        return web.json_response(found)
+
+    async def replace(self, request):
+        self._record("update")
+        key = (self.resource, request.match_info["name"])
+        old = self.fake.objects.get(key)
+        if old is None:
+            return self.fake._status(404, "NotFound")
+        manifest = await request.json()
+        version = manifest["metadata"].get("resourceVersion")
+        if version and version != old["metadata"]["resourceVersion"]:
+            return self.fake._status(409, "Conflict")
+        new_ip = manifest.get("spec", {}).get("clusterIP")
+        if self.resource == "services" and new_ip and new_ip != old["spec"]["clusterIP"]:
+            return self.fake._status(422, "Invalid")
+        self.fake.objects[key] = self._stored(request, manifest, old)
+        await self._run(key)
+        return web.json_response(self.fake.objects[key])
+
+    async def delete(self, request):
+        self._record("delete")
+        found = self.fake.objects.pop((self.resource, request.match_info["name"]), None)
+        if found is None:
+            return self.fake._status(404, "NotFound")
+        if self.resource == "deployments" and self.fake.workloads is not None:
+            await self.fake.workloads.removed(request.match_info["name"])
+        return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
+
+
 class FakeKubernetes:
-    def __init__(self, start_delay: float = 0.3):
+    def __init__(
+        self,
+        start_delay: float = 0.3,
+        run_deployments: bool = False,
+        cluster_hosts: dict[str, str] | None = None,
+    ):
         self.start_delay = start_delay
         self.requests: list[tuple[str, str]] = []  # (resource, verb), as RBAC checks them
         self.created: list[dict] = []
@@ -85,6 +184,11 @@ class FakeKubernetes:
         self.pods: dict[str, FakePod] = {}
         self.peak_pods = 0  # pods that existed at once
         self.finished: dict[str, FakePod] = {}  # deleted pods, as they were
+        # (api group, resource, verb) of every request on Secrets, Services and Deployments.
+        self.object_requests: list[tuple[str, str, str]] = []
+        self.objects: dict[tuple[str, str], dict] = {}  # (resource, name) -> stored object
+        self.versions = itertools.count(1)
+        self.workloads = DeploymentRunner(self.objects, cluster_hosts) if run_deployments else None
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.url = ""
@@ -117,6 +221,13 @@ class FakeKubernetes:
         app.router.add_get(base + "/{name}", self._get)
         app.router.add_delete(base + "/{name}", self._delete)
         app.router.add_get(base + "/{name}/attach", self._attach)
+        for group, prefix, resource in OBJECT_KINDS:
+            collection = f"{prefix}/namespaces/{{namespace}}/{resource}"
+            handlers = _ObjectHandlers(self, group, resource)
+            app.router.add_post(collection, handlers.create)
+            app.router.add_get(collection + "/{name}", handlers.read)
+            app.router.add_put(collection + "/{name}", handlers.replace)
+            app.router.add_delete(collection + "/{name}", handlers.delete)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -131,6 +242,8 @@ class FakeKubernetes:
         for pod in self.finished.values():
             await self._stop(pod)
             remove_scratch(pod.scratch)
+        if self.workloads is not None:
+            await self.workloads.close()
         await self.runner.cleanup()
 
     # -- the API

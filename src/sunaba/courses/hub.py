@@ -3,7 +3,9 @@ roles that open them, the scopes learners' servers need, and the course groups.
 
 Only courses that a sync has set up (exchange entry written, grader account and directory
 present) get a formgrader: a course file alone never makes the hub try to run something as an
-account that does not exist yet.
+account that does not exist yet. On Kubernetes (`sunaba.courses.hub_owned`) the formgrader is a
+pod that the sync made, and the hub registers it as an external service with the token the
+sync gave it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from sunaba.config.schema import SiteConfig
 from sunaba.courses.accounts import grader_exists
 from sunaba.courses.groups import groups_file, read_plans
+from sunaba.courses.hub_owned import course_set_up, formgrader_token, hub_owns_courses
 from sunaba.courses.layout import (
     EXCHANGE_SERVICE,
     FORMGRADER_SERVICE,
@@ -40,7 +43,14 @@ def base_port(config: SiteConfig, count: int = 1) -> int:
 
 
 def synced_courses(config: SiteConfig) -> list[str]:
-    return [c for c in ExchangeStore(exchange_root(config)).courses() if grader_exists(config, c)]
+    set_up = course_set_up if hub_owns_courses(config) else grader_exists
+    return [c for c in ExchangeStore(exchange_root(config)).courses() if set_up(config, c)]
+
+
+def formgrader_pod_services(config: SiteConfig, courses: list[str]) -> list[dict]:
+    from sunaba.deploy.k8s_formgraders import hub_service_spec
+
+    return [hub_service_spec(config, c, formgrader_token(config, c)) for c in courses]
 
 
 def _venv_bin(config: SiteConfig, name: str) -> str:
@@ -60,6 +70,8 @@ def services(config: SiteConfig, facts) -> list[dict]:
             "display": False,
         }
     ]
+    if hub_owns_courses(config):
+        return found + formgrader_pod_services(config, courses)
     for offset, course in enumerate(courses, start=1):
         paths = CoursePaths.of(config, course)
         found.append(

@@ -11,6 +11,8 @@
 
 The state dir stays 0700 root; a grader account could not even traverse it, which is why the
 course directories have their own root. Learners' sandboxes contain none of these paths.
+On Kubernetes there are no grader accounts: the course directories belong to the hub's user,
+on a volume of their own (`sunaba.courses.hub_owned`).
 """
 
 from __future__ import annotations

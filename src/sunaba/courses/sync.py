@@ -7,6 +7,8 @@ the exchange, the course's entry in the exchange and the records database, and w
 is reported; the others still sync. A course whose file was removed is retired: nobody is
 enrolled any more and learners no longer see it, while its submissions, gradebook and records
 stay; putting the file back brings it back. Running it twice reports nothing the second time.
+On Kubernetes (`sunaba.courses.hub_owned`) no account is made and each course's formgrader is a
+pod that the sync creates, updates and deletes through the API (`sunaba.courses.formgrader_pods`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from sunaba.courses.groups import (
     read_plans,
     reconcile_groups,
     write_plans,
+)
+from sunaba.courses.hub_owned import (
+    course_dir_exists,
+    ensure_course_dir,
+    ensure_formgrader_token,
+    hub_owns_courses,
 )
 from sunaba.courses.layout import (
     GRADER_GROUP,
@@ -208,9 +216,14 @@ def sync_course(
     now: datetime,
 ) -> list[str]:
     """Everything except groups and records; returns the ids of released assignments."""
-    _, created = ensure_grader(config, course.id)
-    if created:
-        report.changed(course.id, "採点用アカウントとコースのフォルダを作りました")
+    if hub_owns_courses(config):
+        _, created = ensure_course_dir(config, course.id)
+        if created:
+            report.changed(course.id, "コースのフォルダを作りました")
+    else:
+        _, created = ensure_grader(config, course.id)
+        if created:
+            report.changed(course.id, "採点用アカウントとコースのフォルダを作りました")
     server, page = formgrader_overrides()
     run_step(
         config,
@@ -327,6 +340,27 @@ def retire_course(
         report.changed(course_id, f"登録解除（提出物と成績は残ります）: {item}")
 
 
+def sync_formgrader_pods(
+    config: SiteConfig, store: ExchangeStore, report: SyncReport, kube_configuration=None
+) -> None:
+    """On Kubernetes: a formgrader pod per synced course, none for retired ones
+    (`sunaba.courses.formgrader_pods`); before the running hub is told about the services."""
+    from sunaba.courses.formgrader_pods import sync_formgraders
+
+    tokens = {}
+    for course_id in store.courses():
+        if course_dir_exists(config, course_id):
+            tokens[course_id], _ = ensure_formgrader_token(config, course_id)
+    retired = store.courses(retired=True)
+    if not tokens and not retired:
+        return  # a site without courses needs no API access at all
+    changes = sync_formgraders(config, tokens, retired, configuration=kube_configuration)
+    for course_id, items in changes.changes.items():
+        for item in items:
+            report.changed(course_id, item)
+    report.notes += changes.problems
+
+
 def apply_live_services(client) -> list[str]:
     """Start the formgraders of newly synced courses (and stop those of retired ones) in the
     running hub, as a restart would (see `sunaba.hub.live_services`)."""
@@ -372,11 +406,13 @@ def sync_courses(
     use_running_hub: bool = True,
     now: datetime | None = None,
     log: Callable[[str], None] | None = None,
+    kube_configuration=None,
 ) -> SyncReport:
     """Sync every course under the courses directory (see the module docstring).
 
     With `use_running_hub`, group changes go to the hub at once when it answers; otherwise
-    (and in any case) they are applied when the hub next starts.
+    (and in any case) they are applied when the hub next starts. On Kubernetes the formgrader
+    pods are made through the API (`kube_configuration`, else the pod's service account).
     """
     now = now or datetime.now(UTC)
     report = SyncReport()
@@ -449,6 +485,8 @@ def sync_courses(
         )
 
     write_plans(plans_path, plans)
+    if hub_owns_courses(config):
+        sync_formgrader_pods(config, store, report, kube_configuration)
     if client is not None:
         changes = reconcile_groups(client, plans)
         for group, users in changes.added.items():

@@ -21,6 +21,7 @@ from sunaba.hub.apply import (
     hub_services_and_roles,
     update_areas,
     update_auth,
+    update_live_services,
     update_templates,
 )
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
@@ -34,7 +35,15 @@ def update_services_in_cluster(c, config: SiteConfig, facts: HubFacts) -> None:
     c.JupyterHub.load_roles = roles
 
 
-K8S_UPDATES = (update_auth, update_templates, update_services_in_cluster, update_areas)
+# The live-services route lets `sunaba courses sync` register a new course's formgrader pod
+# with the running hub, as on one machine.
+K8S_UPDATES = (
+    update_auth,
+    update_templates,
+    update_services_in_cluster,
+    update_live_services,
+    update_areas,
+)
 
 
 def update_kubespawner(c, config: SiteConfig, facts: HubFacts) -> None:

@@ -24,11 +24,22 @@ SHARED_CLAIM = "sunaba-shared"
 STATE_CLAIM = "sunaba-state"
 POSTGRES_NAME = "sunaba-postgresql"
 GRADER_TEMPLATE = "sunaba-grader"
+# Published showcase apps: one pod per live version (`sunaba.showcase.k8s_pods`), labelled with
+# this role, serving Voilà on this port to the hub pod only.
+SHOWCASE_APP_ROLE = "showcase-app"
+SHOWCASE_APP_PORT = 8888
+# Course directories (nbgrader files, gradebooks): the hub and each course's formgrader pod
+# mount this claim; learners' pods never do.
+COURSES_CLAIM = "sunaba-courses"
+COURSES_MOUNT = "/srv/sunaba/courses"
+FORMGRADER_PORT = 8888
 
 # Labels: Zero to JupyterHub's components, and Sunaba's roles.
 COMPONENT = "component"
 ROLE_LABEL = "sunaba.jp/role"
 LEARNER_COMPONENT = "singleuser-server"
+COURSE_LABEL = "sunaba.jp/course"
+FORMGRADER_ROLE = "formgrader"
 SINGLEUSER_ACCESS = "hub.jupyter.org/network-access-singleuser"
 HUB_ACCESS = "hub.jupyter.org/network-access-hub"
 HUB_PORT = 8081

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.deploy import k8s_layout as L
-from sunaba.deploy.k8s_services import ServicePort
+from sunaba.deploy.k8s_services import ServicePort, fixed_port_settings
 from sunaba.runtime.state import public_datasets_dir
 
 LABELS = {"app.kubernetes.io/part-of": "sunaba", "app.kubernetes.io/managed-by": "Helm"}
@@ -77,6 +77,42 @@ def grader_policy() -> dict:
     }
 
 
+def _dns() -> dict:
+    return {
+        "to": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}
+        ],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+
+
+def formgrader_policy(config: SiteConfig) -> dict:
+    """A course's formgrader pod (`sunaba.deploy.k8s_formgraders`) is a staff page: the proxy
+    brings its graders in (and the hub checks that it is up); it calls the hub's API and the
+    exchange (release, collect, autograde) and nothing else: not learners, not the database,
+    not another course's formgrader, not the internet."""
+    exchange = fixed_port_settings(config)["courses"]["service_port"]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta("sunaba-formgraders"),
+        "spec": {
+            "podSelector": {"matchLabels": {L.ROLE_LABEL: L.FORMGRADER_ROLE}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [_pods(**{L.COMPONENT: "proxy"}), _pods(**{L.COMPONENT: "hub"})],
+                    "ports": _tcp(L.FORMGRADER_PORT),
+                }
+            ],
+            "egress": [
+                {"to": [_pods(**{L.COMPONENT: "hub"})], "ports": _tcp(L.HUB_PORT, exchange)},
+                _dns(),
+            ],
+        },
+    }
+
+
 def postgres_policy() -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -104,6 +140,13 @@ def _claim(name: str, size: str, mode: str, storage_class: str) -> dict:
         },
         "spec": spec,
     }
+
+
+def courses_volume(config: SiteConfig) -> dict:
+    """The course directories: mounted by the hub pod and, one folder each, by the courses'
+    formgrader pods (so ReadWriteMany, like the shared volume); never by learners' pods."""
+    k8s = config.deploy.k8s
+    return _claim(L.COURSES_CLAIM, k8s.state_size, "ReadWriteMany", k8s.shared_storage_class)
 
 
 def volumes(config: SiteConfig) -> list[dict]:
@@ -293,17 +336,109 @@ def grading_rbac() -> list[dict]:
     return [role, binding]
 
 
+FORMGRADER_ROLE = "sunaba-formgraders"
+
+
+def formgrader_rbac() -> list[dict]:
+    """What `sunaba courses sync` in the hub pod needs for the courses' formgraders
+    (sunaba.courses.formgrader_pods): read, create, replace and delete their Deployments,
+    Services and token Secrets; nothing else (no pods/exec, no listing)."""
+    # Imported here: that module builds the formgrader objects on this one's helpers.
+    from sunaba.deploy.k8s_formgraders import API_PERMISSIONS
+
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _meta(FORMGRADER_ROLE),
+        "rules": [
+            {"apiGroups": [group], "resources": [resource], "verbs": list(verbs)}
+            for (group, resource), verbs in sorted(API_PERMISSIONS.items())
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(FORMGRADER_ROLE),
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": FORMGRADER_ROLE,
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": HUB_SERVICE_ACCOUNT}],
+    }
+    return [role, binding]
+
+
+SHOWCASE_ROLE = "sunaba-showcase"
+
+
+def showcase_app_policy() -> dict:
+    """Published apps' pods (`sunaba.showcase.k8s_runner`) run their authors' code for any
+    viewer: only the hub pod (the showcase service, which proxies every viewer) reaches their
+    Voilà port, and they reach nothing at all (no internet, no database, no learner, no DNS),
+    as an app on one machine runs without network."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta("sunaba-showcase-apps"),
+        "spec": {
+            "podSelector": {"matchLabels": {L.ROLE_LABEL: L.SHOWCASE_APP_ROLE}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [_pods(**{L.COMPONENT: "hub"})], "ports": _tcp(L.SHOWCASE_APP_PORT)}
+            ],
+        },
+    }
+
+
+def showcase_rbac() -> list[dict]:
+    """What the showcase service needs for apps' pods (sunaba.showcase.k8s_runner): create them,
+    read and list them (status, leftovers of a previous run), attach to their snapshot step
+    (the snapshot in) and delete them; nothing else."""
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _meta(SHOWCASE_ROLE),
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["pods"],
+                "verbs": ["create", "delete", "get", "list"],
+            },
+            # A websocket attach is authorised as `get` by older API servers, `create` by newer.
+            {"apiGroups": [""], "resources": ["pods/attach"], "verbs": ["create", "get"]},
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(SHOWCASE_ROLE),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": SHOWCASE_ROLE},
+        "subjects": [{"kind": "ServiceAccount", "name": HUB_SERVICE_ACCOUNT}],
+    }
+    return [role, binding]
+
+
+def showcase_manifests(config: SiteConfig) -> dict[str, list[dict]]:
+    if not config.showcase.enabled:
+        return {}
+    return {"templates/sunaba-showcase.yaml": [showcase_app_policy(), *showcase_rbac()]}
+
+
 def manifests(config: SiteConfig, ports: list[ServicePort]) -> dict[str, list[dict]]:
     """Template file name -> the objects it holds; `ports` are the hub Service's extra ports."""
     files = {
         "templates/sunaba-networkpolicies.yaml": [
             learner_policy(config, ports),
             grader_policy(),
+            formgrader_policy(config),
         ],
-        "templates/sunaba-volumes.yaml": volumes(config),
+        "templates/sunaba-volumes.yaml": [*volumes(config), courses_volume(config)],
         "templates/sunaba-grader.yaml": [grader_template(config)],
         "templates/sunaba-grading-rbac.yaml": grading_rbac(),
+        "templates/sunaba-formgrader-rbac.yaml": formgrader_rbac(),
     }
     if config.deploy.k8s.postgresql:
         files["templates/sunaba-postgresql.yaml"] = postgres(config)
+    files.update(showcase_manifests(config))
     return files

@@ -23,6 +23,9 @@ POD_LISTEN_ADDRESS = "0.0.0.0"  # noqa: S104 (inside the pod; NetworkPolicies de
 CHECKS_PORT = 8090
 SHOWCASE_PORT = 8091
 EXCHANGE_PORT = 8100  # the formgraders take the ports after it
+# Services that browsers reach through the proxy but learners' pods never call: the showcase
+# (its gallery and apps are opened in the browser, also from JupyterLab's menu).
+PROXY_ONLY_SERVICES = frozenset({"showcase"})
 # A single-user server (a course's formgrader) takes its address from its URL unless told.
 SINGLEUSER_COMMAND = "jupyterhub-singleuser"
 
@@ -63,9 +66,15 @@ def service_port(spec: dict) -> int:
     return url.port or (443 if url.scheme == "https" else 80)
 
 
+def runs_in_hub_pod(spec: dict) -> bool:
+    """A service the hub pod itself runs and announces; an external one (a course's
+    formgrader pod, `sunaba.deploy.k8s_formgraders`) keeps the URL of its own Service."""
+    return bool(spec.get("url")) and bool(spec.get("command"))
+
+
 def in_cluster(spec: dict) -> dict:
     """One service entry as the hub pod runs it."""
-    if not spec.get("url"):
+    if not runs_in_hub_pod(spec):
         return spec
     port = service_port(spec)
     found = {
@@ -83,7 +92,7 @@ def services_in_cluster(specs: list[dict], config: SiteConfig) -> list[dict]:
     """Every service entry as the hub pod runs it; refuses a port the chart does not open."""
     allowed = known_ports(config)
     for spec in specs:
-        if spec.get("url") and service_port(spec) not in allowed:
+        if runs_in_hub_pod(spec) and service_port(spec) not in allowed:
             raise ServicePortError(
                 f"hub service {spec['name']!r} would listen on port {service_port(spec)}, which "
                 f"the hub Service does not expose (it exposes {sorted(allowed)}): with more "
@@ -101,7 +110,7 @@ def exposed_ports(config: SiteConfig, services) -> list[ServicePort]:
     """The hub Service's extra ports: the rendered services' and the formgraders' block."""
     block = formgrader_ports(config)
     ports = [
-        ServicePort(_port_name(s.name), s.port, learners=True)
+        ServicePort(_port_name(s.name), s.port, learners=s.name not in PROXY_ONLY_SERVICES)
         for s in services
         if s.serves_http and s.port not in block
     ]

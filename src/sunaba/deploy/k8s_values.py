@@ -8,7 +8,7 @@ traitlets unchanged. Sunaba's own hub settings are applied inside the hub pod by
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import make_url
 
@@ -44,11 +44,40 @@ def k8s_site_config(config: SiteConfig) -> dict:
     data["sandbox"]["home_root"] = str(Path(L.HOME_MOUNT).parent)
     # The hub pod cannot build sandboxes: submissions run in grading pods (sunaba.grading.pods).
     data["grading"]["backend"] = "kubernetes"
+    data["courses"].update(course_site_settings(config))
     db_url = hub_db_url(config)
     data["hub"]["db_url"] = db_url
     if not config.records.db_url:
         data["records"]["db_url"] = db_url
     return data
+
+
+def course_site_settings(config: SiteConfig) -> dict:
+    """Course directories on their own volume, which formgrader pods can mount one folder of
+    (the state volume is the hub's alone); course files from the checkout in the hub image,
+    wherever `kubectl exec` starts `sunaba courses sync` (the image's working directory is no
+    checkout)."""
+    source = PurePosixPath(L.HUB_SOURCE_DIR)
+    return {
+        "grading_dir": L.COURSES_MOUNT,
+        "directory": config.courses.directory or str(source / "courses"),
+        "exercises": config.courses.exercises or str(source / "exercises"),
+    }
+
+
+def courses_volume_values() -> tuple[list[dict], list[dict]]:
+    """(extraVolumes, extraVolumeMounts) of the hub pod for the course directories."""
+    volume = {"name": "sunaba-courses", "persistentVolumeClaim": {"claimName": L.COURSES_CLAIM}}
+    return [volume], [{"name": "sunaba-courses", "mountPath": L.COURSES_MOUNT}]
+
+
+def to_formgraders() -> dict:
+    """An egress rule to the courses' formgrader pods (`sunaba.deploy.k8s_formgraders`): the
+    proxy routes graders to them, the hub checks that they are up."""
+    return {
+        "ports": [{"protocol": "TCP", "port": L.FORMGRADER_PORT}],
+        "to": [{"podSelector": {"matchLabels": {L.ROLE_LABEL: L.FORMGRADER_ROLE}}}],
+    }
 
 
 def hub_db_url(config: SiteConfig) -> str:
@@ -98,6 +127,7 @@ def _shared_mounts(config: SiteConfig, read_only: bool) -> list[dict]:
 
 def hub_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
     name, tag = L.image_parts(config.deploy.k8s.hub_image)
+    course_volumes, course_mounts = courses_volume_values()
     values = {
         "image": {"name": name, "tag": tag},
         "db": {"type": "postgres", "url": hub_db_url(config)},
@@ -113,9 +143,11 @@ def hub_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
         "extraVolumes": [
             {"name": "sunaba-state", "persistentVolumeClaim": {"claimName": L.STATE_CLAIM}},
             {"name": "sunaba-shared", "persistentVolumeClaim": {"claimName": L.SHARED_CLAIM}},
+            *course_volumes,
         ],
         "extraVolumeMounts": [
             {"name": "sunaba-state", "mountPath": L.STATE_MOUNT},
+            *course_mounts,
             # The hub fills the shared volume (course sync, dataset fetch); learners only read it.
             *_shared_mounts(config, read_only=False),
         ],
@@ -129,7 +161,19 @@ def hub_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
             "extraPorts": [{"name": p.name, "port": p.port, "targetPort": p.port} for p in ports]
         }
         values["networkPolicy"] = hub_network_policy(ports)
+    if config.showcase.enabled:
+        policy = values.setdefault("networkPolicy", {})
+        policy.setdefault("egress", []).append(showcase_apps_egress())
     return values
+
+
+def showcase_apps_egress() -> dict:
+    """The hub pod's showcase service proxies viewers to the apps' pods (`k8s_runner`); the
+    chart's hub policy lets it reach no pod of the release otherwise."""
+    return {
+        "ports": [{"protocol": "TCP", "port": L.SHOWCASE_APP_PORT}],
+        "to": [{"podSelector": {"matchLabels": {L.ROLE_LABEL: L.SHOWCASE_APP_ROLE}}}],
+    }
 
 
 def _to_hub_pod(ports: list[ServicePort]) -> dict:
@@ -154,7 +198,7 @@ def hub_network_policy(ports: list[ServicePort]) -> dict:
                 ],
             }
         ],
-        "egress": [_to_hub_pod(ports)],
+        "egress": [_to_hub_pod(ports), to_formgraders()],
     }
 
 
@@ -162,7 +206,7 @@ def proxy_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
     values: dict = {}
     if ports:
         # The chart lets the proxy reach the hub pod on the hub's own port only.
-        values["chp"] = {"networkPolicy": {"egress": [_to_hub_pod(ports)]}}
+        values["chp"] = {"networkPolicy": {"egress": [_to_hub_pod(ports), to_formgraders()]}}
     if config.deploy.server_name:
         # The ingress is the way in; the proxy needs no load balancer of its own.
         values["service"] = {"type": "ClusterIP"}

@@ -93,30 +93,23 @@ def _run_kernel(settings: dict, env: dict, workdir: str, conn_file: str) -> None
 
 
 def _run_executor(settings, out, info, kernel_pid, name, notebook, workdir, home) -> None:
-    from sunaba.grading.execute import SANDBOX_FAILED, execute_notebook, mark_code_cells
+    from sunaba.grading.execute import execute_and_report
 
     _devnull_stdio()
     os.environ.clear()
     os.environ.update({"PATH": settings["env"]["PATH"], "HOME": home, "LANG": "C.UTF-8"})
     os.chdir(home)
-    try:
-        executed = execute_notebook(
-            notebook,
-            connection=info,
-            kernel_pid=kernel_pid,
-            workdir=workdir,
-            cell_timeout=settings["cell_timeout"],
-            notebook_timeout=settings["notebook_timeout"],
-            max_output=settings["max_output"],
-        )
-    except Exception as exc:  # the learner sees why; the details are the instructor's business
-        reason = f"{type(exc).__name__}: {exc}"
-        mark_code_cells(notebook, 0, "SandboxError", SANDBOX_FAILED.format(reason=reason))
-        executed = notebook
-    line = json.dumps({"name": name, "notebook": executed}, ensure_ascii=False) + "\n"
-    data = line.encode("utf-8")
-    while data:
-        data = data[os.write(out, data) :]
+    execute_and_report(
+        out,
+        name,
+        notebook,
+        connection=info,
+        kernel_pid=kernel_pid,
+        workdir=workdir,
+        cell_timeout=settings["cell_timeout"],
+        notebook_timeout=settings["notebook_timeout"],
+        max_output=settings["max_output"],
+    )
 
 
 def _fork(target, *args) -> int:

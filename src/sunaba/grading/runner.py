@@ -59,26 +59,8 @@ def run_step(
     ensure_portable_modules(config)  # the copy the grader runs must match this code
     account = pwd.getpwnam(grader_account(config, course_id))
     root = CoursePaths.of(config, course_id).root
-    request = {"step": step, "stdin": stdin is not None, **request}
-
-    env = {
-        "PATH": f"{Path(worker_python(config)).parent}:/usr/bin:/bin",
-        "HOME": str(root),
-        "USER": account.pw_name,
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    completed = subprocess.run(
-        [worker_python(config), "-m", "sunaba_portable.grading.worker", json.dumps(request)],
-        input=stdin or b"",
-        capture_output=True,
-        cwd=root,
-        env=env,
-        preexec_fn=become(account),  # noqa: PLW1509 (no threads hold locks here)
-        timeout=timeout,
-        check=False,
-    )
-    return step_outcome(completed, step)
+    env = {"USER": account.pw_name}
+    return _run_worker(config, root, step, stdin, timeout, request, env, become(account))
 
 
 def run_step_as_hub(
@@ -96,6 +78,13 @@ def run_step_as_hub(
     grading pods produced (`sunaba.grading.pods`), feedback only converts notebooks."""
     root = CoursePaths.of(config, course_id).root
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env = {"PYTHONPATH": str(hub_portable_modules(config))}
+    return _run_worker(config, root, step, stdin, timeout, request, env)
+
+
+def _run_worker(config, root: Path, step, stdin, timeout, request, env, preexec_fn=None) -> dict:
+    """`python -m sunaba_portable.grading.worker` in the course directory, with a minimal
+    environment (plus `env`); its result, or a GradingError saying why there is none."""
     request = {"step": step, "stdin": stdin is not None, **request}
     python = worker_python(config)
     completed = subprocess.run(
@@ -108,8 +97,9 @@ def run_step_as_hub(
             "HOME": str(root),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONPATH": str(hub_portable_modules(config)),
+            **env,
         },
+        preexec_fn=preexec_fn,  # noqa: PLW1509 (no threads hold locks here)
         timeout=timeout,
         check=False,
     )

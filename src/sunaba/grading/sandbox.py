@@ -182,7 +182,7 @@ def _run_kernel(settings: SandboxSettings, workdir: str, uid: int, gid: int, con
 
 
 def _run_executor(settings, workdir, uid, gid, info, kernel_pid, name, notebook):
-    from sunaba.grading.execute import SANDBOX_FAILED, execute_notebook, mark_code_cells
+    from sunaba.grading.execute import execute_and_report
 
     # Results go to the pipe on a descriptor of their own: nothing a library prints can mix in.
     out = os.dup(1)
@@ -191,24 +191,17 @@ def _run_executor(settings, workdir, uid, gid, info, kernel_pid, name, notebook)
     os.environ.clear()
     os.environ.update({"PATH": settings.env["PATH"], "HOME": "/tmp", "LANG": "C.UTF-8"})
     os.chdir("/tmp")
-    try:
-        executed = execute_notebook(
-            notebook,
-            connection=info,
-            kernel_pid=kernel_pid,
-            workdir=workdir,
-            cell_timeout=settings.cell_timeout,
-            notebook_timeout=settings.notebook_timeout,
-            max_output=settings.max_output,
-        )
-    except Exception as exc:  # the learner sees why; the details are the instructor's business
-        reason = f"{type(exc).__name__}: {exc}"
-        mark_code_cells(notebook, 0, "SandboxError", SANDBOX_FAILED.format(reason=reason))
-        executed = notebook
-    line = json.dumps({"name": name, "notebook": executed}, ensure_ascii=False) + "\n"
-    data = line.encode("utf-8")
-    while data:
-        data = data[os.write(out, data) :]
+    execute_and_report(
+        out,
+        name,
+        notebook,
+        connection=info,
+        kernel_pid=kernel_pid,
+        workdir=workdir,
+        cell_timeout=settings.cell_timeout,
+        notebook_timeout=settings.notebook_timeout,
+        max_output=settings.max_output,
+    )
 
 
 def _sandbox_init(settings: SandboxSettings, notebooks: dict, workdir: str, uids: tuple[int, int]):

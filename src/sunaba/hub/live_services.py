@@ -8,7 +8,9 @@ formgrader should stop. `POST /hub/api/sunaba/services` (admin:services) recompu
 and started exactly as at start-up (marked as coming from the config, so the next start keeps
 them), missing roles and role grants are added, and services the config no longer has are
 stopped and removed. Services that exist on both sides are left as they are: changing a running
-one is what a restart is for.
+one is what a restart is for. On Kubernetes a formgrader is an external service (a pod the sync
+made, `sunaba.deploy.k8s_formgraders`): it is registered and routed even while its pod is still
+starting.
 
 This runs inside the hub process and uses the same hub methods as JupyterHub's own service API
 (`service_from_spec`, `start_service`); the tests pin that behaviour against the real hub.
@@ -92,8 +94,11 @@ class LiveServicesHandler(APIHandler):
     async def _start(self, service) -> bool:
         if service.oauth_no_confirm:
             self.settings["oauth_no_confirm_list"].add(service.oauth_client_id)
-        if not await self.app.start_service(service.name, service):
+        up = await self.app.start_service(service.name, service)
+        if not up and service.managed:
             return False
+        # An external service (a formgrader pod on Kubernetes) may still be starting when it is
+        # registered: route it now, as the hub does at start, so it works once it is up.
         if service.url:
             await self.proxy.add_service(service)
         return True

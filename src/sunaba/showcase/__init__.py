@@ -1,6 +1,7 @@
 """Showcase: teams publish finished notebooks as Voilà mini-apps, each in its own sandbox.
 
 `service.py` is the hub service (gallery, publish form, API, proxy to the apps); `core.py` what it
-does; `runner.py` the apps' Voilà servers; `hub.py` the area hooks; `cli.py` `sunaba teams …` and
+does; `runner.py` the apps' Voilà servers (`k8s_runner.py` and `k8s_pods.py`: in pods of
+their own on Kubernetes); `hub.py` the area hooks; `cli.py` `sunaba teams …` and
 `sunaba showcase …`; `sandboxed/` the scripts that run inside sandboxes.
 """

@@ -44,6 +44,21 @@ CHROMIUM = "/usr/bin/chromium"
 MAX_TITLE = 100
 MAX_DESCRIPTION = 2000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# On Kubernetes each app runs in a pod of its own (`k8s_runner`); what needs a local sandbox
+# (reading an author's home, the publish-time check, thumbnails) is not available there.
+KUBERNETES = "kubernetes"
+NOT_ON_KUBERNETES = (
+    "この環境（Kubernetes）では、JupyterLab からの新しい公開はまだできません。"
+    "公開済みのアプリの表示・版の切り替え・非公開にする操作は使えます。"
+)
+
+
+def make_runner(config: SiteConfig, mode: str, service_prefix: str, sockets: SocketDirectory):
+    if mode == KUBERNETES:
+        from sunaba.showcase.k8s_runner import PodAppRunner
+
+        return PodAppRunner(config, service_prefix, sockets)
+    return AppRunner(config, mode, service_prefix, sockets)
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,7 @@ class Showcase:
         self.sessions = sessions
         self.sockets = sockets
         self.paths = ShowcasePaths.from_config(config)
-        self.runner = AppRunner(config, mode, service_prefix, sockets)
+        self.runner = make_runner(config, mode, service_prefix, sockets)
         self.runner.wanted = self.is_live
         # One heavy job (snapshot + headless run) at a time: the machine is shared with learners.
         self.heavy = asyncio.Semaphore(1)
@@ -131,6 +146,8 @@ class Showcase:
     # -- the author's notebooks -----------------------------------------------------------
 
     def _author(self, name: str) -> tuple[Identity, Path]:
+        if self.mode == KUBERNETES:  # learners' homes are volumes of their own pods
+            raise ShowcaseError(NOT_ON_KUBERNETES, status=501, reason="not_on_kubernetes")
         home = learner_home(self.config, name)
         if self.mode == "full":
             import pwd
@@ -431,7 +448,10 @@ class Showcase:
 
         Apps whose lock is held (being published or restored right now) are left alone.
         """
-        found = await asyncio.to_thread(app_ids_with_a_home, self.config, self.mode)
+        if self.mode == KUBERNETES:
+            found = await self.runner.app_ids_with_pods()
+        else:
+            found = await asyncio.to_thread(app_ids_with_a_home, self.config, self.mode)
         for group in self.runner.all_groups():
             app_id = app_id_of(self.config, group.dirs[0].name)
             if app_id is not None:
@@ -512,6 +532,8 @@ class Showcase:
 
     async def render_thumbnail(self, app_id: int, number: int) -> bool:
         if not self.config.showcase.thumbnails or not os.path.exists(CHROMIUM):
+            return False
+        if self.mode == KUBERNETES:
             return False
         if not self.is_live(app_id):  # unpublished meanwhile: its account is gone
             return False

@@ -26,8 +26,13 @@ USER_SCOPES = [f"access:services!service={SERVICE_NAME}"]
 PASSED_ENV_PREFIXES = ("SUNABA_CONFIG", "SUNABA_SOURCE", "SUNABA__")
 
 
+# Where apps can get a sandbox: their own account and namespaces on one machine, their own pod
+# on Kubernetes (`k8s_runner`).
+APP_SANDBOX_MODES = ("full", "bubblewrap", "kubernetes")
+
+
 def enabled(config: SiteConfig, facts) -> bool:
-    return config.showcase.enabled and facts.sandbox_mode in ("full", "bubblewrap")
+    return config.showcase.enabled and facts.sandbox_mode in APP_SANDBOX_MODES
 
 
 # Free ports picked in this process, per state dir: applying the same config twice gives the

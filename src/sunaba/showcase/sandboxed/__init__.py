@@ -3,7 +3,8 @@
 The showcase service reads each script's source and runs it with `python -I -c SOURCE ARGS` as the
 app's (or the author's) unprivileged account inside bubblewrap. So every module here may import
 only the standard library and what the runtime venv has (voila, nbclient, playwright), and takes
-all its input from its arguments and stdin.
+all its input from its arguments and stdin. On Kubernetes the same scripts run in an app's pod
+from the image's runtime, as `python -I -m sunaba.showcase.sandboxed.<name>`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ lives in the app's private run directory. Voilà's defaults stay in force where 
 viewers: kernels accept only widget (comm) messages, never `execute_request`.
 
 What this adds to stock Voilà:
-- listening on a Unix socket instead of a TCP port;
+- listening on a Unix socket instead of a TCP port (in an app pod on Kubernetes, on the pod's
+  own address, which the chart's NetworkPolicy opens to the hub pod only);
 - a cap on viewers' kernels: past it, new viewers get a Japanese "busy" page (HTTP 503) instead
   of one more kernel;
 - `<base_url>_sunaba/status`, the number of kernels, for the service (the service never forwards
@@ -217,6 +218,8 @@ class SocketVoila(Voila):
     nothing from outside."""
 
     socket_path = ""
+    tcp_address = ""
+    tcp_port = 0
     max_kernels = 10
     overrides_dir = ""
 
@@ -248,10 +251,14 @@ class SocketVoila(Voila):
         return [*own, *handlers]
 
     def listen(self):
-        sock = netutil.bind_unix_socket(self.socket_path, mode=0o600)
         server = httpserver.HTTPServer(self.app)
-        server.add_socket(sock)
-        self.log.info("Voilà is serving on %s", self.socket_path)
+        if self.tcp_address:
+            # In an app pod: the pod's own address, which only the hub pod may reach.
+            server.listen(self.tcp_port, self.tcp_address)
+            self.log.info("Voilà is serving on %s:%s", self.tcp_address, self.tcp_port)
+        else:
+            server.add_socket(netutil.bind_unix_socket(self.socket_path, mode=0o600))
+            self.log.info("Voilà is serving on %s", self.socket_path)
         self.ioloop = ioloop.IOLoop.current()
         try:
             self.ioloop.start()
@@ -327,9 +334,15 @@ class StatusHandler(tornado.web.RequestHandler):
 def main(argv: list[str]) -> None:
     settings = settings_from_argv(argv)
     os.umask(0o077)
-    SocketVoila.socket_path = settings["socket"]
     SocketVoila.max_kernels = int(settings["max_kernels"])
-    run_dir = Path(settings["socket"]).parent
+    if "listen_env" in settings:
+        # On Kubernetes (`sunaba.showcase.k8s_pods`): TCP on the address the pod was given.
+        SocketVoila.tcp_address = os.environ[settings["listen_env"]]
+        SocketVoila.tcp_port = int(settings["port"])
+        run_dir = Path(settings["run_dir"])
+    else:
+        SocketVoila.socket_path = settings["socket"]
+        run_dir = Path(settings["socket"]).parent
     SocketVoila.overrides_dir = str(write_template_overrides(run_dir / "voila-templates"))
     config = Config()
     config.Voila.tornado_settings = tornado_settings()
