@@ -107,6 +107,14 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
         assert "締切: 2099年3月31日" in fetched.locator(".sunaba-assignment-meta").inner_text()
         assert in_kernel(world, ann, WRITE_ANSWER)["stdout"].strip() == "written"
         page.screenshot(path=str(artifacts / "course-fetched.png"))
+        # Validate before submitting: nbgrader's dialog, in Japanese.
+        fetched.locator(".assignment-notebooks-link").click()
+        fetched.get_by_role("button", name="検証").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.get_by_text("検証の結果").wait_for(timeout=120_000)
+        assert "すべてのテストに合格しました。" in dialog.inner_text()
+        page.screenshot(path=str(artifacts / "course-validated.png"))
+        dialog.get_by_role("button").last.click()
         fetched.get_by_role("button", name="提出").click()
         # JupyterLab keeps the learner's layout in their own home.
         workspaces = world.hub.home_of(ann) / ".jupyter" / "lab" / "workspaces"

@@ -36,6 +36,16 @@
     "Error validating assignment.": "課題を検証できませんでした。",
     "Refresh assignments list": "課題の一覧を更新",
     "Released, downloaded, and submitted assignments for course:": "表示するコース:",
+    // The dialogs nbgrader opens from the list.
+    "Validation Results": "検証の結果",
+    "Success! Your notebook passes all the tests.": "すべてのテストに合格しました。",
+    "The following cell failed:": "次のセルが不合格でした:",
+    "The following cell passed:": "次のセルは合格でした:",
+    "The source of the following cell has changed, but it should not have!":
+      "次のセルは変更してはいけないセルですが、変更されています:",
+    "There was an error running the validate command:": "検証を実行できませんでした:",
+    "Invalid Submission": "提出できませんでした",
+    "Assignment not submitted:": "課題は提出されていません:",
   };
   var TITLES = { "Refresh assignments list": "課題の一覧を更新" };
 
@@ -202,6 +212,7 @@
     autoStart: true,
     activate: function (app) {
       function look() {
+        document.querySelectorAll(".jp-Dialog").forEach(translate);
         var panel = document.getElementById(PANEL_ID);
         if (!panel) {
           return;
