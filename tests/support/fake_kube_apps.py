@@ -10,6 +10,8 @@ Still a mock of the cluster only. What it adds, as a cluster would do it:
   there (paths in its command and environment are mapped), and a `readOnly` mount is made
   read-only (owned by root, no write bits) before the container starts;
 - a container over its memory limit is killed and reported `OOMKilled`;
+- a pod with volumes but no init container (the showcase's publish-time check) runs the same
+  way, its one container attachable when it asks for stdin;
 - calls named in `forbidden` are refused (403), as RBAC refuses what a Role does not grant.
 The pods' programs run as local processes (as `nobody` when the tests run as root).
 """
@@ -117,7 +119,8 @@ class FakeAppCluster(FakeKubernetes):
         pod = FakeAppPod(manifest, scratch_dir(), ip=self._new_ip())
         self.pods[name] = pod
         self.peak_pods = max(self.peak_pods, len(self.pods))
-        kubelet = self._run_app_pod if pod.init_containers else self._kubelet
+        with_volumes = pod.init_containers or manifest["spec"].get("volumes")
+        kubelet = self._run_app_pod if with_volumes else self._kubelet
         asyncio.get_running_loop().create_task(kubelet(pod))
         return web.json_response(pod.as_json(), status=201)
 
@@ -234,16 +237,21 @@ class FakeAppCluster(FakeKubernetes):
         if self._deleted(pod):
             return
         self._make_volumes(pod)
-        init = pod.init_containers[0]
-        pod.init_process = await self._start_container(pod, init, stdin=bool(init.get("stdin")))
-        code = await pod.init_process.wait()
-        pod.init_terminated = {"reason": "Completed" if code == 0 else "Error", "exitCode": code}
-        if code != 0 or self._deleted(pod):
-            pod.phase = "Failed"
-            return
+        for init in pod.init_containers[:1]:
+            stdin = bool(init.get("stdin"))
+            pod.init_process = await self._start_container(pod, init, stdin=stdin)
+            code = await pod.init_process.wait()
+            pod.init_terminated = {
+                "reason": "Completed" if code == 0 else "Error",
+                "exitCode": code,
+            }
+            if code != 0 or self._deleted(pod):
+                pod.phase = "Failed"
+                return
         container = pod.container
         self._make_read_only(pod, container)
-        pod.process = await self._start_container(pod, container, stdin=False)
+        stdin = bool(container.get("stdin"))
+        pod.process = await self._start_container(pod, container, stdin=stdin)
         if self._deleted(pod):
             await self._stop(pod)
             return

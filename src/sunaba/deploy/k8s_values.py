@@ -164,6 +164,7 @@ def hub_values(config: SiteConfig, ports: list[ServicePort]) -> dict:
     if config.showcase.enabled:
         policy = values.setdefault("networkPolicy", {})
         policy.setdefault("egress", []).append(showcase_apps_egress())
+        policy["egress"].append(showcase_authors_servers_egress())
     return values
 
 
@@ -173,6 +174,16 @@ def showcase_apps_egress() -> dict:
     return {
         "ports": [{"protocol": "TCP", "port": L.SHOWCASE_APP_PORT}],
         "to": [{"podSelector": {"matchLabels": {L.ROLE_LABEL: L.SHOWCASE_APP_ROLE}}}],
+    }
+
+
+def showcase_authors_servers_egress() -> dict:
+    """Publishing reads the author's notebook from their own server through the proxy
+    (`http://proxy-public/user/<name>/api/contents/…`, `sunaba.showcase.author_server`); the
+    chart's hub policy lets the hub pod reach the proxy's API port only."""
+    return {
+        "ports": [{"protocol": "TCP", "port": L.PROXY_HTTP_PORT}],
+        "to": [{"podSelector": {"matchLabels": {"component": "proxy"}}}],
     }
 
 

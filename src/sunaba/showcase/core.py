@@ -25,6 +25,13 @@ from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.showcase import store
 from sunaba.showcase.access import can_manage, can_publish_to, can_see_card
 from sunaba.showcase.apphome import AppHome, app_ids_with_a_home
+from sunaba.showcase.author_server import (
+    NO_PERMISSION,
+    AuthorServer,
+    find_author_server,
+    read_notebook_list,
+    read_snapshot,
+)
 from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.jobs import run_job
 from sunaba.showcase.messages import ShowcaseError, check_failed, snapshot_refused
@@ -44,13 +51,13 @@ CHROMIUM = "/usr/bin/chromium"
 MAX_TITLE = 100
 MAX_DESCRIPTION = 2000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# On Kubernetes each app runs in a pod of its own (`k8s_runner`); what needs a local sandbox
-# (reading an author's home, the publish-time check, thumbnails) is not available there.
+# On Kubernetes each app runs in a pod of its own (`k8s_runner`), an author's notebook is read
+# from their own running server (`author_server`) and the publish-time check runs in a pod of
+# its own (`k8s_check`); thumbnails (a browser next to the app) are not rendered there.
 KUBERNETES = "kubernetes"
-NOT_ON_KUBERNETES = (
-    "この環境（Kubernetes）では、JupyterLab からの新しい公開はまだできません。"
-    "公開済みのアプリの表示・版の切り替え・非公開にする操作は使えます。"
-)
+# Where the showcase reaches learners' servers (`/user/<name>/…`) on Kubernetes: the chart's
+# proxy Service, from inside the cluster.
+DEFAULT_SERVERS_URL = "http://proxy-public"
 
 
 def make_runner(config: SiteConfig, mode: str, service_prefix: str, sockets: SocketDirectory):
@@ -82,8 +89,10 @@ class Showcase:
         hub: HubAPI,
         sessions: sessionmaker[Session],
         sockets: SocketDirectory,
+        servers_url: str = DEFAULT_SERVERS_URL,
     ):
         self.config = config
+        self.servers_url = servers_url.rstrip("/")
         self.mode = mode
         self.service_prefix = service_prefix
         self.service_url = service_url.rstrip("/")
@@ -146,8 +155,6 @@ class Showcase:
     # -- the author's notebooks -----------------------------------------------------------
 
     def _author(self, name: str) -> tuple[Identity, Path]:
-        if self.mode == KUBERNETES:  # learners' homes are volumes of their own pods
-            raise ShowcaseError(NOT_ON_KUBERNETES, status=501, reason="not_on_kubernetes")
         home = learner_home(self.config, name)
         if self.mode == "full":
             import pwd
@@ -170,7 +177,16 @@ class Showcase:
     def _reader_run(self, identity: Identity, home: Path) -> SandboxedRun:
         return SandboxedRun(identity=identity, writable=home, readonly=(str(self.paths.prefix),))
 
-    async def notebooks(self, who: Viewer) -> list[dict]:
+    async def _author_server(self, token: str | None) -> AuthorServer:
+        """On Kubernetes: the author's running server, opened with their own token (never the
+        service's: the showcase reads no one's files but the asking author's)."""
+        if not token:
+            raise ShowcaseError(NO_PERMISSION, status=403, reason="no_server_access")
+        return await find_author_server(self.hub.url, self.servers_url, token)
+
+    async def notebooks(self, who: Viewer, token: str | None = None) -> list[dict]:
+        if self.mode == KUBERNETES:  # learners' homes are volumes of their own pods
+            return await read_notebook_list(await self._author_server(token))
         identity, home = self._author(who.name)
         request = json.dumps({"mode": "list", "home": str(home)})
         job = await run_job(
@@ -183,9 +199,12 @@ class Showcase:
             raise ShowcaseError("ノートブックの一覧を読めませんでした。", status=500)
         return json.loads(job.stdout)
 
-    async def _snapshot(self, who: Viewer, relative: str) -> store.Snapshot:
-        identity, home = self._author(who.name)
+    async def _snapshot(self, who: Viewer, relative: str, token: str | None) -> store.Snapshot:
         max_bytes = parse_size(self.config.showcase.max_snapshot_size)
+        if self.mode == KUBERNETES:
+            server = await self._author_server(token)
+            return self._unpacked(await read_snapshot(server, relative, max_bytes), max_bytes)
+        identity, home = self._author(who.name)
         request = json.dumps(
             {"mode": "snapshot", "home": str(home), "notebook": relative, "max_bytes": max_bytes}
         )
@@ -206,9 +225,12 @@ class Showcase:
                     "detail": job.stderr.decode(errors="replace")[-200:],
                 }
             raise snapshot_refused(refusal.get("error", "unreadable"), refusal.get("detail", ""))
+        return self._unpacked(job.stdout, max_bytes)
+
+    def _unpacked(self, stream: bytes, max_bytes: int) -> store.Snapshot:
         staging = store.new_staging(self.paths)
         try:
-            return store.unpack(job.stdout, staging, max_bytes)
+            return store.unpack(stream, staging, max_bytes)
         except store.SnapshotRejected as exc:
             store.discard(staging)
             raise snapshot_refused(exc.code, exc.detail) from exc
@@ -231,9 +253,11 @@ class Showcase:
         if not request.notebook.strip():
             raise ShowcaseError("公開するノートブックを選んでください。", reason="notebook")
 
-    async def publish(self, who: Viewer, request: PublishRequest) -> ShowcaseApp:
+    async def publish(
+        self, who: Viewer, request: PublishRequest, token: str | None = None
+    ) -> ShowcaseApp:
         """Snapshot, run headless, store as a new version and serve it; on any failure nothing
-        that viewers see changes."""
+        that viewers see changes. `token` (the author's own) opens their server on Kubernetes."""
         self._validate(request)
         existing = None
         team_name = request.team
@@ -250,7 +274,7 @@ class Showcase:
                 reason="not_member",
             )
         async with self.heavy:
-            snapshot = await self._snapshot(who, request.notebook)
+            snapshot = await self._snapshot(who, request.notebook, token)
             app = existing
             try:
                 if app is None:
@@ -312,6 +336,14 @@ class Showcase:
         self, app: ShowcaseApp, number: int, snapshot: store.Snapshot, *, had_live: bool
     ) -> None:
         """Run the notebook top to bottom in the app's own sandbox; raise with the failing cell."""
+        timeout = self.config.showcase.cell_timeout
+        cells = count_code_cells(snapshot.folder / snapshot.notebook)
+        budget = min(timeout * (cells + 1) + 60, 3600)
+        if self.mode == KUBERNETES:
+            result = await self._check_in_pod(app, snapshot, budget)
+            if not result.get("ok"):
+                raise check_failed(result, timeout, had_live=had_live)
+            return
         home = AppHome(self.config, app.id, self.mode)
         identity = await asyncio.to_thread(home.ensure)
         deployed = await asyncio.to_thread(home.deploy, snapshot.folder, number)
@@ -319,8 +351,6 @@ class Showcase:
         group = home.cgroup()
         if group is not None:
             group.create(home.limits)
-        timeout = self.config.showcase.cell_timeout
-        cells = count_code_cells(snapshot.folder / snapshot.notebook)
         try:
             job = await run_job(
                 self.config,
@@ -336,7 +366,7 @@ class Showcase:
                     "headless_check",
                     json.dumps({"notebook": str(deployed / snapshot.notebook), "timeout": timeout}),
                 ),
-                timeout=min(timeout * (cells + 1) + 60, 3600),
+                timeout=budget,
             )
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -356,6 +386,27 @@ class Showcase:
             live = self.app(app.id).live_version
             await asyncio.to_thread(home.prune, {live} if live else set())
             raise check_failed(result, timeout, had_live=had_live)
+
+    async def _check_in_pod(self, app: ShowcaseApp, snapshot: store.Snapshot, budget: int) -> dict:
+        # Imported here: the Kubernetes modules are needed only in that mode.
+        from sunaba.showcase.k8s_check import PodCheck
+        from sunaba.showcase.k8s_runner import start_failure
+
+        try:
+            return await PodCheck(self.runner, self.config).run(
+                app.id, snapshot.folder, snapshot.notebook, budget
+            )
+        except Exception as exc:  # the API refused or is unreachable: an admin's matter
+            failure = start_failure(app.id, exc)
+            if failure is None:
+                raise
+            log.error("check pod of app %s: %s", app.id, failure.log_tail)
+            raise ShowcaseError(
+                "公開前の確認を実行する環境を用意できませんでした。管理者に連絡してください。",
+                status=500,
+                reason="check_unavailable",
+                log=failure.log_tail,
+            ) from exc
 
     def _add_version(
         self,

@@ -108,6 +108,13 @@ class ShowcaseHandler(HubOAuthenticated, web.RequestHandler):
             self.viewer = await self.showcase.viewer(user["name"])
         return self.viewer
 
+    def author_token(self) -> str | None:
+        """The asking user's own hub token (their OAuth cookie or API token): on Kubernetes it
+        opens their own server to read the notebook they publish, and nothing else."""
+        if self.viewer is None or self.viewer.name == "(admin cli)":
+            return None
+        return self.hub_auth.get_token(self)
+
     def require_viewer(self) -> Viewer:
         if self.viewer is None:
             raise web.HTTPError(403)
@@ -192,7 +199,7 @@ class PublishPage(ShowcaseHandler):
         viewer = self.require_viewer()
         teams = [t for t in await list_teams(self.showcase.hub) if viewer.in_team(t.name)]
         try:
-            notebooks = await self.showcase.notebooks(viewer)
+            notebooks = await self.showcase.notebooks(viewer, self.author_token())
             notebooks_error = ""
         except ShowcaseError as exc:
             notebooks, notebooks_error = [], exc.message
@@ -241,7 +248,7 @@ class PublishPage(ShowcaseHandler):
             app_id=int(app_id) if app_id.isdigit() else None,
         )
         try:
-            app = await self.showcase.publish(viewer, request)
+            app = await self.showcase.publish(viewer, request, self.author_token())
         except ShowcaseError as exc:
             self.set_status(exc.status)
             await self._form(values=values, error=exc)
@@ -390,7 +397,7 @@ class AppsAPI(APIHandler):
             visibility=str(data.get("visibility", "team")),
             app_id=int(app_id) if app_id is not None else None,
         )
-        app = await self.showcase.publish(viewer, request)
+        app = await self.showcase.publish(viewer, request, self.author_token())
         self.send(app_json(app, self.prefix), 201)
 
 
@@ -448,7 +455,8 @@ class LeftoversAPI(APIHandler):
 
 class NotebooksAPI(APIHandler):
     async def get(self):
-        self.send(await self.showcase.notebooks(self.require_viewer()))
+        viewer = self.require_viewer()
+        self.send(await self.showcase.notebooks(viewer, self.author_token()))
 
 
 class TeamsAPI(APIHandler):

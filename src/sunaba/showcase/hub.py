@@ -22,8 +22,14 @@ SERVICE_SCOPES = [
 ]
 # Every hub user may open the showcase (what each sees there is the service's decision).
 USER_SCOPES = [f"access:services!service={SERVICE_NAME}"]
-# What the hub's own environment passes on: the same site config and isolation level.
-PASSED_ENV_PREFIXES = ("SUNABA_CONFIG", "SUNABA_SOURCE", "SUNABA__")
+# On Kubernetes what a viewer's OAuth token of the showcase may do on their behalf: see whether
+# their own server runs and read their notebook from it (`author_server`). `!user` limits both
+# to the token's owner, so the showcase can open an author's server only while that author
+# publishes, and never anyone else's.
+AUTHOR_SERVER_SCOPES = ["read:servers!user", "access:servers!user"]
+# What the hub's own environment passes on: the same site config and isolation level, and on
+# Kubernetes where learners' servers are reached (`service.SERVERS_URL_ENV`).
+PASSED_ENV_PREFIXES = ("SUNABA_CONFIG", "SUNABA_SOURCE", "SUNABA__", "SUNABA_SHOWCASE_SERVERS_URL")
 
 
 # Where apps can get a sandbox: their own account and namespaces on one machine, their own pod
@@ -70,8 +76,16 @@ def services(config: SiteConfig, facts) -> list[dict]:
             "command": [facts.python, "-m", "sunaba.showcase.service"],
             "environment": service_environment(facts),
             "oauth_no_confirm": True,
+            **author_server_access(facts),
         }
     ]
+
+
+def author_server_access(facts) -> dict:
+    """Only on Kubernetes, where authors' homes are not on the showcase's machine."""
+    if facts.sandbox_mode != "kubernetes":
+        return {}
+    return {"oauth_client_allowed_scopes": list(AUTHOR_SERVER_SCOPES)}
 
 
 def roles(config: SiteConfig, facts) -> list[dict]:

@@ -24,7 +24,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.hub.ports import listen_address
 from sunaba.records.db import default_records_url, ensure_records_schema, make_session_factory
 from sunaba.showcase.apphandler import AppHandler
-from sunaba.showcase.core import Showcase
+from sunaba.showcase.core import DEFAULT_SERVERS_URL, Showcase
 from sunaba.showcase.handlers import (
     AppAPI,
     AppsAPI,
@@ -51,6 +51,8 @@ from sunaba.showcase.store import ensure_store
 log = logging.getLogger("sunaba.showcase")
 HERE = Path(__file__).resolve().parent
 MODE_ENV = "SUNABA_SHOWCASE_MODE"
+# Kubernetes: where learners' servers are reached from the hub pod (default: the proxy Service).
+SERVERS_URL_ENV = "SUNABA_SHOWCASE_SERVERS_URL"
 
 
 def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
@@ -158,6 +160,7 @@ async def serve(config: SiteConfig) -> None:
         hub=hub,
         sessions=sessions,
         sockets=sockets,
+        servers_url=os.environ.get(SERVERS_URL_ENV, DEFAULT_SERVERS_URL),
     )
     ledger = KernelLedger()
     admin_key = read_or_create_secret(paths.admin_key)
