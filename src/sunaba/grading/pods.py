@@ -32,6 +32,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.grading.execute import KERNEL_DIED, human_size, mark_code_cells
 from sunaba.grading.inpod import bad_file_name
 from sunaba.grading.sandbox import Job, JobResult, SandboxError, settings_for
+from sunaba.kube_attach import attach_exchange
 
 log = logging.getLogger("sunaba.grading")
 
@@ -41,8 +42,6 @@ log = logging.getLogger("sunaba.grading")
 API_PERMISSIONS = {"pods": ("create", "delete", "get"), "pods/attach": ("create", "get")}
 
 CONTAINER = "grader"
-STDIN_CHANNEL, STDOUT_CHANNEL = 0, 1
-SEND_CHUNK = 1 << 18
 START_TIMEOUT = 300  # seconds for a pod to be scheduled and its image pulled
 DEADLINE_GRACE = 60  # seconds past the executors' own deadlines before a pod is stopped
 POLL_SECONDS = 0.5
@@ -337,30 +336,20 @@ class PodPool:
         received = bytearray()
         timeout = self.settings.budget(job) + self.settings.deadline_grace
         payload = job_payload(self.settings, job)
-        connection = await attach.connect_get_namespaced_pod_attach(
-            name,
-            self.settings.namespace,
-            container=CONTAINER,
-            stdin=True,
-            stdout=True,
-            stderr=False,
-            tty=False,
-            _preload_content=False,
-        )
         try:
-            async with asyncio.timeout(timeout), connection as ws:
-                for start in range(0, len(payload), SEND_CHUNK):
-                    chunk = payload[start : start + SEND_CHUNK]
-                    await ws.send_bytes(bytes([STDIN_CHANNEL]) + chunk)
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.BINARY:
-                        continue
-                    if message.data[:1] == bytes([STDOUT_CHANNEL]):
-                        received += message.data[1:]
-                        if len(received) > limit:
-                            outcome.problems.append(TOO_LARGE)
-                            outcome.cut = True
-                            break
+            async with asyncio.timeout(timeout):
+                await attach_exchange(
+                    attach,
+                    name,
+                    self.settings.namespace,
+                    CONTAINER,
+                    payload,
+                    received,
+                    enough=lambda data: len(data) > limit,
+                )
+            if len(received) > limit:
+                outcome.problems.append(TOO_LARGE)
+                outcome.cut = True
         except TimeoutError:
             outcome.stopped = DEADLINE.format(seconds=timeout)
         except aiohttp.WSServerHandshakeError as exc:

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_values import kubespawner_traits
+from sunaba.kube_attach import attach_exchange
 from sunaba.showcase.k8s_pods import (
     SNAPSHOT_DIR,
     TMP_DIR,
@@ -35,8 +36,6 @@ from sunaba.showcase.k8s_pods import (
 
 CHECK_LABEL = "sunaba.jp/showcase-check"
 CHECK_CONTAINER = "check"
-STDIN_CHANNEL, STDOUT_CHANNEL = 0, 1
-SEND_CHUNK = 1 << 18
 MAX_ANSWER = 4 << 20  # the result holds at most a few tracebacks cut to 4000 characters
 DEADLINE_GRACE = 120  # seconds past the check's own budget before the pod stops itself
 
@@ -194,30 +193,15 @@ class PodCheck:
 
     async def _exchange(self, name: str, payload: bytes) -> bytes:
         """Send the job on stdin; read stdout until the container ends (or too much came)."""
-        import aiohttp
-
         received = bytearray()
         async with self.runner._api(websocket=True) as attach:
-            connection = await attach.connect_get_namespaced_pod_attach(
+            await attach_exchange(
+                attach,
                 name,
                 self.runner.namespace,
-                container=CHECK_CONTAINER,
-                stdin=True,
-                stdout=True,
-                stderr=False,
-                tty=False,
-                _preload_content=False,
+                CHECK_CONTAINER,
+                payload,
+                received,
+                enough=lambda data: len(data) > MAX_ANSWER,
             )
-            async with connection as ws:
-                for start in range(0, len(payload), SEND_CHUNK):
-                    await ws.send_bytes(
-                        bytes([STDIN_CHANNEL]) + payload[start : start + SEND_CHUNK]
-                    )
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.BINARY:
-                        continue
-                    if message.data[:1] == bytes([STDOUT_CHANNEL]):
-                        received += message.data[1:]
-                        if len(received) > MAX_ANSWER:
-                            break
         return bytes(received)

@@ -24,6 +24,7 @@ from tornado.httpclient import HTTPClientError
 from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
 from sunaba.grading.pods import current_namespace, in_cluster_configuration
+from sunaba.kube_attach import attach_exchange
 from sunaba.showcase.apphome import AppHome
 from sunaba.showcase.k8s_pods import (
     APP_LABEL,
@@ -44,8 +45,6 @@ POLL_SECONDS = 0.5
 WATCH_SECONDS = 5.0
 # Pages still streaming from the previous version's pod when viewers switch are let finish.
 DRAIN_SECONDS = 15.0
-STDIN_CHANNEL, STDOUT_CHANNEL = 0, 1
-SEND_CHUNK = 1 << 18
 
 
 @dataclass
@@ -280,31 +279,17 @@ class PodAppRunner:
             raise AppStartFailed(pod.app_id, f"pod {pod.name}: {reply.get('error', '')}")
 
     async def _attach_and_send(self, pod: AppPod, payload: bytes) -> str:
-        import aiohttp
-
         received = bytearray()
-        async with self._api(websocket=True) as attach:
-            connection = await attach.connect_get_namespaced_pod_attach(
+        async with self._api(websocket=True) as attach, asyncio.timeout(120):
+            await attach_exchange(
+                attach,
                 pod.name,
                 self.namespace,
-                container=SNAPSHOT_CONTAINER,
-                stdin=True,
-                stdout=True,
-                stderr=False,
-                tty=False,
-                _preload_content=False,
+                SNAPSHOT_CONTAINER,
+                payload,
+                received,
+                enough=lambda data: b"\n" in data,
             )
-            async with asyncio.timeout(120), connection as ws:
-                for start in range(0, len(payload), SEND_CHUNK):
-                    chunk = payload[start : start + SEND_CHUNK]
-                    await ws.send_bytes(bytes([STDIN_CHANNEL]) + chunk)
-                async for message in ws:
-                    if message.type != aiohttp.WSMsgType.BINARY:
-                        continue
-                    if message.data[:1] == bytes([STDOUT_CHANNEL]):
-                        received += message.data[1:]
-                        if b"\n" in received:
-                            break
         return received.decode("utf-8", errors="replace")
 
     async def _wait_ready(self, core, pod: AppPod) -> None:
