@@ -170,6 +170,18 @@ class _ObjectHandlers:
         return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
 
+def tree_pss(pid: int) -> int:
+    """Memory of a process and its descendants as a cgroup would count it (shared pages once,
+    as proportional shares); 0 once it is gone."""
+    used = 0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                used += process.memory_full_info().pss
+    return used
+
+
 class FakeKubernetes:
     def __init__(
         self,
@@ -371,14 +383,9 @@ class FakeKubernetes:
         counts shared pages once) and the pod's deadline."""
         limit = int(pod.container["resources"]["limits"]["memory"])
         deadline = time.monotonic() + pod.manifest["spec"]["activeDeadlineSeconds"]
-        root = psutil.Process(pod.process.pid)
         while True:
             await asyncio.sleep(0.05)
-            used = 0
-            with contextlib.suppress(psutil.Error):
-                for process in [root, *root.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
-                        used += process.memory_full_info().pss
+            used = tree_pss(pod.process.pid)
             pod.peak_memory = max(pod.peak_memory, used)
             if used > limit:
                 pod.killed_for = "OOMKilled"

@@ -26,10 +26,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 from aiohttp import web
 
-from tests.support.fake_kube import FakeKubernetes, FakePod
+from tests.support.fake_kube import FakeKubernetes, FakePod, tree_pss
 from tests.support.pod_grading import (
     container_env,
     container_preexec,
@@ -268,14 +267,9 @@ class FakeAppCluster(FakeKubernetes):
 
     async def _memory_limit(self, pod: FakeAppPod) -> None:
         limit = int(pod.container["resources"]["limits"]["memory"])
-        root = psutil.Process(pod.process.pid)
         while True:
             await asyncio.sleep(0.2)
-            used = 0
-            with contextlib.suppress(psutil.Error):
-                for process in [root, *root.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
-                        used += process.memory_full_info().pss
+            used = tree_pss(pod.process.pid)
             pod.peak_memory = max(pod.peak_memory, used)
             if used > limit:
                 pod.killed_for = "OOMKilled"
