@@ -170,6 +170,16 @@ class _ObjectHandlers:
         return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
 
+def record_exit(pod, code: int) -> None:
+    """The container's terminated state and the pod's phase, as the kubelet reports them."""
+    if pod.killed_for == "OOMKilled":
+        pod.terminated = {"reason": "OOMKilled", "exitCode": 137}
+    else:
+        reason = "Completed" if code == 0 else "Error"
+        pod.terminated = {"reason": reason, "exitCode": code if code >= 0 else 128 - code}
+    pod.phase = "Succeeded" if pod.terminated["exitCode"] == 0 else "Failed"
+
+
 def tree_pss(pid: int) -> int:
     """Memory of a process and its descendants as a cgroup would count it (shared pages once,
     as proportional shares); 0 once it is gone."""
@@ -369,12 +379,7 @@ class FakeKubernetes:
         watch = asyncio.get_running_loop().create_task(self._limits(pod))
         code = await pod.process.wait()
         watch.cancel()
-        if pod.killed_for == "OOMKilled":
-            pod.terminated = {"reason": "OOMKilled", "exitCode": 137}
-        else:
-            reason = "Completed" if code == 0 else "Error"
-            pod.terminated = {"reason": reason, "exitCode": code if code >= 0 else 128 - code}
-        pod.phase = "Succeeded" if pod.terminated["exitCode"] == 0 else "Failed"
+        record_exit(pod, code)
         if pod.killed_for == "DeadlineExceeded":
             pod.phase, pod.reason = "Failed", "DeadlineExceeded"
 

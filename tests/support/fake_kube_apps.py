@@ -28,7 +28,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.support.fake_kube import FakeKubernetes, FakePod, tree_pss
+from tests.support.fake_kube import FakeKubernetes, FakePod, record_exit, tree_pss
 from tests.support.pod_grading import (
     container_env,
     container_preexec,
@@ -258,12 +258,7 @@ class FakeAppCluster(FakeKubernetes):
         watch = asyncio.get_running_loop().create_task(self._memory_limit(pod))
         code = await pod.process.wait()
         watch.cancel()
-        if pod.killed_for == "OOMKilled":
-            pod.terminated = {"reason": "OOMKilled", "exitCode": 137}
-        else:
-            reason = "Completed" if code == 0 else "Error"
-            pod.terminated = {"reason": reason, "exitCode": code if code >= 0 else 128 - code}
-        pod.phase = "Succeeded" if pod.terminated["exitCode"] == 0 else "Failed"
+        record_exit(pod, code)
 
     async def _memory_limit(self, pod: FakeAppPod) -> None:
         limit = int(pod.container["resources"]["limits"]["memory"])

@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from sunaba.showcase.apphome import CGROUP_PARENT
 from tests.conftest import ARTIFACTS
+from tests.support.fake_kube_apps import FakeAppCluster
 from tests.support.hub import SunabaHub
 from tests.support.showcase import (
     SHELTERS_CSV,
@@ -118,3 +120,20 @@ def team_app(client, people, author_home) -> int:
     response = client.publish(people["author"], "work/app.ipynb", "七尾市の避難所", "alpha")
     assert response.status_code == 201, response.text
     return response.json()["id"]
+
+
+# The Kubernetes-mode modules: a scratch folder and a fake cluster per test (no hub needed).
+@pytest.fixture
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="sunaba-k8s-showcase-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster():
+    with FakeAppCluster() as fake:
+        yield fake
+        assert fake.running_processes() == [], "a pod's processes outlived it"

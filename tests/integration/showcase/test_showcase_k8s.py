@@ -11,9 +11,6 @@ requests go through its proxy to the pod's address, as in the cluster.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,7 +32,7 @@ from sunaba.showcase.sockets import SocketDirectory
 from sunaba.showcase.store import ensure_store
 from sunaba.showcase.teams import Viewer
 from tests.support.fake_kube_apps import FakeAppCluster
-from tests.support.hub import PREFIX
+from tests.support.hub import PREFIX, free_port
 from tests.support.showcase import notebook
 
 SERVICE_PREFIX = "/services/showcase/"
@@ -48,28 +45,6 @@ async def eventually(condition, timeout: float) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def workdir():
-    path = Path(tempfile.mkdtemp(prefix="sunaba-k8s-showcase-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def cluster():
-    with FakeAppCluster() as fake:
-        yield fake
-        assert fake.running_processes() == [], "an app pod's processes outlived it"
 
 
 def site_config(workdir: Path):

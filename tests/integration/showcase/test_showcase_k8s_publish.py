@@ -15,10 +15,8 @@ import asyncio
 import io
 import json
 import secrets
-import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -36,35 +34,14 @@ from sunaba.showcase.messages import ShowcaseError
 from sunaba.showcase.records import ShowcaseApp
 from sunaba.showcase.sandboxed.snapshot_reader import MANIFEST
 from sunaba.showcase.teams import Viewer
-from tests.integration.showcase.test_showcase_k8s import (
-    Service,
-    app_pods,
-    free_port,
-    pod_states,
-)
+from tests.integration.showcase.test_showcase_k8s import Service, app_pods, pod_states
 from tests.support.fake_kube_apps import FakeAppCluster
-from tests.support.hub import PREFIX
+from tests.support.hub import PREFIX, free_port
 from tests.support.showcase import notebook
 
 AUTHOR = Viewer(name="alice", groups=frozenset({"team-hinan"}))
 SERVICE_TOKEN = "showcase-service-token"
 SHELTERS = "名称,収容人数\n中央公民館,120\n北小学校,300\n"
-
-
-@pytest.fixture
-def workdir():
-    path = Path(tempfile.mkdtemp(prefix="sunaba-k8s-publish-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def cluster():
-    with FakeAppCluster() as fake:
-        yield fake
-        assert fake.running_processes() == [], "a pod's processes outlived it"
 
 
 class AuthorServer:
