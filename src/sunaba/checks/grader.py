@@ -12,6 +12,28 @@ autograder with graders mounted read-only). It defines `QUESTIONS`, a list such 
 
 `expected` is computed once per process (it may load datasets); `check`, when given, replaces
 the standard comparison: `check(answer) -> Verdict`.
+
+Typical wrong answers are kept beside the question as data, each with the message that teaches
+what went wrong::
+
+    Question(
+        "q2",
+        expected=rate_per_100k,
+        hints=[...],
+        mistakes=[
+            Mistake("人数のままです。人口で割って 10万人あたりにしましょう", example=counts),
+            Mistake("100 倍ずれています。…", example=lambda: rate_per_100k() * 100),
+        ],
+    )
+
+`snippets` lists the code the notebook or a hint suggests for the question, each one Python
+expression over the names the notebook's setup cells define (`read_csv_ja(PATH, dtype=...)`).
+The content tests evaluate every snippet after those cells and require it to pass, so that
+following the notebook's own advice never fails its check.
+
+A wrong answer that matches a mistake's `example` (judged with the question's tolerance), or
+that its `matches(answer)` recognises, gets that message before the general ones. The content
+tests feed every example to its question and expect its message.
 """
 
 from __future__ import annotations
@@ -34,6 +56,37 @@ class GraderError(LookupError):
 
 
 @dataclass
+class Mistake:
+    """A typical wrong answer: `example()` builds it, `message` is what the learner reads.
+
+    `matches(answer) -> bool`, when given, recognises a whole family of such answers (any count
+    instead of a rate, say); otherwise an answer matches when it judges equal to the example.
+    """
+
+    message: str
+    example: Callable[[], object]
+    matches: Callable[[object], bool] | None = None
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._cached: tuple[object] | None = None
+
+    def example_value(self) -> object:
+        with self._lock:
+            if self._cached is None:
+                self._cached = (self.example(),)
+            return self._cached[0]
+
+    def recognises(self, answer, tolerance: Tolerance) -> bool:
+        try:
+            if self.matches is not None:
+                return bool(self.matches(answer))
+            return judge(answer, self.example_value(), tolerance).ok
+        except Exception:  # a learner's odd answer must never break the check
+            return False
+
+
+@dataclass
 class Question:
     id: str
     expected: Callable[[], object] | None = None
@@ -44,6 +97,8 @@ class Question:
     ignore_index: bool = False
     ignore_order: bool = False
     check_dtype: bool = True
+    mistakes: list[Mistake] = field(default_factory=list)
+    snippets: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if (self.expected is None) == (self.check is None):
@@ -65,8 +120,16 @@ class Question:
 
     def judge(self, answer) -> Verdict:
         if self.check is not None:
-            return self.check(answer)
-        return judge(answer, self.expected_value(), self.tolerance)
+            verdict = self.check(answer)
+        else:
+            verdict = judge(answer, self.expected_value(), self.tolerance)
+        if verdict.ok:
+            return verdict
+        for mistake in self.mistakes:
+            if mistake.recognises(answer, self.tolerance):
+                general = [m for m in verdict.messages if m != mistake.message]
+                return Verdict.failed(mistake.message, *general)
+        return verdict
 
     def hint(self, level: int) -> str | None:
         """The hint number `level` (1-based); past the last one, the last one again."""
