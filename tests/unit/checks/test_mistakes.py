@@ -44,5 +44,7 @@ def test_a_right_answer_is_never_taken_for_a_mistake():
 
 
 def test_a_matcher_that_raises_is_no_match():
-    q = Question("q2", expected=lambda: 3, mistakes=[Mistake("x", lambda: 4, matches=lambda a: 1 / 0)])
+    q = Question(
+        "q2", expected=lambda: 3, mistakes=[Mistake("x", lambda: 4, matches=lambda a: 1 / 0)]
+    )
     assert q.judge(5).messages == ["数値が違います。計算をもう一度確かめてください"]
