@@ -15,6 +15,7 @@ from sunaba.datasets.catalogue import Catalogue, Dataset, Resource
 from sunaba.datasets.convert import convert_table, read_text_table, text_frame
 from sunaba.datasets.csvio import decode_bytes
 from sunaba.datasets.errors import DatasetError
+from sunaba.datasets.private import drop_private
 from sunaba.datasets.validate import column_problems
 
 
@@ -143,6 +144,7 @@ def load(
     parts = [_read_text(catalogue, dataset, item) for item in picked]
     frames = [_convert_run(run, raw) for run in _runs(parts)]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    frame = drop_private(frame, [part.resource.schema for part in parts])
     if len(parts) > 1:
         names = [Path(part.resource.path).name for part in parts]
         counts = [part.table.num_rows for part in parts]
