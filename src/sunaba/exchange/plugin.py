@@ -31,6 +31,8 @@ from .client import ExchangeClient, ExchangeUnavailable
 from .jadate import format_ja
 from .stamps import nbgrader_time, stamp_from_nbgrader_time
 
+SOLUTION_FOLDER = "解答例"  # beside the feedback folders, in the learner's assignment folder
+
 
 class SunabaExchange(abc.Exchange):
     """Settings and helpers every step shares (configurable as `SunabaExchange.*`)."""
@@ -177,6 +179,27 @@ class FetchFeedback(SunabaExchange, abc.ExchangeFetchFeedback):
             write_files(files, target)
             fetched += 1
         self.log.info("講評を %d 件取得しました: %s/%s", fetched, self.course, self.assignment)
+        if fetched:
+            self.fetch_solution(client)
+
+    def fetch_solution(self, client):
+        """The model solution comes with the feedback once the due date has passed (the
+        exchange decides; before that it refuses and nothing is written)."""
+        path = f"api/courses/{self.course}/assignments/{self.assignment}/solution"
+        try:
+            blob = client.request("GET", path)
+        except ExchangeUnavailable as exc:
+            if exc.status not in (403, 404):
+                self.fail(str(exc))
+            self.log.info("%s", exc)
+            return
+        files = self.call(unpack, blob, max_bytes=2**31).files
+        target = self.dest / SOLUTION_FOLDER
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        write_files(files, target)
+        self.log.info("解答例を取得しました: %s", target)
 
 
 class List(SunabaExchange, abc.ExchangeList):

@@ -25,7 +25,7 @@ from tornado.ioloop import IOLoop
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.courses.layout import EXCHANGE_SERVICE, exchange_root
-from sunaba.exchange import archive
+from sunaba.exchange import archive, solutions
 from sunaba.exchange.identity import Caller
 from sunaba.exchange.store import ExchangeStore, StoreError, check_assignment, check_course
 from sunaba.hub.ports import listen_address
@@ -231,6 +231,8 @@ class SubmitHandler(BaseHandler):
             late = bool(due and now > due)
             if late and item.get("late") == "refuse" and not staff:
                 raise StoreError("締切を過ぎたため、この課題は提出を受け付けていません", status=403)
+            if not staff and await exchange.run(exchange.store.has_solutions, course, assignment):
+                raise StoreError(solutions.CLOSED, status=403)
             blob = b"".join(self._chunks)
             received = await exchange.run(archive.unpack, blob, max_bytes=exchange.max_bytes)
             expected = {name for name in released if name.endswith(".ipynb")}
@@ -417,6 +419,7 @@ def make_app(exchange: Exchange, hub_auth: HubOAuth, prefix: str, pages) -> web.
             f"{api}/courses/{course}/assignments/{name}/feedback/{name}/{stamp}",
             FeedbackReleaseHandler,
         ),
+        solutions.route(api, course, name, BaseHandler),
         (url_path_join(prefix, "oauth_callback"), OAuthCallbackHandler),
         *pages.routes(prefix, BaseHandler),
     ]

@@ -8,6 +8,7 @@ Everything lives under `<state_dir>/exchange/<course>/` (root only, never in a s
     submissions/<student>/<assignment>/<stamp>/  one folder per attempt, never overwritten,
         files/...  meta.json                     with its time and whether it was late
     feedback/<student>/<assignment>/<stamp>/     feedback HTML for that attempt
+    solutions/<assignment>/...                   model solutions, only after the due date
 
 Every path component that comes from a request is checked against a strict pattern first, and
 new folders are written under a temporary name and renamed into place, so a reader never sees a
@@ -312,6 +313,42 @@ class ExchangeStore:
         folder = self._feedback_dir(course, student, assignment) / check_stamp(stamp)
         if not folder.is_dir():
             raise StoreError("この提出の講評はまだ返却されていません", status=404)
+        return read_files(folder)
+
+    # -- model solutions -----------------------------------------------------------------
+
+    def _solutions_dir(self, course: str, assignment: str) -> Path:
+        return self.course_dir(course) / "solutions" / check_assignment(assignment)
+
+    def put_solutions(
+        self,
+        course: str,
+        assignment: str,
+        files: dict[str, bytes],
+        *,
+        due: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Keep the model solutions of an assignment; refused before its due date (and for an
+        assignment without one). True if anything changed."""
+        if due is None or now < due:
+            raise StoreError("締切前の課題の解答例は公開できません", status=403)
+        target = self._solutions_dir(course, assignment)
+        if target.is_dir() and read_files(target) == files:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+        write_files(files, tmp)
+        _replace_dir(tmp, target)
+        return True
+
+    def has_solutions(self, course: str, assignment: str) -> bool:
+        return self._solutions_dir(course, assignment).is_dir()
+
+    def solution_files(self, course: str, assignment: str) -> dict[str, bytes]:
+        folder = self._solutions_dir(course, assignment)
+        if not folder.is_dir():
+            raise StoreError("この課題の解答例はまだ公開されていません", status=404)
         return read_files(folder)
 
 

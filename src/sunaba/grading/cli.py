@@ -1,4 +1,5 @@
-"""`sunaba grade collect|autograde|feedback|release-feedback|export COURSE ASSIGNMENT`."""
+"""`sunaba grade collect|autograde|feedback|release-feedback|release-solutions|export COURSE
+ASSIGNMENT`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ STEPS = {
     "collect": "collect the latest submission of every learner into the course directory",
     "autograde": "run the autograder on the collected submissions (as the course's grader)",
     "feedback": "generate feedback (hidden tests removed) from the graded submissions",
-    "release-feedback": "hand the generated feedback to learners through the exchange",
+    "release-feedback": "hand the generated feedback to learners through the exchange "
+    "(after the due date, with the model solution)",
+    "release-solutions": "after the due date: learners with feedback get the model solution "
+    "(hidden tests removed); their submissions are closed",
     "export": "write the grades as CSV (UTF-8 with BOM) and .xlsx",
 }
 
@@ -57,6 +61,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             report = cycle.generate_feedback(config, course, assignment, students)
         elif args.step == "release-feedback":
             report = cycle.release_feedback(config, course, assignment, students)
+        elif args.step == "release-solutions":
+            report = cycle.release_solutions(config, course, assignment)
         else:
             return export(config, course, assignment, args.output)
     except GradingError as exc:

@@ -290,4 +290,50 @@ def release_feedback(
             progress.mark_feedback(session, course.id, assignment.id, student, now)
     report.lines.append(f"{len(released)} 人に講評を返却しました")
     report.lines += [f"  {name}" for name in released]
+    if released:
+        report.lines += solutions_with_feedback(config, course, assignment, now)
     return report
+
+
+def solutions_with_feedback(
+    config: SiteConfig, course: Course, assignment: Assignment, now: datetime
+) -> list[str]:
+    """After the due date, feedback brings the model solution along; before, a note saying
+    when it will."""
+    from sunaba.exchange.solutions import refusal
+
+    reason = refusal(assignment.due, now)
+    if reason:
+        return [f"解答例はまだ公開していません: {reason}"]
+    return release_solutions(config, course, assignment, now).lines
+
+
+def release_solutions(
+    config: SiteConfig, course: Course, assignment: Assignment, now: datetime | None = None
+) -> CycleReport:
+    """Put the model solutions (hidden tests removed) where learners who have feedback get them
+    with 「フィードバックを取得」. Refused before the due date; afterwards learners can no
+    longer submit this assignment."""
+    from sunaba.courses.layout import exercises_dir
+    from sunaba.exchange.solutions import publish, refusal
+    from sunaba.exchange.store import StoreError
+
+    now = now or datetime.now(UTC)
+    reason = refusal(assignment.due, now)
+    if reason:
+        raise GradingError(f"解答例は公開できません: {reason}")
+    folder = exercises_dir(config) / course.id / assignment.folder
+    try:
+        changed = publish(
+            _store(config), course.id, assignment.id, folder, due=assignment.due, now=now
+        )
+    except StoreError as exc:
+        raise GradingError(str(exc)) from exc
+    state = "公開しました" if changed else "公開済みです（変更なし）"
+    return CycleReport(
+        [
+            f"課題 {assignment.id} の解答例を{state}（非公開のテストは除いています）",
+            "講評を返却された受講者は「フィードバックを取得」で解答例も受け取ります。"
+            "この課題の提出は、これ以後受け付けません",
+        ]
+    )

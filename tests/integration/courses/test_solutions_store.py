@@ -1,0 +1,54 @@
+"""The solution notebook and the store's due-date rule, without a hub."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import nbformat
+import pytest
+
+from sunaba.exchange.solutions import publish, refusal, solution_files
+from sunaba.exchange.store import ExchangeStore, StoreError
+from tests.support.courses import HIDDEN_MARK, source_notebook
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    source = tmp_path / "exercises" / "kiso" / "hw1"
+    source.mkdir(parents=True)
+    nbformat.write(source_notebook(answer=7), str(source / "problem.ipynb"))
+    (source / "notes.py").write_text("SECRET = 1\n")  # only notebooks travel
+    return source
+
+
+def test_the_solution_keeps_answers_and_visible_tests_and_drops_hidden_ones(folder):
+    files = solution_files(folder)
+    assert list(files) == ["problem.ipynb"]
+    text = files["problem.ipynb"].decode("utf-8")
+    notebook = nbformat.reads(text, as_version=4)
+    nbformat.validate(notebook)
+    sources = "\n".join(cell.source for cell in notebook.cells)
+    assert "return 7" in sources and "理由の模範解答" in sources
+    assert "assert isinstance(answer(), int)" in sources
+    for gone in (HIDDEN_MARK, "HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"):
+        assert gone not in text
+    assert all("nbgrader" not in cell.metadata for cell in notebook.cells)
+
+
+def test_the_store_refuses_solutions_before_the_due_date(tmp_path, folder):
+    store = ExchangeStore(tmp_path / "exchange")
+    for due in (None, NOW + timedelta(seconds=1)):
+        with pytest.raises(StoreError) as refused:
+            publish(store, "kiso", "hw1", folder, due=due, now=NOW)
+        assert refused.value.status == 403
+        assert not store.has_solutions("kiso", "hw1")
+    assert "2026年12月3日（木） 18:00" in refusal(NOW + timedelta(seconds=1), NOW)
+    assert refusal(NOW, NOW) is None
+
+    assert publish(store, "kiso", "hw1", folder, due=NOW, now=NOW)
+    assert not publish(store, "kiso", "hw1", folder, due=NOW, now=NOW)  # unchanged
+    stored = json.loads(store.solution_files("kiso", "hw1")["problem.ipynb"])
+    assert HIDDEN_MARK not in json.dumps(stored, ensure_ascii=False)
