@@ -17,7 +17,18 @@ FACTS = HubFacts(
 )
 
 
+# Unit tests never see a real install's state (a hub from `make up` may be running beside them):
+# unless a test names its own, the state dir is one that cannot exist.
+UNIT_STATE_DIR = "/nonexistent/sunaba-unit-state"
+
+
+def unit_config(data: dict | None = None):
+    data = dict(data or {})
+    data["hub"] = {"state_dir": UNIT_STATE_DIR, **data.get("hub", {})}
+    return validate(data, "test")
+
+
 def applied(data: dict | None = None, facts: HubFacts = FACTS) -> Config:
     c = Config()
-    apply(validate(data or {}, "test"), c, facts)
+    apply(unit_config(data), c, facts)
     return c
