@@ -29,6 +29,7 @@ import yaml
 
 from sunaba.datasets.csvio import canonical_encoding
 from sunaba.datasets.errors import CatalogueError, DatasetError
+from sunaba.datasets.headers import header_row_of
 from sunaba.datasets.standards import find_standard
 from sunaba.datasets.tableschema import Schema
 
@@ -84,6 +85,7 @@ class Resource:
     standard: str | None = None
     delimiter: str = ","
     description: str = ""
+    header_row: int = 1  # the row of column names (dialect headerRows); rows above are skipped
 
     @property
     def remote(self) -> bool:
@@ -213,6 +215,9 @@ def _resource(raw: Any, index: int, directory: Path, problems: list[str]) -> Res
         problems.append(f"{where}.standard: 「{standard}」という標準データセットはありません")
     dialect = raw.get("dialect") or {}
     delimiter = dialect.get("delimiter", ",") if isinstance(dialect, Mapping) else ","
+    header_row = header_row_of(dialect)
+    if header_row is None:
+        problems.append(f"{where}.dialect.headerRows: 列名の行の番号を [3] のように書いてください")
     if "schema" not in raw:
         problems.append(f"{where}.schema: ありません（列の定義が必要です）")
         schema = None
@@ -232,6 +237,7 @@ def _resource(raw: Any, index: int, directory: Path, problems: list[str]) -> Res
         standard=standard,
         delimiter=delimiter,
         description=raw.get("description", "") or "",
+        header_row=header_row or 1,
     )
 
 

@@ -15,6 +15,7 @@ from sunaba.datasets.catalogue import Catalogue, Dataset, Resource
 from sunaba.datasets.convert import convert_table, read_text_table, text_frame
 from sunaba.datasets.csvio import decode_bytes
 from sunaba.datasets.errors import DatasetError
+from sunaba.datasets.headers import drop_leading_records
 from sunaba.datasets.private import drop_private
 from sunaba.datasets.validate import column_problems
 
@@ -74,7 +75,8 @@ def _read_text(catalogue: Catalogue, dataset: Dataset, resource: Resource) -> _T
         )
     label = f"{dataset.name}/{resource.path}"
     decoded = decode_bytes(file.read_bytes(), file=label, encoding=resource.encoding)
-    table = read_text_table(decoded.text, file=label, delimiter=resource.delimiter)
+    text = drop_leading_records(decoded.text, resource.header_row - 1, resource.delimiter)
+    table = read_text_table(text, file=label, delimiter=resource.delimiter)
     problems = column_problems(table.column_names, resource.schema)
     if problems:
         details = "、".join(f"「{column}」{problem}" for _, column, _, problem in problems[:5])

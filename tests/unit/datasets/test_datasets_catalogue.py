@@ -22,6 +22,12 @@ EXPECTED = {
     "takamatsu-facilities",
     "takamatsu-city-tax",
     "nanao-shelters",
+    "ssdse-a-2026-municipalities",
+    "ssdse-b-2025-prefecture-panel",
+    "yaizu-traffic-accidents",
+    "mhlw-covid19-daily-cases",
+    "takamatsu-beauty-salons-wareki",
+    "yaizu-yohairyosya-cp932",
 }
 
 
