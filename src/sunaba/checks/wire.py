@@ -77,8 +77,9 @@ def describe_figure(value) -> dict:
                 "ylabel": axes.get_ylabel(),
                 "lines": [
                     {
-                        "x": _plain([float(x) for x in line.get_xdata()]),
-                        "y": _plain([float(y) for y in line.get_ydata()]),
+                        # Unit-converted data: dates and category labels become numbers.
+                        "x": _plain([float(x) for x in line.get_xdata(orig=False)]),
+                        "y": _plain([float(y) for y in line.get_ydata(orig=False)]),
                         "label": str(line.get_label()),
                     }
                     for line in axes.get_lines()
