@@ -43,7 +43,7 @@ QUESTIONS = [
         hints=[
             "町丁は表の 1 行に 1 つずつ並んでいます。行の数を数えましょう",
             "len(pop) で表の行の数が分かります。見出しの行は数に入りません",
-            "town_count = len(pop) と書きます",
+            "town_count = のあとに len(pop) と書きます",
         ],
         mistakes=[
             Mistake(
@@ -65,7 +65,7 @@ QUESTIONS = [
         hints=[
             "総人口の列は totalPopulation です。その列の数を全部足します",
             'pop["totalPopulation"] で列を取り出し、.sum() で合計します',
-            'total = pop["totalPopulation"].sum() と書きます',
+            'total = のあとに pop["totalPopulation"].sum() と書きます',
         ],
         mistakes=[
             Mistake(
@@ -90,7 +90,7 @@ QUESTIONS = [
         hints=[
             "まず「人口が 1 万人以上か」を行ごとに True/False で表す条件を作ります",
             'pop["totalPopulation"] >= 10000 が条件です。表[条件] と書くと True の行だけが残ります',
-            'big_towns = pop[pop["totalPopulation"] >= 10000] と書きます',
+            'big_towns = のあとに pop[pop["totalPopulation"] >= 10000] と書きます',
         ],
         mistakes=[
             Mistake(
@@ -120,7 +120,7 @@ QUESTIONS = [
             "人口の多い順に並べ替えてから、上から 5 行を取り出し、町丁名の列だけをリストにします",
             'sort_values("totalPopulation", ascending=False) で多い順に並びます。'
             "head(5) で上から 5 行です",
-            'top5 = pop.sort_values("totalPopulation", ascending=False).head(5)'
+            'top5 = のあとに pop.sort_values("totalPopulation", ascending=False).head(5)'
             '["regionName"].tolist() と書きます',
         ],
         mistakes=[
@@ -145,7 +145,7 @@ QUESTIONS = [
         hints=[
             "問3 で絞り込んだ表（1 万人以上の町丁）の、総人口の列を合計します",
             '問2 と同じ ["totalPopulation"].sum() が、絞り込んだ表にもそのまま使えます',
-            'big_total = pop[pop["totalPopulation"] >= 10000]["totalPopulation"].sum() と書きます',
+            'big_total = のあとに pop[pop["totalPopulation"] >= 10000]["totalPopulation"].sum() と書きます',
         ],
         mistakes=[
             Mistake(
