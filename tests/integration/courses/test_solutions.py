@@ -82,7 +82,8 @@ def test_before_the_due_date_nobody_gets_the_solution(sqlite_world, solutions_cl
         assert fetched["success"], fetched
         home = world.hub.home_of(dee) / "kiso" / "hw1"
         assert not (home / "feedback" / "解答例").exists()
-        assert not any(HIDDEN_MARK in p.read_text(errors="replace") for p in home.rglob("*.*"))
+        files = [p for p in home.rglob("*") if p.is_file()]
+        assert files and not any(HIDDEN_MARK in p.read_text(errors="replace") for p in files)
     finally:
         shutil.rmtree(planted)
 
