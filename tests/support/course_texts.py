@@ -372,5 +372,14 @@ def real_datasets(tmp_path_factory) -> Iterator[Path]:
             os.environ["SUNABA_DATASETS_PATH"] = before
 
 
+def as_checked(answer):
+    """The answer as the check service and `assert_check` see it: through the wire format."""
+    from sunaba.checks.wire import Figure, decode_answer, encode_answer  # noqa: PLC0415
+
+    if isinstance(answer, Figure):  # already a figure's description
+        return answer
+    return decode_answer(encode_answer(answer))
+
+
 def grader_path(course: str, assignment: str) -> Path:
     return GRADERS / course / f"{assignment}.py"

@@ -3,7 +3,7 @@
 existing, so a new assignment is tested without touching this file.
 
 - every `check("qN", …)` has a grader question with at least two hints and two typical
-  mistakes, and each mistake's example gets that mistake's message first;
+  mistakes, and each mistake's example, sent as `check` sends an answer, gets that mistake's message first;
 - the code a 「ヒント」 line of a notebook shows is one of the question snippets the content
   tests run (tests/integration/courses/test_course_snippets.py);
 - every 「ラベル」ボタン/タブ/メニュー a text tells the learner to use exists in the Japanese UI
@@ -20,6 +20,7 @@ import pytest
 from sunaba.checks.grader import GraderDirectory, Question
 from tests.support.course_texts import (
     GRADERS,
+    as_checked,
     checked_questions,
     course_datasets,
     course_texts,
@@ -85,7 +86,7 @@ def test_each_typical_mistake_gets_its_own_message_first(graders, course, assign
     question = question_of(graders, course, assignment, qid)
     assert question.mistakes, f"{grader_path(course, assignment)} {qid}: mistakes がありません"
     for number, mistake in enumerate(question.mistakes, start=1):
-        verdict = question.judge(mistake.example_value())
+        verdict = question.judge(as_checked(mistake.example_value()))
         assert not verdict.ok, f"{qid} の間違い {number} の例が正解と判定されました"
         assert verdict.messages[0] == mistake.message, (
             f"{qid} の間違い {number}: 最初のメッセージが「{verdict.messages[0]}」で、"
