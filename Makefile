@@ -6,11 +6,14 @@ STATE_DIR ?= $(if $(ROOT),/var/lib/sunaba,$(HOME)/.local/state/sunaba)
 VENV := $(PREFIX)/venv
 SUNABA := $(VENV)/bin/sunaba
 PYTEST_ARGS ?=
+# A local copy of the open data (<mirror>/<dataset>/<file>) for sites that cannot download:
+#   make up DATASETS_MIRROR=/path/to/opendata
+DATASETS_MIRROR ?=
 
 .PHONY: up install install-dev test-tools test test-unit bench lint format docs clean-state
 
 up: install
-	$(SUNABA) --config hub_config/sunaba.yaml up --prefix $(PREFIX) --state-dir $(STATE_DIR)
+	$(if $(DATASETS_MIRROR),SUNABA__DATASETS__MIRROR=$(abspath $(DATASETS_MIRROR)) )$(SUNABA) --config hub_config/sunaba.yaml up --prefix $(PREFIX) --state-dir $(STATE_DIR)
 
 install:
 	deploy/local/bootstrap.sh $(PREFIX)

@@ -72,6 +72,19 @@ def _prepare_courses(config, paths: StatePaths, source: Path) -> None:
     if demo:
         print(describe_demo_accounts(demo))
     sync_courses(config, hub_config_dir=source / "hub_config", use_running_hub=False, log=print)
+    _fetch_course_data(config, source)
+
+
+def _fetch_course_data(config, source: Path) -> None:
+    """The open data the courses use; a machine that cannot fetch still starts."""
+    from sunaba.courses.layout import courses_dir
+    from sunaba.runtime.course_data import fetch_course_data
+
+    print("コースで使うデータセットを確認しています:")
+    try:
+        fetch_course_data(config, courses_dir(config, source / "hub_config"))
+    except Exception as exc:  # a missing dataset must never keep the site from starting
+        print(f"  データセットを確認できませんでした（{exc}）。起動は続けます")
 
 
 def _prepare_state(config, paths: StatePaths) -> None:

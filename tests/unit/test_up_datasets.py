@@ -1,0 +1,145 @@
+"""`sunaba up` fetches the datasets the courses need; offline it reports them and goes on."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+
+from sunaba.config.loader import load_config
+from sunaba.config.schema import SiteConfig
+from sunaba.runtime.course_data import fetch_course_data, missing_datasets
+from sunaba.runtime.state import public_datasets_dir
+
+DATA = "コード,人数\n1,2\n".encode()
+UNREACHABLE = "http://127.0.0.1:9/{name}/counts.csv"  # the discard port: refused at once
+
+
+def write_dataset(catalogue: Path, name: str) -> None:
+    """A catalogue entry with one remote file, as `sunaba install` copies it to the prefix."""
+    folder = catalogue / name
+    folder.mkdir(parents=True)
+    package = {
+        "name": name,
+        "title": f"{name} のデータ",
+        "title_en": f"{name} data",
+        "contributors": [{"title": "テスト市", "role": "publisher"}],
+        "licenses": [{"name": "CC-BY-4.0", "title": "CC BY 4.0"}],
+        "attribution": "テスト市のデータ",
+        "resources": [
+            {
+                "name": "counts",
+                "path": "counts.csv",
+                "url": UNREACHABLE.format(name=name),
+                "format": "csv",
+                "encoding": "utf-8",
+                "bytes": len(DATA),
+                "hash": "sha256:" + hashlib.sha256(DATA).hexdigest(),
+                "schema": {
+                    "fields": [
+                        {"name": "コード", "type": "string"},
+                        {"name": "人数", "type": "integer"},
+                    ]
+                },
+            }
+        ],
+    }
+    (folder / "datapackage.yaml").write_text(
+        yaml.safe_dump(package, allow_unicode=True), encoding="utf-8"
+    )
+
+
+def write_course(courses: Path, course_id: str, datasets: list[str]) -> None:
+    folder = courses / course_id
+    folder.mkdir(parents=True)
+    data = {
+        "id": course_id,
+        "title": {"ja": "テストコース"},
+        "instructors": ["teach"],
+        "datasets": datasets,
+        "assignments": [{"id": "hw1", "title": {"ja": "宿題1"}}],
+    }
+    (folder / "course.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+
+
+def site(tmp_path: Path, mirror: Path | None = None) -> tuple[SiteConfig, Path]:
+    config = SiteConfig.model_validate(
+        {
+            "hub": {"prefix": str(tmp_path / "prefix"), "state_dir": str(tmp_path / "state")},
+            "datasets": {"mirror": str(mirror) if mirror else ""},
+        }
+    )
+    public = public_datasets_dir(config)
+    for name in ("alpha", "beta", "gamma"):
+        write_dataset(public, name)
+    courses = tmp_path / "courses"
+    write_course(courses, "kiso", ["alpha", "beta"])
+    write_course(courses, "oyo", ["beta"])
+    return config, courses
+
+
+def test_offline_up_names_every_missing_dataset_and_the_command_and_goes_on(tmp_path):
+    config, courses = site(tmp_path)
+    lines: list[str] = []
+    missing = fetch_course_data(config, courses, log=lines.append)
+    assert missing == ["alpha", "beta"]  # gamma: no course uses it
+    text = "\n".join(lines)
+    assert "alpha: 公開元から取得できませんでした" in text
+    assert "sunaba datasets fetch alpha" in text and "sunaba datasets fetch beta" in text
+    assert "beta（コース: kiso、oyo）" in text
+    assert "このまま起動します" in text
+    assert "DATASETS_MIRROR" in text
+    assert missing_datasets(config, ["alpha", "gamma", "nowhere"]) == ["alpha", "gamma", "nowhere"]
+    assert not any(public_datasets_dir(config).rglob("counts.csv"))
+
+
+def test_up_fetches_from_the_mirror_and_reports_each(tmp_path):
+    mirror = tmp_path / "mirror"
+    for name in ("alpha", "beta"):
+        (mirror / name).mkdir(parents=True)
+        (mirror / name / "counts.csv").write_bytes(DATA)
+    config, courses = site(tmp_path, mirror)
+    lines: list[str] = []
+    assert fetch_course_data(config, courses, log=lines.append) == []
+    assert lines == [
+        f"  データセット alpha: ミラー {mirror}から取得しました",
+        f"  データセット beta: ミラー {mirror}から取得しました",
+    ]
+    assert (public_datasets_dir(config) / "alpha" / "counts.csv").read_bytes() == DATA
+    assert missing_datasets(config, ["alpha", "beta", "gamma"]) == ["gamma"]
+    again: list[str] = []
+    assert fetch_course_data(config, courses, log=again.append) == []
+    assert all("取得済みです" in line for line in again)
+
+
+def test_a_bad_mirror_file_is_reported_not_raised(tmp_path):
+    mirror = tmp_path / "mirror"
+    (mirror / "alpha").mkdir(parents=True)
+    (mirror / "alpha" / "counts.csv").write_bytes(b"changed upstream\n")
+    config, courses = site(tmp_path, mirror)
+    lines: list[str] = []
+    assert fetch_course_data(config, courses, log=lines.append) == ["alpha", "beta"]
+    text = "\n".join(lines)
+    assert "alpha: ミラー" in text and "sunaba datasets fetch beta" in text
+
+
+def test_make_up_passes_the_mirror_as_the_config_override(tmp_path):
+    """`make up DATASETS_MIRROR=…` sets SUNABA__DATASETS__MIRROR, which the config reads."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    dry = subprocess.run(
+        ["make", "-n", "up", f"DATASETS_MIRROR={tmp_path}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"SUNABA__DATASETS__MIRROR={tmp_path} " in dry
+    plain = subprocess.run(["make", "-n", "up"], cwd=repo, capture_output=True, text=True).stdout
+    assert "SUNABA__DATASETS__MIRROR" not in plain
+    config = load_config(
+        repo / "hub_config" / "sunaba.yaml", environ={"SUNABA__DATASETS__MIRROR": str(tmp_path)}
+    )
+    assert config.datasets.mirror == str(tmp_path)
