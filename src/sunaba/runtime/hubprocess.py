@@ -13,11 +13,14 @@ import urllib.request
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.runtime.rungroup import AlreadyRunning, RunGroup
 from sunaba.runtime.state import StatePaths
 from sunaba.sandbox.limits import CgroupGroup, cgroup_version
 
 STOP_BUDGET = 15.0
 HUB_GRACE = 11.0
+# What the hub has not stopped by then (services, formgraders, the proxy) gets this long.
+REST_GRACE = 5.0
 
 
 def hub_command(config: SiteConfig, source: Path) -> list[str]:
@@ -125,6 +128,16 @@ def stop_process_group(proc: subprocess.Popen | None, grace: float = 3.0) -> Non
 
 def run_hub(config: SiteConfig, source: Path, paths: StatePaths, *, fast_start: bool) -> int:
     log_path = paths.log_dir / "jupyterhub.log"
+    group = RunGroup(config.hub.state_dir)
+    try:
+        left = group.end_leftovers()
+    except AlreadyRunning as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if left:
+        print(f"前回の実行で残っていたプロセスを {left} 個終了しました", flush=True)
+        kill_leftovers(config, None)
+    group.join()
     print(f"hub log: {log_path}")
     zygote = start_zygote(config, paths, log_path) if fast_start else None
     with open(log_path, "ab") as log:
@@ -158,6 +171,7 @@ def run_hub(config: SiteConfig, source: Path, paths: StatePaths, *, fast_start: 
                 proc.kill()
     stop_process_group(zygote)
     kill_leftovers(config, proc.pid)
+    group.end(grace=REST_GRACE)
     if stopping["since"] is not None:
         print(f"stopped in {time.monotonic() - stopping['since']:.1f} s", flush=True)
         return 0
