@@ -143,3 +143,25 @@ def test_make_up_passes_the_mirror_as_the_config_override(tmp_path):
         repo / "hub_config" / "sunaba.yaml", environ={"SUNABA__DATASETS__MIRROR": str(tmp_path)}
     )
     assert config.datasets.mirror == str(tmp_path)
+
+
+def test_install_copies_the_catalogue_without_the_network(tmp_path, monkeypatch):
+    """`make install-dev` (and so `make test`) never downloads data: only `up` and
+    `sunaba datasets fetch` do."""
+    import socket
+    import urllib.request
+
+    from sunaba.runtime.install import ensure_datasets_tree
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    repo = Path(__file__).resolve().parents[2]
+    config = SiteConfig.model_validate({"hub": {"prefix": str(tmp_path / "prefix")}})
+    result = ensure_datasets_tree(config, repo / "datasets")
+    public = public_datasets_dir(config)
+    assert result.changed and (public / "nanao-shelters" / "datapackage.yaml").is_file()
+    assert missing_datasets(config, ["nanao-shelters"]) == ["nanao-shelters"]

@@ -123,6 +123,7 @@ def course_info(course: Course) -> dict:
     return {
         "id": course.id,
         "title": course.title.ja,
+        "datasets": list(course.datasets),
         "assignments": [
             {
                 "id": a.id,

@@ -16,6 +16,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.courses import progress
 from sunaba.courses.layout import FORMGRADER_SERVICE
 from sunaba.exchange.jadate import format_ja
+from sunaba.runtime.course_data import missing_datasets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATUS_JA = {
@@ -131,6 +132,7 @@ class Pages:
                         }
                     )
                 readme = store.course_dir(course_id) / "README.md"
+                info = store.course_info(course_id) or {}
                 courses.append(
                     {
                         "id": course_id,
@@ -139,6 +141,7 @@ class Pages:
                         "staff": caller.is_staff(course_id),
                         "formgrader_url": self.formgrader_url(course_id),
                         "assignments": assignments,
+                        "missing_datasets": missing_datasets(self.config, info.get("datasets", [])),
                         "syllabus": render_markdown(readme.read_text(encoding="utf-8"))
                         if readme.is_file()
                         else "",
@@ -184,5 +187,14 @@ class Pages:
             rows=rows,
             learners=view.learners,
             formgrader_url=self.formgrader_url(course_id),
+            missing=self.course_missing(course_id),
             user=caller.name,
         )
+
+    def course_missing(self, course_id: str) -> list[str]:
+        """The datasets the course uses that are not fetched on this server."""
+        from sunaba.courses.layout import exchange_root
+        from sunaba.exchange.store import ExchangeStore
+
+        info = ExchangeStore(exchange_root(self.config)).course_info(course_id) or {}
+        return missing_datasets(self.config, info.get("datasets", []))
