@@ -1,5 +1,6 @@
 """`make bench`: run every benchmarks/bench_*.py in turn; each prints its own table of figures
-measured side by side with the stock alternative, with ratios."""
+measured side by side with the stock alternative, with ratios. bench_courses.py grades the model
+solution of every assignment of every course in courses/ (sandbox against stock nbgrader)."""
 
 from __future__ import annotations
 
