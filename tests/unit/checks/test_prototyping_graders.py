@@ -1,0 +1,192 @@
+"""The graders of 「プロトタイピング」: model answers pass, each typical mistake gets its own
+message, and no message carries the expected values. The real 七尾市 data is fetched through
+the mirror (../shared/opendata) into a temporary SUNABA_DATASETS_PATH."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import ipywidgets as widgets
+import matplotlib
+import pandas as pd
+import pytest
+
+from sunaba.checks.grader import GraderDirectory
+from sunaba.checks.wire import decode_answer, encode_answer
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[3]
+GRADERS = REPO / "graders"
+MIRROR = REPO.parent / "shared" / "opendata"
+COURSE = "prototyping"
+SHELTER = "矢田郷地区コミュニティセンター"
+
+
+@pytest.fixture(scope="module")
+def shelters(tmp_path_factory) -> pd.DataFrame:
+    if not MIRROR.is_dir():
+        pytest.skip(f"the open-data mirror {MIRROR} is absent (CI puts shared/ beside the clone)")
+    from sunaba.datasets import load
+    from sunaba.datasets.catalogue import Catalogue
+    from sunaba.datasets.fetch import fetch
+
+    target = tmp_path_factory.mktemp("datasets")
+    results = fetch(Catalogue([REPO / "datasets"]), target, ["nanao-shelters"], mirror=MIRROR)
+    assert all(r.ok for r in results), [r.message for r in results if not r.ok]
+    before = os.environ.get("SUNABA_DATASETS_PATH")
+    os.environ["SUNABA_DATASETS_PATH"] = str(target)
+    history = load("nanao-shelters", "history-*")
+    first = history["時点"].isna()
+    history.loc[first, "時点"] = pd.Timestamp("2024-01-09 18:00")
+    history.loc[first, "人数"] = history.loc[first, "人数_令和6年1月9日午後6時時点"]
+    yield history[["名称", "地区", "時点", "人数"]]
+    if before is None:
+        os.environ.pop("SUNABA_DATASETS_PATH", None)
+    else:
+        os.environ["SUNABA_DATASETS_PATH"] = before
+
+
+@pytest.fixture(scope="module")
+def graders(shelters) -> GraderDirectory:
+    return GraderDirectory(GRADERS)
+
+
+def verdict(graders, assignment, question, answer):
+    """Judged as the service judges it: through the wire format."""
+    value = decode_answer(encode_answer(answer))
+    return graders.question(COURSE, assignment, question).judge(value)
+
+
+def test_every_exercise_of_the_course_has_graders():
+    exercises = REPO / "exercises" / COURSE
+    folders = sorted(p.name for p in exercises.iterdir() if p.is_dir())
+    assert folders == GraderDirectory(GRADERS).assignments(COURSE)
+
+
+def test_every_mistake_gets_its_own_message(graders):
+    for assignment in GraderDirectory(GRADERS).assignments(COURSE):
+        for question in graders.questions(COURSE, assignment).values():
+            assert len(question.hints) >= 2 and len(question.mistakes) >= 2, question.id
+            for mistake in question.mistakes:
+                judged = question.judge(mistake.example_value())
+                assert not judged.ok and judged.messages[0] == mistake.message, (
+                    assignment,
+                    question.id,
+                    mistake.message,
+                )
+
+
+# -- widgets ---------------------------------------------------------------------------------
+
+
+def occupancy_of(shelters, name):
+    return shelters[shelters["名称"] == name].set_index("時点")["人数"]
+
+
+def chart(shelters, name=SHELTER, *, title=None, xlabel="時点", ylabel="避難者数（人）"):
+    series = occupancy_of(shelters, name)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(series.index, series.to_numpy(dtype=float))
+    ax.set_title(f"{name} の避難者数" if title is None else title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def month_summary(shelters, month):
+    in_month = shelters[shelters["時点"].dt.month == month]
+    return in_month.groupby("名称")["人数"].max().sort_values(ascending=False)
+
+
+def test_widgets_model_answers_pass(graders, shelters):
+    names = sorted(shelters["名称"].unique())
+    assert verdict(graders, "widgets", "q1", names).ok
+    assert verdict(graders, "widgets", "q2", occupancy_of(shelters, SHELTER)).ok
+    # Plotted as a pandas Series too: dates on the x axis are sent as matplotlib numbers.
+    fig, ax = plt.subplots()
+    occupancy_of(shelters, SHELTER).plot(ax=ax, title=f"{SHELTER}の推移")
+    ax.set_xlabel("時点")
+    ax.set_ylabel("人数（人）")
+    assert verdict(graders, "widgets", "q3", fig).ok
+    assert verdict(graders, "widgets", "q3", chart(shelters)).ok
+    dropdown = widgets.Dropdown(options=names, value=SHELTER, description="避難所")
+    answer = {"選択肢": list(dropdown.options), "説明": dropdown.description, "最初の値": SHELTER}
+    assert verdict(graders, "widgets", "q4", answer).ok
+    assert verdict(graders, "widgets", "q5", month_summary(shelters, 3)).ok
+    slider = widgets.IntSlider(min=1, max=int(shelters["時点"].dt.month.max()), description="月")
+    assert verdict(graders, "widgets", "q6", {"最小": 1, "最大": slider.max, "説明": "月"}).ok
+    plt.close("all")
+
+
+def test_widgets_typical_mistakes_teach_without_the_answer(graders, shelters):
+    names = sorted(shelters["名称"].unique())
+    result = verdict(graders, "widgets", "q1", list(shelters["名称"]))
+    assert "unique()" in result.text() and SHELTER not in result.text()
+    result = verdict(graders, "widgets", "q2", occupancy_of(shelters, SHELTER).reset_index())
+    assert "表（DataFrame）のまま" in result.text()
+    other = verdict(graders, "widgets", "q2", occupancy_of(shelters, "山王小学校"))
+    assert not other.ok and "262" not in other.text()
+    result = verdict(graders, "widgets", "q3", chart(shelters, xlabel="Date", ylabel="People"))
+    assert "日本語" in result.text()
+    result = verdict(graders, "widgets", "q3", chart(shelters, "山王小学校"))
+    assert not result.ok and "線の値" in result.text() and SHELTER not in result.text()
+    result = verdict(graders, "widgets", "q3", chart(shelters, title=""))
+    assert "タイトルがありません" in result.text()
+    answer = {"選択肢": names, "説明": "避難所", "最初の値": names[0]}
+    result = verdict(graders, "widgets", "q4", answer)
+    assert "value" in result.text() and SHELTER not in result.text()
+    totals = shelters[shelters["時点"].dt.month == 3].groupby("名称")["人数"].sum()
+    result = verdict(graders, "widgets", "q5", totals)
+    assert "合計" in result.text()
+    for number in month_summary(shelters, 3).head(3):
+        assert f" {number} " not in result.text() and f"{number}人" not in result.text()
+    result = verdict(graders, "widgets", "q5", month_summary(shelters, 3).sort_index())
+    assert result.messages[0].startswith("数はそろっていますが、多い順に並んでいません")
+    result = verdict(graders, "widgets", "q6", {"最小": 1, "最大": 12, "説明": "月"})
+    assert "データにない月" in result.text() and "9" not in result.text()
+    plt.close("all")
+
+
+# -- voila-app -------------------------------------------------------------------------------
+
+GOOD_REPORT = {
+    "エラー": [],
+    "データの読み込み": {"最初の実行": 1, "操作したとき": 0},
+    "画面": {"大きな表": [], "横に広いグラフ": [], "グラフの数": 2},
+    "最初のセル": "markdown",
+    "Markdown": [
+        "# 七尾市の避難所\n\n## 使い方\n\n避難所を選びます。\n\n## 出典\n\n"
+        "「令和6年能登半島地震 石川県七尾市避難所開設情報GISデータ」（raokiey, CC BY 4.0）を加工して作成。"
+    ],
+}
+
+
+def text_part(report):
+    return {"最初のセル": report["最初のセル"], "Markdown": report["Markdown"]}
+
+
+def test_voila_app_model_report_passes(graders):
+    assert verdict(graders, "voila-app", "q1", GOOD_REPORT["エラー"]).ok
+    assert verdict(graders, "voila-app", "q2", GOOD_REPORT["データの読み込み"]).ok
+    assert verdict(graders, "voila-app", "q3", GOOD_REPORT["画面"]).ok
+    assert verdict(graders, "voila-app", "q4", text_part(GOOD_REPORT)).ok
+
+
+def test_voila_app_reports_of_typical_mistakes(graders):
+    errors = ["セル 5: NameError: name 'DATA' is not defined"]
+    result = verdict(graders, "voila-app", "q1", errors)
+    assert "上から順" in result.text() and "セル 5" in result.text()
+    result = verdict(graders, "voila-app", "q2", {"最初の実行": 2, "操作したとき": 1})
+    assert result.messages[0].startswith("部品を操作するたびにデータを読み直しています")
+    screen = {"大きな表": ["セル 3: 1467 行の表"], "横に広いグラフ": [], "グラフの数": 2}
+    result = verdict(graders, "voila-app", "q3", screen)
+    assert "head(10)" in result.text() and "1467 行" in result.text()
+    result = verdict(graders, "voila-app", "q3", {**screen, "大きな表": [], "グラフの数": 0})
+    assert "グラフが 1 枚も" in result.text()
+    blank = {"最初のセル": "markdown", "Markdown": ["YOUR ANSWER HERE"]}
+    assert "YOUR ANSWER HERE のまま" in verdict(graders, "voila-app", "q4", blank).text()
+    no_credit = {"最初のセル": "markdown", "Markdown": ["# 避難所アプリ\n\n## 使い方\n\n選びます"]}
+    assert "出典" in verdict(graders, "voila-app", "q4", no_credit).text()
