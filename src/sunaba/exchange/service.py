@@ -350,6 +350,8 @@ class FeedbackReleaseHandler(BaseHandler):
         except (StoreError, archive.ArchiveRefused) as exc:
             self.fail(exc)
         await self.exchange.record("feedback", course, assignment, student)
+        config = self.exchange.config
+        await self.exchange.run(solutions.after_feedback, config, course, assignment)
         self.finish({"changed": changed})
 
 

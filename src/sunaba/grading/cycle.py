@@ -305,7 +305,10 @@ def solutions_with_feedback(
     reason = refusal(assignment.due, now)
     if reason:
         return [f"解答例はまだ公開していません: {reason}"]
-    return release_solutions(config, course, assignment, now).lines
+    try:
+        return release_solutions(config, course, assignment, now).lines
+    except GradingError as exc:  # the feedback is out already; say why the solution is not
+        return [f"解答例を公開できませんでした: {exc}"]
 
 
 def release_solutions(

@@ -52,3 +52,39 @@ def test_the_store_refuses_solutions_before_the_due_date(tmp_path, folder):
     assert not publish(store, "kiso", "hw1", folder, due=NOW, now=NOW)  # unchanged
     stored = json.loads(store.solution_files("kiso", "hw1")["problem.ipynb"])
     assert HIDDEN_MARK not in json.dumps(stored, ensure_ascii=False)
+
+
+def test_feedback_from_a_formgrader_brings_the_solution_only_after_the_due_date(tmp_path):
+    """The exchange's hook after a formgrader releases feedback (no hub needed)."""
+    from sunaba.config.schema import SiteConfig
+    from sunaba.courses.layout import exchange_root
+    from sunaba.exchange.solutions import after_feedback
+    from tests.support.courses import FAR_FUTURE, KISO_DUE_PAST, write_course
+
+    courses, exercises = tmp_path / "courses", tmp_path / "exercises"
+    write_course(
+        courses,
+        exercises,
+        "kiso",
+        instructors=["teach"],
+        learners=["ann"],
+        assignments=[
+            {"id": "hw1", "title": {"ja": "宿題1"}, "due": FAR_FUTURE},
+            {"id": "late", "title": {"ja": "締切済み"}, "due": KISO_DUE_PAST},
+        ],
+    )
+    config = SiteConfig.model_validate(
+        {
+            "hub": {"state_dir": str(tmp_path / "state")},
+            "courses": {"directory": str(courses), "exercises": str(exercises)},
+        }
+    )
+    store = ExchangeStore(exchange_root(config))
+    lines = after_feedback(config, "kiso", "hw1")
+    assert any("まだ公開していません" in line for line in lines)
+    assert not store.has_solutions("kiso", "hw1")
+    lines = after_feedback(config, "kiso", "late")
+    assert any("解答例を公開しました" in line for line in lines)
+    text = store.solution_files("kiso", "late")["problem.ipynb"].decode()
+    assert "return 42" in text and HIDDEN_MARK not in text
+    assert after_feedback(config, "kiso", "nothing") == []  # logged, never raised
