@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from sunaba.config.loader import validate
 from sunaba.hub.apply import learner_env
-from tests.support.config import applied
+from sunaba.hub.facts import memory_bytes
+from tests.support.config import FACTS, applied
 
 
 def test_network_binds_loopback_by_default():
@@ -94,3 +97,28 @@ def test_culler_can_be_turned_off():
 
 def test_apply_is_deterministic():
     assert applied() == applied()
+
+
+def test_spawn_limits_are_sized_from_the_machine_by_default():
+    facts = dataclasses.replace(FACTS, cpu_count=2, memory_bytes=24 * 2**30)
+    c = applied(facts=facts)
+    assert c.JupyterHub.concurrent_spawn_limit == 10
+    assert c.JupyterHub.active_server_limit == 61  # 80 % of 24 GiB / 320 MiB
+
+
+def test_spawn_limits_from_the_site_config_win():
+    facts = dataclasses.replace(FACTS, cpu_count=64, memory_bytes=512 * 2**30)
+    c = applied({"hub": {"concurrent_spawn_limit": 3, "active_server_limit": 25}}, facts)
+    assert (c.JupyterHub.concurrent_spawn_limit, c.JupyterHub.active_server_limit) == (3, 25)
+
+
+def test_no_active_limit_is_guessed_when_the_memory_is_unknown():
+    c = applied(facts=dataclasses.replace(FACTS, memory_bytes=0))
+    assert c.JupyterHub.active_server_limit == 0
+
+
+def test_the_machine_memory_is_read_from_meminfo(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24576000 kB\nMemFree:  1 kB\n")
+    assert memory_bytes(meminfo) == 24576000 * 1024
+    assert memory_bytes(tmp_path / "absent") == 0

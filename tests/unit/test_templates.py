@@ -385,6 +385,18 @@ PAGES = {
         ["サーバーでエラーが発生しました", "管理者にご連絡ください", "詳しい情報"],
     ),
     "error-503": ("error.html", lambda: error_ctx(503), ["現在ご利用いただけません"]),
+    "error-429-spawn-throttle": (
+        "error.html",
+        lambda: error_ctx(
+            429, "Too many users trying to log in right now. Try again in 30 seconds."
+        ),
+        ["多くの方が同時に作業環境を起動しています", "約 30 秒後"],
+    ),
+    "error-429-active-limit": (
+        "error.html",
+        lambda: error_ctx(429, "Active user limit exceeded. Try again in a few minutes."),
+        ["同時に使える人数の上限"],
+    ),
     "error-418": ("error.html", lambda: error_ctx(418), ["エラーが発生しました"]),
     "token": (
         "token.html",
@@ -959,3 +971,16 @@ def test_usernames_are_escaped():
     # The discard confirmation reads the name from a data attribute, never from JS source.
     onclicks = re.findall(r'onclick="([^"]*)"', html)
     assert onclicks and all("alert(1)" not in js for js in onclicks)
+
+
+@pytest.mark.parametrize(
+    ("message", "refresh"),
+    [
+        ("Too many users trying to log in right now. Try again in 30 seconds.", 31),
+        ("Too many users trying to log in right now. Try again in 2 minutes.", 30),
+        ("Active user limit exceeded. Try again in a few minutes.", 120),
+    ],
+)
+def test_a_learner_who_waits_for_a_spawn_slot_retries_on_their_own(message, refresh):
+    html = render(ja_env, "error.html", error_ctx(429, message))
+    assert f'<meta http-equiv="refresh" content="{refresh}">' in html

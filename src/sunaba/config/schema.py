@@ -87,6 +87,20 @@ class HubSection(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the hub and its services."
     )
+    concurrent_spawn_limit: int = Field(
+        0,
+        ge=0,
+        description="Learners' servers that may be starting at the same time; others are asked "
+        "(in Japanese) to wait a few seconds and retry on their own. 0 sizes it from the "
+        "machine: 5 per CPU core.",
+    )
+    active_server_limit: int = Field(
+        0,
+        ge=0,
+        description="Learners' servers that may run at the same time. 0 sizes it from the "
+        "machine: 80 % of its memory divided by 320 MiB, what one active learner with a pandas "
+        "kernel was measured to use (about 60 on 24 GiB).",
+    )
 
     @field_validator("base_url")
     @classmethod

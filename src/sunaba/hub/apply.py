@@ -29,6 +29,21 @@ class HubFacts:
     hub_config_dir: Path
     service_tokens: dict[str, str] = field(default_factory=dict)
     python: str = sys.executable
+    cpu_count: int = 2
+    memory_bytes: int = 0  # 0: unknown
+
+
+# One active learner (single-user server and a kernel with pandas), as measured by `make bench`.
+ACTIVE_LEARNER_BYTES = 320 * 2**20
+
+
+def spawn_limits(config: SiteConfig, facts: HubFacts) -> tuple[int, int]:
+    """(concurrent spawns, active servers): the site's numbers, or sized from the machine."""
+    concurrent = config.hub.concurrent_spawn_limit or 5 * max(1, facts.cpu_count)
+    active = config.hub.active_server_limit
+    if not active and facts.memory_bytes:
+        active = max(1, int(facts.memory_bytes * 0.8) // ACTIVE_LEARNER_BYTES)
+    return concurrent, active
 
 
 def venv_bin(config: SiteConfig, name: str) -> str:
@@ -119,6 +134,9 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.SandboxSpawner.cpu_limit_cores = sandbox.cpu_limit
     c.SandboxSpawner.max_processes = sandbox.max_processes
     c.SandboxSpawner.max_file_bytes = parse_size(sandbox.max_file_size)
+    concurrent, active = spawn_limits(config, facts)
+    c.JupyterHub.concurrent_spawn_limit = concurrent
+    c.JupyterHub.active_server_limit = active
 
 
 def update_templates(c, config: SiteConfig, facts: HubFacts) -> None:

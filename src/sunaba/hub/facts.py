@@ -25,4 +25,21 @@ def detect_facts(config: SiteConfig, hub_config_dir: Path) -> HubFacts:
             "Start with `sunaba up --insecure-demo` only for a throwaway demo."
         )
     tokens = read_secrets(StatePaths.from_config(config)).get("service_tokens", {})
-    return HubFacts(sandbox_mode=mode, hub_config_dir=hub_config_dir, service_tokens=tokens)
+    return HubFacts(
+        sandbox_mode=mode,
+        hub_config_dir=hub_config_dir,
+        service_tokens=tokens,
+        cpu_count=len(os.sched_getaffinity(0)),
+        memory_bytes=memory_bytes(),
+    )
+
+
+def memory_bytes(meminfo: Path = Path("/proc/meminfo")) -> int:
+    """The machine's memory (0 when it cannot be read)."""
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
