@@ -12,7 +12,7 @@ import math
 import re
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
@@ -21,8 +21,6 @@ from sunaba.checks.grader import GraderDirectory
 from sunaba.checks.wire import decode_answer, encode_answer
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.fetch import fetch
-
-matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[3]
 GRADERS = REPO / "graders"
@@ -44,6 +42,7 @@ def datasets(tmp_path_factory):
     """The course's real datasets fetched through the mirror, where load() looks first."""
     if not MIRROR.is_dir():
         pytest.skip(f"the open-data mirror {MIRROR} is absent (CI puts shared/ beside the clone)")
+    plt.switch_backend("Agg")
     cache = tmp_path_factory.mktemp("ebpm-datasets")
     results = fetch(Catalogue([REPO / "datasets"]), cache, DATASETS, mirror=MIRROR)
     assert all(r.ok for r in results), [r.message for r in results if not r.ok]
@@ -177,6 +176,7 @@ def test_snippets_the_notebook_suggests_pass(graders, assignment):
     names = run_setup(assignment)
     for question in graders.questions(COURSE, assignment).values():
         for snippet in question.snippets:
+            plt.close("all")  # a notebook cell starts without the previous cell's figure
             answer = eval(snippet, dict(names))  # noqa: S307
             result = question.judge(wire(answer))
             assert result.ok, (question.id, snippet, result.messages)
