@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 # Each module exposes `add_commands(subparsers)`; subcommands set `func(args) -> int`.
 COMMAND_MODULES = (
@@ -20,12 +21,25 @@ COMMAND_MODULES = (
 )
 
 
+def installed_version() -> str:
+    try:
+        return version("sunaba")
+    except PackageNotFoundError:  # run from a checkout without an install
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sunaba", description="Run and administer a Sunaba learning hub."
     )
     parser.add_argument(
         "--config", help="site config file (default: hub_config/sunaba.yaml or $SUNABA_CONFIG)"
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"sunaba {installed_version()}",
+        help="show the version",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -24,7 +24,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(func=cmd_show)
 
     docs = sub.add_parser("docs", help="write the config reference generated from the schema")
-    docs.add_argument("--out", default="docs/reference/config.md")
+    docs.add_argument(
+        "--out", default="docs/reference/config.md", help="file to write (default: %(default)s)"
+    )
     docs.set_defaults(func=cmd_docs)
 
 

@@ -19,7 +19,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(func=cmd_list)
 
     info = sub.add_parser("info", help="show one dataset: source, licence, attribution, files")
-    info.add_argument("name")
+    info.add_argument("name", help="dataset name, as `sunaba datasets list` shows it")
     info.add_argument("--columns", action="store_true", help="also list every column")
     info.set_defaults(func=cmd_info)
 
@@ -32,7 +32,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     check = sub.add_parser(
         "validate", help="check a CSV file against a schema, like a publisher's validator"
     )
-    check.add_argument("file")
+    check.add_argument("file", help="CSV or Excel file to check")
     check.add_argument(
         "--schema",
         required=True,

@@ -15,7 +15,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     sub = deploy.add_subparsers(dest="deploy_command", required=True)
 
     render = sub.add_parser("render", help="render every file a target needs from the config")
-    render.add_argument("target", choices=["vm", "k8s"])
+    render.add_argument(
+        "target", choices=["vm", "k8s"], help="vm: systemd units and nginx; k8s: Helm values"
+    )
     render.add_argument("--out", help="output directory (default: ./sunaba-<target>)")
     render.add_argument(
         "--chart-reference",

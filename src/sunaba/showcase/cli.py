@@ -40,18 +40,20 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("name", help="short name: a-z, 0-9 and '-', e.g. hinan-map")
     create.add_argument("--title", default="", help="name shown on pages (Japanese welcome)")
     create.add_argument("--course", default="", help="course id, for the gallery's filter")
-    create.add_argument("--members", nargs="*", default=[], metavar="USER")
+    create.add_argument(
+        "--members", nargs="*", default=[], metavar="USER", help="hub users to add to the team"
+    )
     create.set_defaults(func=cmd_teams_create)
     for name, func, text in (
         ("add", cmd_teams_add, "add hub users to a team"),
         ("remove", cmd_teams_remove, "remove hub users from a team"),
     ):
         parser = sub.add_parser(name, help=text)
-        parser.add_argument("name")
-        parser.add_argument("users", nargs="+", metavar="USER")
+        parser.add_argument("name", help="the team's short name")
+        parser.add_argument("users", nargs="+", metavar="USER", help="hub user names")
         parser.set_defaults(func=func)
     delete = sub.add_parser("delete", help="delete a team (its apps stay, owned by nobody)")
-    delete.add_argument("name")
+    delete.add_argument("name", help="the team's short name")
     delete.set_defaults(func=cmd_teams_delete)
 
     showcase = subparsers.add_parser("showcase", help="published Voilà apps")
@@ -59,21 +61,23 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     sub.add_parser("list", help="list every app").set_defaults(func=cmd_apps_list)
     sub.add_parser("status", help="what runs, with kernel counts").set_defaults(func=cmd_status)
     versions = sub.add_parser("versions", help="the versions of one app")
-    versions.add_argument("app", type=int)
+    versions.add_argument("app", type=int, help="app number, as the gallery shows it")
     versions.set_defaults(func=cmd_versions)
     restore = sub.add_parser("restore", help="serve an earlier version again")
-    restore.add_argument("app", type=int)
-    restore.add_argument("version", type=int)
+    restore.add_argument("app", type=int, help="app number, as the gallery shows it")
+    restore.add_argument("version", type=int, help="version number to make live again")
     restore.set_defaults(func=cmd_restore)
     unpublish = sub.add_parser("unpublish", help="stop an app and take it off the gallery")
-    unpublish.add_argument("app", type=int)
+    unpublish.add_argument("app", type=int, help="app number, as the gallery shows it")
     unpublish.set_defaults(func=cmd_unpublish)
     purge = sub.add_parser(
         "purge",
         help="delete unpublished apps for good (versions, account, home, cgroup), "
         "or with --leftovers what apps that are not live left on this machine",
     )
-    purge.add_argument("apps", type=int, nargs="*", metavar="APP")
+    purge.add_argument(
+        "apps", type=int, nargs="*", metavar="APP", help="numbers of unpublished apps to delete"
+    )
     purge.add_argument(
         "--leftovers",
         action="store_true",
@@ -81,8 +85,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     purge.set_defaults(func=cmd_purge)
     visibility = sub.add_parser("visibility", help="who may open an app")
-    visibility.add_argument("app", type=int)
-    visibility.add_argument("visibility", choices=VISIBILITIES)
+    visibility.add_argument("app", type=int, help="app number, as the gallery shows it")
+    visibility.add_argument("visibility", choices=VISIBILITIES, help="who may open the app")
     visibility.set_defaults(func=cmd_visibility)
 
 
