@@ -87,6 +87,11 @@ class HubSection(Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of the hub and its services."
     )
+    extra_config_dir: str = Field(
+        "",
+        description="Folder of extra JupyterHub config files (`*.py`, run after the site config, "
+        "in name order). Empty means `jupyterhub_config.d/` beside `jupyterhub_config.py`.",
+    )
     concurrent_spawn_limit: int = Field(
         0,
         ge=0,
