@@ -190,3 +190,26 @@ def test_voila_app_reports_of_typical_mistakes(graders):
     assert "YOUR ANSWER HERE のまま" in verdict(graders, "voila-app", "q4", blank).text()
     no_credit = {"最初のセル": "markdown", "Markdown": ["# 避難所アプリ\n\n## 使い方\n\n選びます"]}
     assert "出典" in verdict(graders, "voila-app", "q4", no_credit).text()
+
+
+# -- showcase-review -------------------------------------------------------------------------
+
+HUB = "https://sunaba.example.lg.jp"
+
+
+def addresses(mine, reviewed):
+    return {"自分のアプリ": mine, "レビューしたアプリ": reviewed}
+
+
+def test_showcase_review_addresses(graders):
+    good = addresses(f"{HUB}/services/showcase/apps/3/", "/services/showcase/apps/12/")
+    assert verdict(graders, "showcase-review", "q1", good).ok
+    same = addresses(f"{HUB}/services/showcase/apps/3/", f"{HUB}/services/showcase/apps/3")
+    assert "同じアプリ" in verdict(graders, "showcase-review", "q1", same).text()
+    gallery = addresses(f"{HUB}/services/showcase/", f"{HUB}/services/showcase/apps/4/")
+    assert "ギャラリー" in verdict(graders, "showcase-review", "q1", gallery).text()
+    manage = addresses(f"{HUB}/services/showcase/manage/3", f"{HUB}/services/showcase/apps/4/")
+    assert "管理する" in verdict(graders, "showcase-review", "q1", manage).text()
+    typo = addresses("apps/3", f"{HUB}/services/showcase/apps/4/")
+    result = verdict(graders, "showcase-review", "q1", typo)
+    assert not result.ok and "「自分のアプリ」がアプリの住所になっていません" in result.text()
