@@ -51,9 +51,10 @@ CELL_TIMEOUT = 10
 
 CORRECT = {
     "read_population": "def read_population():\n"
-    '    return read_csv_ja(PATH, dtype={"地域コード": str, "町字ID": str}, quiet=True)\n',
+    '    return read_csv_ja(PATH, dtype={"地域コード": str}, quiet=True)\n',
     "hankaku": "def hankaku(text):\n    return normalize_text(text)\n",
-    "seireki": "def seireki(text):\n    return parse_wareki(text)\n",
+    "read_facilities": "def read_facilities():\n    return read_csv_ja(YAIZU, quiet=True)\n",
+    "facility_count": "facility_count = len(read_facilities())\n",
 }
 PARTLY_WRONG = {
     **CORRECT,
@@ -61,11 +62,11 @@ PARTLY_WRONG = {
     "hankaku": "def hankaku(text):\n    return text\n",
 }
 HOSTILE = [
-    {**CORRECT, "seireki": CORRECT["seireki"] + "while True:\n    pass\n"},
+    {**CORRECT, "read_facilities": CORRECT["read_facilities"] + "while True:\n    pass\n"},
     {**CORRECT, "hankaku": "import os\nos._exit(1)\n"},
     {
         **CORRECT,
-        "seireki": CORRECT["seireki"] + "import os\nfor name in os.listdir('.'):\n"
+        "read_facilities": CORRECT["read_facilities"] + "import os\nfor name in os.listdir('.'):\n"
         "    os.remove(name) if os.path.isfile(name) else None\n",
     },
 ]
@@ -91,7 +92,7 @@ def submission(release: nbformat.NotebookNode, answers: dict) -> bytes:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
             cell.source = answers[grade_id]
-        elif grade_id == "q4_answer":
+        elif grade_id == "q5_answer":
             cell.source = "地域コードの先頭の 0 が消えて、ほかの表と結合できなくなります。"
     return nbformat.writes(notebook).encode("utf-8")
 
