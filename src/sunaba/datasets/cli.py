@@ -177,7 +177,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from sunaba.datasets.fetch import fetch
+    from sunaba.datasets.fetch import fetch, remote_count
+    from sunaba.progress import Progress
     from sunaba.runtime.state import public_datasets_dir
 
     try:
@@ -186,7 +187,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         mirror_dir = args.mirror or config.datasets.mirror
         mirror = Path(mirror_dir) if mirror_dir else None
         target = Path(args.cache) if args.cache else public_datasets_dir(config)
-        results = fetch(catalogue, target, [args.name] if args.name else None, mirror=mirror)
+        names = [args.name] if args.name else None
+        with Progress(remote_count(catalogue, names), "取得") as progress:
+            results = fetch(catalogue, target, names, mirror=mirror, progress=progress)
     except DatasetError as exc:
         return _fail(exc)
     if not results:

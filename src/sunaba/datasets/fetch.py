@@ -22,7 +22,9 @@ from typing import BinaryIO
 
 from sunaba.datasets.catalogue import PACKAGE_FILE, Catalogue, Dataset, Resource
 from sunaba.datasets.errors import FetchError
+from sunaba.progress import Progress
 
+_STATUS_JA = {"updated": "取得しました", "unchanged": "最新のままです", "failed": "失敗しました"}
 CHUNK = 1 << 16
 TIMEOUT = 60
 USER_AGENT = "sunaba-datasets/0.1"
@@ -209,14 +211,21 @@ def _copy_package(dataset: Dataset, target_root: Path) -> None:
             Path(temp_name).unlink(missing_ok=True)
 
 
+def remote_count(catalogue: Catalogue, names: list[str] | None) -> int:
+    datasets = [catalogue.get(name) for name in names] if names else catalogue.datasets()[0]
+    return sum(1 for dataset in datasets for item in dataset.resources if item.remote)
+
+
 def fetch(
     catalogue: Catalogue,
     target_root: Path,
     names: list[str] | None = None,
     *,
     mirror: Path | None = None,
+    progress: Progress | None = None,
 ) -> list[FetchResult]:
-    """Fetch every remote resource of the named datasets (all datasets when None)."""
+    """Fetch every remote resource of the named datasets (all datasets when None); each file
+    is reported to `progress` (total: the number of remote files) as it is done."""
     if mirror is not None and not mirror.is_dir():
         raise FetchError(f"ミラーのフォルダがありません: {mirror}")
     try:
@@ -230,7 +239,12 @@ def fetch(
         if not remote:
             continue
         for resource in remote:
+            item = f"{dataset.name}/{resource.path}"
+            if progress:
+                progress.start(item)
             results.append(fetch_resource(dataset, resource, target_root, mirror=mirror))
+            if progress:
+                progress.done(item, _STATUS_JA[results[-1].status])
         try:
             _copy_package(dataset, target_root)
         except OSError as exc:

@@ -76,7 +76,12 @@ def test_fetch_into_cache_from_mirror(config, capsys, tmp_path, mirror):
         run(config, "fetch", "takamatsu-city-tax", "--mirror", str(mirror), "--cache", str(cache))
         == 0
     )
-    assert "取得 1 件" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "取得 1 件" in out.out
+    # Off a terminal, progress is one line per file.
+    progress = [line for line in out.err.splitlines() if line.startswith("取得 ")]
+    assert len(progress) == 1
+    assert progress[0].startswith("取得 1/1 takamatsu-city-tax/city_tax_settlement_status.csv")
     assert (cache / "takamatsu-city-tax" / "city_tax_settlement_status.csv").is_file()
     assert (
         run(
