@@ -18,8 +18,11 @@ Conventions of the guide's Markdown (the only thing this test reads):
 - `<!-- learner -->` before a ```python block: code the learner runs in the fetched notebook, in
   the learner's own kernel after the notebook's setup cells; a ```text block after it is what
   `check`/`hint` show.
-- `<!-- learner: fetch -->`, `<!-- learner: submit -->` (prose describing buttons): the learner
-  does that through the assignment list's own API.
+- `<!-- learner: ACTION -->` (beside prose describing buttons): the learner does ACTION (fetch,
+  submit, fetch-feedback) through the API the assignment list's buttons call, and the test
+  checks what the prose promises; `<!-- teacher: grade-by-hand -->`: the instructor grades the
+  written answer through the formgrader's own API; `<!-- time: after-due -->`: time passes
+  beyond the due date (the test moves the course's due date to yesterday and syncs).
 
 Guide files are run in GUIDE order; later ones continue from the state the earlier left.
 """
@@ -33,10 +36,12 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from sunaba.checks.grader import GraderDirectory
@@ -57,7 +62,9 @@ GUIDE = [
 ]
 
 FENCE = re.compile(r"^```(\S*)\s*$")
-MARKER = re.compile(r"^<!--\s*(file|notebook|/notebook|learner)(?::\s*(.*?))?\s*-->\s*$")
+MARKER = re.compile(
+    r"^<!--\s*(file|notebook|/notebook|learner|teacher|time)(?::\s*(.*?))?\s*-->\s*$"
+)
 
 
 @dataclass
@@ -90,8 +97,8 @@ def parse_guide(path: Path) -> list[Step]:
                 assert notebook is not None, f"{path}:{i + 1}: <!-- /notebook --> without a start"
                 steps.append(notebook)
                 notebook = None
-            elif kind == "learner" and arg:
-                steps.append(Step("learner-action", text=arg, line=i + 1))
+            elif kind in ("learner", "teacher", "time") and arg:
+                steps.append(Step(f"{kind}-action", text=arg, line=i + 1))
                 last_runnable = None
             else:
                 marker = (kind, arg)
@@ -282,6 +289,12 @@ def follow(site: Site, path: Path, context: dict) -> None:
         elif step.kind == "learner-action":
             context.setdefault("actions", []).append(step.text)
             LEARNER_ACTIONS[step.text](site, context)
+        elif step.kind == "teacher-action":
+            context.setdefault("actions", []).append(step.text)
+            TEACHER_ACTIONS[step.text](site, context)
+        elif step.kind == "time-action":
+            context.setdefault("actions", []).append(step.text)
+            TIME_ACTIONS[step.text](site, context)
 
 
 # What a learner does with the assignment list's buttons, through the same API the buttons use.
@@ -322,7 +335,85 @@ def submit_answers(site: Site, context: dict) -> None:
     assert result["success"], result
 
 
-LEARNER_ACTIONS = {"fetch": fetch_assignment, "submit": submit_answers}
+def fetch_feedback(site: Site, context: dict) -> None:
+    """「フィードバックを取得」: the feedback carries the hand-written comment and no hidden test;
+    the model solution comes along only once the due date has passed."""
+    learner = context["learner"]
+    result = site.world.lab(
+        learner, "POST", "assignments/fetch_feedback", course_id="renshu", assignment_id="jinko"
+    )
+    assert result["success"], result
+    folder = site.hub.home_of(learner) / "renshu" / "jinko"
+    pages = list(folder.rglob("jinko.html"))
+    assert len(pages) == 1, pages
+    page = pages[0].read_text(encoding="utf-8")
+    assert context["manual_comment"] in page
+    assert "HIDDEN TESTS" not in page and "assert_check(" not in page
+    solutions = list(folder.rglob("解答例/jinko.ipynb"))
+    if not context.get("after_due"):
+        assert solutions == [], "a solution reached the learner before the due date"
+        return
+    assert len(solutions) == 1, list(folder.rglob("*"))
+    solution = solutions[0].read_text(encoding="utf-8")
+    assert 'total = table[\\"人口\\"].sum()' in solution
+    assert "HIDDEN TESTS" not in solution and "assert_check(" not in solution
+    assert "BEGIN SOLUTION" not in solution
+
+
+LEARNER_ACTIONS = {
+    "fetch": fetch_assignment,
+    "submit": submit_answers,
+    "fetch-feedback": fetch_feedback,
+}
+
+
+def after_due(site: Site, context: dict) -> None:
+    """Time passes: the due date of the course file is moved to yesterday and synced, as if the
+    guide were followed the day after the due date."""
+    path = site.work / "courses" / "renshu" / "course.yaml"
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    text, count = re.subn(r"due: \S+ \S+", f"due: {yesterday} 00:00", path.read_text("utf-8"))
+    assert count == 1
+    path.write_text(text, encoding="utf-8")
+    run_sh(site, Step("sh", text="sunaba courses sync\n"), "time passes (test)")
+    context["after_due"] = True
+
+
+TIME_ACTIONS = {"after-due": after_due}
+
+
+def formgrader(site: Site, context: dict, method: str, path: str, **kwargs):
+    """The course's formgrader as the instructor's browser calls it (through the hub)."""
+    if "teacher" not in context:
+        context["teacher"] = site.hub.new_learner(site.teacher_name)
+    response = requests.request(
+        method,
+        f"{site.hub.url}/services/formgrader-renshu/formgrader/api/{path}",
+        headers={"Authorization": f"token {context['teacher'].token}"},
+        timeout=60,
+        **kwargs,
+    )
+    assert response.ok, f"{method} {path}: {response.status_code} {response.text[:300]}"
+    return response.json()
+
+
+def grade_by_hand(site: Site, context: dict) -> None:
+    """In 「Manual Grading」: the written answer gets 2 points and a comment."""
+    submitted = formgrader(site, context, "GET", "submitted_notebooks/jinko/jinko")
+    mine = [n for n in submitted if n["student"] == site.learner_name]
+    assert len(mine) == 1 and mine[0]["needs_manual_grade"], submitted
+    grades = formgrader(site, context, "GET", "grades", params={"submission_id": mine[0]["id"]})
+    written = next(g for g in grades if g["name"] == "q2_answer")
+    assert written["max_score"] == 2 and written["needs_manual_grade"], written
+    formgrader(site, context, "PUT", f"grade/{written['id']}", json={"manual_score": 2})
+    comments = formgrader(site, context, "GET", "comments", params={"submission_id": mine[0]["id"]})
+    comment = next(c for c in comments if c["name"] == "q2_answer")
+    formgrader(site, context, "PUT", f"comment/{comment['id']}", json={"manual_comment": COMMENT})
+    context["manual_comment"] = COMMENT
+
+
+COMMENT = "避難所の例が具体的で、よく書けています。"
+TEACHER_ACTIONS = {"grade-by-hand": grade_by_hand}
 
 
 # ----------------------------------------------------------------------------------------------
