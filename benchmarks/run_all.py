@@ -4,12 +4,33 @@ solution of every assignment of every course in courses/ (sandbox against stock 
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# No benchmark may hang `make bench`: past this, it and everything it started are stopped and
+# the run goes on with the next one (override with SUNABA_BENCH_TIMEOUT, in seconds).
+TIMEOUT = float(os.environ.get("SUNABA_BENCH_TIMEOUT", 1800))
+
+
+def run_one(script: Path) -> str | None:
+    """Run one benchmark in a session of its own; None when it passed, else why not."""
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=HERE.parent, start_new_session=True)
+    try:
+        code = proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        return f"stopped after {TIMEOUT:.0f} s"
+    return f"exit {code}" if code else None
 
 
 def main(argv: list[str]) -> int:
@@ -19,10 +40,10 @@ def main(argv: list[str]) -> int:
         script = HERE / f"{name.removesuffix('.py')}.py"
         print(f"\n=== {script.name} ===", flush=True)
         started = time.monotonic()
-        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
-        print(f"--- {script.name}: {time.monotonic() - started:.0f} s, exit {result.returncode}")
-        if result.returncode:
-            failures.append(script.name)
+        problem = run_one(script)
+        print(f"--- {script.name}: {time.monotonic() - started:.0f} s, {problem or 'exit 0'}")
+        if problem:
+            failures.append(f"{script.name} ({problem})")
     if failures:
         print("failed: " + ", ".join(failures))
     return 1 if failures else 0
