@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sunaba.config.schema import SiteConfig
 from sunaba.courses import progress
+from sunaba.courses.insight_records import record_question_scores
 from sunaba.courses.layout import courses_dir, exchange_root
 from sunaba.courses.model import Assignment, Course, CourseError, load_course_file
 from sunaba.exchange.archive import pack
@@ -32,6 +33,7 @@ class StudentResult:
     needs_manual_grade: bool = False
     error: str = ""
     notes: list[str] = field(default_factory=list)  # Japanese, for the instructor's report
+    questions: list[dict] = field(default_factory=list)  # per graded cell, from the gradebook
 
 
 class Autograder(Protocol):
@@ -202,6 +204,10 @@ def record_scores(config: SiteConfig, course: Course, assignment: Assignment, re
                     session, course.id, assignment.id, student, result.score,
                     result.max_score or 0, now,
                 )  # fmt: skip
+                if result.questions:
+                    record_question_scores(
+                        session, course.id, assignment.id, student, result.questions
+                    )
 
 
 def autograde(

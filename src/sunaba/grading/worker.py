@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import shutil
 import sys
 import traceback
@@ -144,7 +145,35 @@ def _score(gradebook, assignment: str, student: str) -> dict:
         "max_score": submission.max_score,
         "late": bool(submission.total_seconds_late and submission.total_seconds_late > 0),
         "needs_manual_grade": bool(submission.needs_manual_grade),
+        "questions": _questions(gradebook, assignment, submission),
     }
+
+
+CHECK_CALL = re.compile(r"""assert_check\(\s*["']([A-Za-z0-9_.-]{1,60})["']""")
+
+
+def _questions(gradebook, assignment: str, submission) -> list[dict]:
+    """Every graded cell of the submission, in notebook order: its score and, for autograded
+    test cells, the instant-check question its hidden tests call (from the source cell)."""
+    found = []
+    for notebook in sorted(submission.notebooks, key=lambda n: n.name):
+        sources = {}
+        for cell in gradebook.find_notebook(notebook.name, assignment).source_cells:
+            sources[cell.name] = cell.source or ""
+        for grade in notebook.grades:
+            match = CHECK_CALL.search(sources.get(grade.name, ""))
+            found.append(
+                {
+                    "notebook": notebook.name,
+                    "cell": grade.name,
+                    "question": match.group(1) if match else grade.name,
+                    "manual": grade.cell_type == "markdown",
+                    "score": grade.score,
+                    "max_score": grade.max_score,
+                    "needs_manual_grade": bool(grade.needs_manual_grade),
+                }
+            )
+    return found
 
 
 def _each_student(converter_class, config: Config, assignment: str, students, **flags) -> dict:

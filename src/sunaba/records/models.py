@@ -58,7 +58,12 @@ class Person(TimestampMixin, Base):
 
 
 # Each area declares its own tables on this Base, next to its code, with its own migration branch.
-AREA_MODEL_MODULES = ("sunaba.courses.records", "sunaba.checks.records", "sunaba.showcase.records")
+AREA_MODEL_MODULES = (
+    "sunaba.courses.records",
+    "sunaba.courses.insight_records",
+    "sunaba.checks.records",
+    "sunaba.showcase.records",
+)
 
 
 def load_area_models() -> None:
