@@ -7,9 +7,10 @@ standard finds the ○/△ written in 災害種別_洪水 where it asks for 1 or
 What each check expects from the notebook:
 
     check("q1", problem_columns(shelters))
-    check("q2", fix_shelters(shelters))
+    check("q2", problem_rows(shelters))
+    check("q3", fix_shelters(shelters))
 
-q2 accepts every fix that the standard schema finds no problem with, that keeps the rows and
+q3 accepts every fix that the standard schema finds no problem with, that keeps the rows and
 columns, that turns ○ into 1 and does not turn △ (usable only in part) into 1.
 """
 
@@ -30,6 +31,10 @@ def shelters():
 
 def problem_columns(schema=SCHEMA):
     return sorted(set(validate(shelters(), schema)["列"]))
+
+
+def problem_rows(schema=SCHEMA):
+    return int(validate(shelters(), schema)["行"].nunique())
 
 
 def _rows_marked(mark):
@@ -134,6 +139,33 @@ QUESTIONS = [
     ),
     Question(
         "q2",
+        expected=problem_rows,
+        hints=[
+            "結果の表の「行」の列が、問題のあったファイルの行番号です。1 つの行に問題が 2 つ"
+            "あると、同じ行番号が 2 回出てきます",
+            '.nunique() は、重なりを除いた値の種類の数を数えます。validate(df, SCHEMA)["行"] に'
+            "使います",
+            'return のあとに validate(df, SCHEMA)["行"].nunique() と書きます',
+        ],
+        mistakes=[
+            Mistake(
+                "問題の件数を数えています。1 つの行に問題が 2 つある行（緯度と経度の入れ替わり）"
+                "があるので、行の数は件数より少なくなります。nunique() で行番号の種類を数えましょう",
+                example=lambda: len(validate(shelters(), SCHEMA)),
+            ),
+            Mistake(
+                "砂場市のカタログの定義（sunaba-city/shelters）で点検した結果です。記号の問題の"
+                "ある行が入っていません。標準データセットの定義 SCHEMA で点検しましょう",
+                example=lambda: problem_rows(RELAXED),
+            ),
+        ],
+        snippets=[
+            'validate(shelters, SCHEMA)["行"].nunique()',
+            '[validate(df, SCHEMA)["行"].nunique() for df in [shelters]][0]',
+        ],
+    ),
+    Question(
+        "q3",
         check=fixed_shelters,
         hints=[
             "まず df.copy() で新しい表を作り、元の表は変えないようにします。直すのは"

@@ -194,18 +194,21 @@ def test_check_schema_uses_the_standard_schema():
     assert "災害種別_洪水" in standard and "災害種別_洪水" not in relaxed
     assert check("check-schema", "q1", standard).ok
     assert "カタログの定義" in check("check-schema", "q1", relaxed).text()
+    rows = validate(shelters, "指定緊急避難場所一覧")["行"]
+    assert check("check-schema", "q2", rows.nunique()).ok
+    assert "件数を数えています" in check("check-schema", "q2", len(rows)).text()
     # The old model answer, complete only against the relaxed schema, is no longer enough.
     old = _fix(shelters, None)
     assert validate(old, "sunaba-city/shelters").empty
-    result = check("check-schema", "q2", old)
+    result = check("check-schema", "q3", old)
     assert not result.ok and "○ や △ が残っています" in result.text()
-    assert check("check-schema", "q2", _fix(shelters, {"○": "1", "△": ""})).ok
-    assert check("check-schema", "q2", _fix(shelters, {"○": "1", "△": "0"})).ok
+    assert check("check-schema", "q3", _fix(shelters, {"○": "1", "△": ""})).ok
+    assert check("check-schema", "q3", _fix(shelters, {"○": "1", "△": "0"})).ok
     assert (
         "△ だった行を 1 に"
-        in check("check-schema", "q2", _fix(shelters, {"○": "1", "△": "1"})).text()
+        in check("check-schema", "q3", _fix(shelters, {"○": "1", "△": "1"})).text()
     )
-    assert "行の数が変わっています" in check("check-schema", "q2", old.head(3)).text()
+    assert "行の数が変わっています" in check("check-schema", "q3", old.head(3)).text()
 
 
 def _charts_data():
