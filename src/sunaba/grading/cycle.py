@@ -294,10 +294,10 @@ def release_feedback(
     with session_scope(url) as session:
         for student in released:
             progress.mark_feedback(session, course.id, assignment.id, student, now)
-    if released:  # first, so that the report still ends with who got feedback
-        report.lines += solutions_with_feedback(config, course, assignment, now)
     report.lines.append(f"{len(released)} 人に講評を返却しました")
     report.lines += [f"  {name}" for name in released]
+    if released:
+        report.lines += solutions_with_feedback(config, course, assignment, now)
     return report
 
 
