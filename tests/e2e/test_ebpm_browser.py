@@ -131,7 +131,20 @@ def replace_cell_text(page, code: str) -> None:
     page.keyboard.press("Escape")
 
 
+class Laps:
+    """How long each step took, printed (shown by pytest when the test fails, or with -s)."""
+
+    def __init__(self):
+        self.last = time.monotonic()
+
+    def __call__(self, step: str) -> None:
+        now = time.monotonic()
+        print(f"{now - self.last:6.1f} s  {step}", flush=True)
+        self.last = now
+
+
 def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, artifacts):
+    lap = Laps()
     source = source_notebook(WALK.course, WALK.assignment)
     cells = nbformat.read(str(source), as_version=4).cells
     ids = [grade_id(cell) for cell in cells]
@@ -148,6 +161,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     home = world.hub.home_of(learner)
     relative = f"{WALK.course}/{WALK.assignment}/{source.name}"
 
+    lap("servers started")
     # The learner fetches the assignment from 「課題一覧」.
     page = log_in(browser, world, learner)
     try:
@@ -163,6 +177,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         filled = in_kernel(world, learner, fill_answers_code(relative, answers))
         assert filled["stdout"].strip() == f"filled {len(answers)}", filled
 
+        lap("fetched")
         # Open the notebook from the list; run every cell down to the question.
         fetched.locator(".assignment-notebooks-link").click()
         fetched.get_by_role("link", name=source.stem).click()
@@ -173,6 +188,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         for _ in range(target):
             page.keyboard.press("Shift+Enter")
 
+        lap("notebook open")
         # A count instead of a rate: the check names that mistake.
         replace_cell_text(page, WALK.wrong)
         page.keyboard.press("Shift+Enter")  # the answer
@@ -187,6 +203,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         page.screenshot(path=str(artifacts / "ebpm-check-mistake.png"))
         assert WALK.mistake in wrong.inner_text(), wrong.inner_text()
 
+        lap("wrong answer checked")
         # A hint, in a new cell below the check.
         page.keyboard.press("a")
         page.keyboard.press("Enter")
@@ -197,6 +214,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         assert WALK.hint in shown.inner_text(), shown.inner_text()
         page.screenshot(path=str(artifacts / "ebpm-hint.png"))
 
+        lap("hint")
         # Back to the answer (three cells up: check, hint, answer), fixed.
         for _ in range(3):
             page.keyboard.press("ArrowUp")
@@ -217,6 +235,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
             "the fixed answer saved",
         )
 
+        lap("fixed and saved")
         # 「提出」.
         panel = open_assignment_list(page)
         fetched = panel.locator("#fetched_assignments_list .list_item", has_text=WALK.assignment)
@@ -227,6 +246,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     finally:
         page.close()
 
+    lap("submitted")
     # The instructor: collect, autograde with the formgrader's own request, release.
     course, assignment = cycle.find_course(world.config, WALK.course, WALK.assignment)
     cycle.collect(world.config, course, assignment)
@@ -242,6 +262,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         assert status == 200 and json.loads(body)["success"], body
     finally:
         page.close()
+    lap("autograded")
     scores = run_step(world.config, WALK.course, "scores", assignments=[WALK.assignment])
     full = autograded_points(source)
     assert scores[WALK.assignment][LEARNER]["score"] == full, scores
@@ -250,6 +271,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     report = "\n".join(cycle.release_feedback(world.config, course, assignment, [LEARNER]).lines)
     assert LEARNER in report and "解答例を公開しました" in report, report
 
+    lap("feedback released")
     # The learner reads the feedback, then the model solution that came with it.
     page = log_in(browser, world, learner)
     try:
@@ -271,6 +293,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         assert "HIDDEN TESTS" not in page.content()
         page.screenshot(path=str(artifacts / "ebpm-feedback.png"))
 
+        lap("feedback read")
         solution = feedback / SOLUTION_FOLDER / source.name
         assert solution.is_file(), sorted(str(p.relative_to(home)) for p in feedback.rglob("*"))
         page.goto(f"{world.hub.url}/user/{LEARNER}/lab/tree/{solution.relative_to(home)}")
@@ -284,5 +307,6 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         model.first.wait_for()
         assert "HIDDEN TESTS" not in shown.inner_text()
         page.screenshot(path=str(artifacts / "ebpm-solution.png"))
+        lap("solution read")
     finally:
         page.close()
