@@ -6,6 +6,7 @@ syllabus); who sees what is decided from the caller's hub groups on every reques
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -19,6 +20,7 @@ from sunaba.exchange.jadate import format_ja
 from sunaba.runtime.course_data import missing_datasets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_JA = {
     None: "未取得",
     "fetched": "取得済み",
@@ -91,15 +93,37 @@ class Pages:
             async def get(self, course: str):
                 if not self.caller.is_staff(course):
                     raise web.HTTPError(403, "このページはコースの講師・採点者だけが見られます")
-                html = await self.exchange.run(pages.course_page, self.caller, course)
+                assignment = self.get_query_argument("assignment", None)
+                follow = self.get_query_argument("follow", "") == "1"
+                html = await self.exchange.run(
+                    pages.course_page, self.caller, course, assignment, follow
+                )
                 if html is None:
                     raise web.HTTPError(404, "このコースはありません")
+                self.set_header("Cache-Control", "no-store")
                 self.finish(html)
 
+        class CourseExport(PageHandler):
+            async def get(self, course: str, kind: str):
+                if not self.caller.is_staff(course):
+                    raise web.HTTPError(403, "このページはコースの講師・採点者だけが見られます")
+                data = await self.exchange.run(pages.course_export, course, kind)
+                if data is None:
+                    raise web.HTTPError(404, "このコースはありません")
+                types = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX_TYPE}
+                self.set_header("Content-Type", types[kind])
+                self.set_header("Cache-Control", "no-store")
+                self.set_header(
+                    "Content-Disposition", f'attachment; filename="{course}-grades.{kind}"'
+                )
+                self.finish(data)
+
+        course_path = r"courses/([a-z][a-z0-9-]{1,22})"
         return [
             (prefix, Root),
             (url_path_join(prefix, "mycourses"), MyCourses),
-            (url_path_join(prefix, r"courses/([a-z][a-z0-9-]{1,22})"), CoursePage),
+            (url_path_join(prefix, course_path), CoursePage),
+            (url_path_join(prefix, course_path + r"/grades\.(csv|xlsx)"), CourseExport),
         ]
 
     # -- page data -----------------------------------------------------------------------
@@ -149,47 +173,53 @@ class Pages:
                 )
         return self.render("mycourses.html", title="マイコース", courses=courses, user=caller.name)
 
-    def course_page(self, caller, course_id: str) -> str | None:
-        from sunaba.records.models import Person
+    def course_page(
+        self, caller, course_id: str, assignment: str | None = None, follow: bool = False
+    ) -> str | None:
+        """The staff dashboard: one set of queries on the records database, nothing from the
+        hub or the gradebooks (see sunaba.courses.insight)."""
+        from sunaba.courses.insight import course_insight
+        from sunaba.courses.insight_view import dashboard
 
         with self.events.session() as session:
-            view = progress.course_view(session, course_id)
-            if view is None:
-                return None
-            names = {
-                p.login: p.display_name
-                for p in session.query(Person).filter(Person.login.in_(view.learners))
-            }
-            assignments = [
-                {"id": a.assignment_id, "title": a.title, "due": format_ja(a.due)}
-                for a in view.assignments
-            ]
-            rows = []
-            for login in view.learners:
-                cells = []
-                for a in view.assignments:
-                    row = a.progress.get(login)
-                    status = row.status if row else None
-                    cells.append(
-                        {
-                            "id": a.assignment_id,
-                            "status": STATUS_JA[status],
-                            "status_key": status or "none",
-                            "late": bool(row and row.late and row.submitted_at),
-                            "score": score_text(row),
-                        }
-                    )
-                rows.append({"login": login, "name": names.get(login, ""), "cells": cells})
+            view = course_insight(session, course_id, assignment)
+        if view is None:
+            return None
+        board = dashboard(view, self.formgrader_url(course_id))
+        page_url = url_path_join(self.prefix, "courses", course_id)
+        page_url += f"?assignment={view.selected or ''}"
         return self.render(
-            "course.html",
+            "dashboard.html",
             title=f"{view.title}（講師用）",
-            assignments=assignments,
-            rows=rows,
+            course_id=course_id,
+            board=board,
+            assignments=view.assignments,
             learners=view.learners,
+            follow=follow,
+            page_url=page_url,
+            export_url=url_path_join(self.prefix, "courses", course_id, "grades"),
+            updated=format_ja(datetime.now(UTC)),
             formgrader_url=self.formgrader_url(course_id),
             missing=self.course_missing(course_id),
             user=caller.name,
         )
+
+    def course_export(self, course_id: str, kind: str) -> bytes | None:
+        """The detailed grade export of the course, as `sunaba grade export --detail`."""
+        from sunaba.grading.export import detail_csv, detail_export, detail_xlsx
+
+        info = self.course_store().course_info(course_id) or {}
+        with self.events.session() as session:
+            export = detail_export(session, course_id, info.get("datasets", []))
+        if export is None:
+            return None
+        return detail_xlsx(export) if kind == "xlsx" else detail_csv(export)
+
+    def course_store(self):
+        from sunaba.courses.layout import exchange_root
+        from sunaba.exchange.store import ExchangeStore
+
+        return ExchangeStore(exchange_root(self.config))
 
     def course_missing(self, course_id: str) -> list[str]:
         """The datasets the course uses that are not fetched on this server."""
