@@ -34,6 +34,10 @@ following the notebook's own advice never fails its check.
 A wrong answer that matches a mistake's `example` (judged with the question's tolerance), or
 that its `matches(answer)` recognises, gets that message before the general ones. The content
 tests feed every example to its question and expect its message.
+
+With `caller=True`, `check(answer, caller)` also learns who asks: in the check service a `Caller`
+(the hub login and the records database, to confirm what the learner did elsewhere in Sunaba,
+such as publishing in the showcase); `None` where nobody is known (the autograder, tests).
 """
 
 from __future__ import annotations
@@ -49,6 +53,14 @@ from sunaba.checks.judge import Tolerance, Verdict, judge
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 QUESTION = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a check: the hub login, and the records database the service writes to."""
+
+    login: str
+    engine: object | None = None
 
 
 class GraderError(LookupError):
@@ -99,6 +111,7 @@ class Question:
     check_dtype: bool = True
     mistakes: list[Mistake] = field(default_factory=list)
     snippets: list[str] = field(default_factory=list)
+    caller: bool = False
 
     def __post_init__(self):
         if (self.expected is None) == (self.check is None):
@@ -118,9 +131,9 @@ class Question:
                 self._cached = (self.expected(),)
             return self._cached[0]
 
-    def judge(self, answer) -> Verdict:
+    def judge(self, answer, caller: Caller | None = None) -> Verdict:
         if self.check is not None:
-            verdict = self.check(answer)
+            verdict = self.check(answer, caller) if self.caller else self.check(answer)
         else:
             verdict = judge(answer, self.expected_value(), self.tolerance)
         if verdict.ok:

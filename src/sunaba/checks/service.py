@@ -24,7 +24,7 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from sunaba.checks.grader import NAME, GraderDirectory, GraderError
+from sunaba.checks.grader import NAME, Caller, GraderDirectory, GraderError
 from sunaba.checks.records import hints_given, record_event
 from sunaba.checks.wire import FORMAT, AnswerRefused, decode_answer
 from sunaba.config.schema import SiteConfig, parse_size
@@ -222,7 +222,8 @@ class CheckHandler(BaseHandler):
         where = {"course": course, "assignment": assignment, "question": question.id}
         try:
             answer = decode_answer(body.get("answer"))
-            verdict = await self.checks.run(question.judge, answer)
+            caller = Caller(self.login, self.checks.engine)
+            verdict = await self.checks.run(question.judge, answer, caller)
         except AnswerRefused as exc:
             await self.record(kind="check", result="refused", **where)
             raise web.HTTPError(400, str(exc)) from exc

@@ -213,3 +213,75 @@ def test_showcase_review_addresses(graders):
     typo = addresses("apps/3", f"{HUB}/services/showcase/apps/4/")
     result = verdict(graders, "showcase-review", "q1", typo)
     assert not result.ok and "「自分のアプリ」がアプリの住所になっていません" in result.text()
+
+
+@pytest.fixture
+def records(tmp_path):
+    """A records database with the showcase's tables: app 1 published by demo-learner (live),
+    app 2 by someone else, app 3 by demo-learner but unpublished."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from sunaba.records.models import Base
+    from sunaba.showcase.records import ShowcaseApp, ShowcaseVersion
+
+    engine = create_engine(f"sqlite:///{tmp_path}/records.sqlite")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        for number, author, status in (
+            (1, "demo-learner", "live"),
+            (2, "tanaka", "live"),
+            (3, "demo-learner", "unpublished"),
+        ):
+            app = ShowcaseApp(
+                id=number,
+                team="hinan",
+                course=COURSE,
+                title=f"アプリ{number}",
+                notebook="nanao_app.ipynb",
+                created_by=author,
+                status=status,
+                live_version=1,
+            )
+            app.versions.append(
+                ShowcaseVersion(number=1, source_path="nanao_app.ipynb", published_by=author)
+            )
+            session.add(app)
+    yield engine
+    engine.dispose()
+
+
+def test_showcase_review_publication_is_looked_up_for_the_caller(graders, records):
+    from sunaba.checks.grader import Caller
+
+    question = graders.question(COURSE, "showcase-review", "q2")
+    learner = Caller("demo-learner", records)
+    assert question.judge(f"{HUB}/services/showcase/apps/1/", learner).ok
+    # Someone else's app, and an app that does not exist, get the same words.
+    other = question.judge(f"{HUB}/services/showcase/apps/2/", learner)
+    missing = question.judge(f"{HUB}/services/showcase/apps/9/", learner)
+    assert not other.ok and "あなたが公開した版は見つかりません" in other.text()
+    assert missing.text().replace("9 番", "2 番") == other.text()
+    assert question.judge("/services/showcase/apps/2/", Caller("tanaka", records)).ok
+    stopped = question.judge(f"{HUB}/services/showcase/apps/3/", learner)
+    assert "今は公開されていません" in stopped.text()
+    # Without a caller (the autograder) nothing can be confirmed.
+    assert not question.judge(f"{HUB}/services/showcase/apps/1/").ok
+    gallery = question.judge(f"{HUB}/services/showcase/", learner)
+    assert gallery.messages[0].startswith("ギャラリー（アプリの一覧）の住所です")
+    huge = question.judge("/services/showcase/apps/" + "9" * 40 + "/", learner)
+    assert not huge.ok
+
+
+def test_only_questions_that_ask_for_the_caller_get_it():
+    from sunaba.checks.grader import Caller, Question
+    from sunaba.checks.judge import Verdict
+
+    seen = []
+    plain = Question("q1", check=lambda a: Verdict.passed(), hints=["a", "b"])
+    asking = Question(
+        "q2", check=lambda a, c: seen.append(c) or Verdict.passed(), caller=True, hints=["a", "b"]
+    )
+    assert plain.judge(1, Caller("x")).ok
+    assert asking.judge(1, Caller("x")).ok and asking.judge(1).ok
+    assert seen == [Caller("x"), None]
