@@ -153,7 +153,10 @@ QUESTIONS = [
                 ),
             ),
         ],
-        snippets=['parse_wareki(salons["開設確認日"].replace("確認年月日不明", None))'],
+        snippets=[
+            'parse_wareki(salons["開設確認日"].replace("確認年月日不明", None))',
+            '[parse_wareki(df["開設確認日"].replace("確認年月日不明", None)) for df in [salons]][0]',
+        ],
     ),
     Question(
         "q3",
