@@ -285,3 +285,80 @@ def test_only_questions_that_ask_for_the_caller_get_it():
     assert plain.judge(1, Caller("x")).ok
     assert asking.judge(1, Caller("x")).ok and asking.judge(1).ok
     assert seen == [Caller("x"), None]
+
+
+# -- the check service hands the caller to questions that ask for it -------------------------
+
+CALLER_GRADER = """
+from sunaba.checks.grader import Question
+from sunaba.checks.judge import Verdict
+
+
+def who(answer, caller):
+    if caller is not None and caller.engine is not None and caller.login == answer:
+        return Verdict.passed()
+    return Verdict.failed("別の人です")
+
+
+QUESTIONS = [Question("q1", check=who, caller=True, hints=["a", "b"])]
+"""
+
+
+class FakeHubAuth:
+    access_scopes: set = set()
+
+    def __init__(self, name: str):
+        self.name = name
+
+    async def get_user(self, handler, sync=False):
+        return {"name": self.name, "kind": "user", "groups": ["nbgrader-whoami"]}
+
+    def check_scopes(self, scopes, model):
+        return True
+
+
+def test_the_check_service_tells_the_grader_who_asks(tmp_path):
+    import asyncio
+    import json
+
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+
+    from sunaba.checks.service import Checks, make_app
+    from sunaba.config.schema import SiteConfig
+    from sunaba.records.db import ensure_records_schema
+
+    folder = tmp_path / "graders" / "whoami"
+    folder.mkdir(parents=True)
+    (folder / "ex.py").write_text(CALLER_GRADER, encoding="utf-8")
+    config = SiteConfig.model_validate({"hub": {"state_dir": str(tmp_path / "state")}})
+    records_url = f"sqlite:///{tmp_path}/records.sqlite"
+    ensure_records_schema(records_url)
+    checks = Checks(config, GraderDirectory(tmp_path / "graders"), records_url)
+
+    async def ask(answer: str) -> dict:
+        sockets = bind_sockets(0, "127.0.0.1")
+        server = HTTPServer(make_app(checks, FakeHubAuth("alice"), "/checks/"))
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        body = {
+            "format": "sunaba-check/1",
+            "question": "q1",
+            "course": "whoami",
+            "assignment": "ex",
+            "answer": {"kind": "json", "value": answer},
+        }
+        try:
+            response = await AsyncHTTPClient().fetch(
+                f"http://127.0.0.1:{port}/checks/api/check",
+                method="POST",
+                body=json.dumps(body),
+                raise_error=False,
+            )
+            return json.loads(response.body)
+        finally:
+            server.stop()
+
+    assert asyncio.run(ask("alice"))["ok"] is True
+    assert asyncio.run(ask("bob"))["messages"] == ["別の人です"]
