@@ -13,7 +13,7 @@ DATASETS_MIRROR ?=
 .PHONY: up install install-dev test-tools test test-unit bench lint format docs clean-state
 
 up: install
-	$(if $(DATASETS_MIRROR),SUNABA__DATASETS__MIRROR=$(abspath $(DATASETS_MIRROR)) )$(SUNABA) --config hub_config/sunaba.yaml up --prefix $(PREFIX) --state-dir $(STATE_DIR)
+	SUNABA_FETCH_COURSE_DATA=1 $(if $(DATASETS_MIRROR),SUNABA__DATASETS__MIRROR=$(abspath $(DATASETS_MIRROR)) )$(SUNABA) --config hub_config/sunaba.yaml up --prefix $(PREFIX) --state-dir $(STATE_DIR)
 
 install:
 	deploy/local/bootstrap.sh $(PREFIX)

@@ -9,14 +9,14 @@ import yaml
 
 from sunaba.config.loader import load_config
 from sunaba.config.schema import SiteConfig
-from sunaba.runtime.course_data import fetch_course_data, missing_datasets
+from sunaba.runtime.course_data import DOWNLOAD_ENV, fetch_course_data, missing_datasets
 from sunaba.runtime.state import public_datasets_dir
 
 DATA = "コード,人数\n1,2\n".encode()
 UNREACHABLE = "http://127.0.0.1:9/{name}/counts.csv"  # the discard port: refused at once
 
 
-def write_dataset(catalogue: Path, name: str) -> None:
+def write_dataset(catalogue: Path, name: str, url: str = UNREACHABLE) -> None:
     """A catalogue entry with one remote file, as `sunaba install` copies it to the prefix."""
     folder = catalogue / name
     folder.mkdir(parents=True)
@@ -31,7 +31,7 @@ def write_dataset(catalogue: Path, name: str) -> None:
             {
                 "name": "counts",
                 "path": "counts.csv",
-                "url": UNREACHABLE.format(name=name),
+                "url": url.format(name=name),
                 "format": "csv",
                 "encoding": "utf-8",
                 "bytes": len(DATA),
@@ -63,7 +63,9 @@ def write_course(courses: Path, course_id: str, datasets: list[str]) -> None:
     (folder / "course.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
 
 
-def site(tmp_path: Path, mirror: Path | None = None) -> tuple[SiteConfig, Path]:
+def site(
+    tmp_path: Path, mirror: Path | None = None, url: str = UNREACHABLE
+) -> tuple[SiteConfig, Path]:
     config = SiteConfig.model_validate(
         {
             "hub": {"prefix": str(tmp_path / "prefix"), "state_dir": str(tmp_path / "state")},
@@ -72,7 +74,7 @@ def site(tmp_path: Path, mirror: Path | None = None) -> tuple[SiteConfig, Path]:
     )
     public = public_datasets_dir(config)
     for name in ("alpha", "beta", "gamma"):
-        write_dataset(public, name)
+        write_dataset(public, name, url)
     courses = tmp_path / "courses"
     write_course(courses, "kiso", ["alpha", "beta"])
     write_course(courses, "oyo", ["beta"])
@@ -82,16 +84,61 @@ def site(tmp_path: Path, mirror: Path | None = None) -> tuple[SiteConfig, Path]:
 def test_offline_up_names_every_missing_dataset_and_the_command_and_goes_on(tmp_path):
     config, courses = site(tmp_path)
     lines: list[str] = []
-    missing = fetch_course_data(config, courses, log=lines.append)
+    missing = fetch_course_data(config, courses, log=lines.append, download=True)
     assert missing == ["alpha", "beta"]  # gamma: no course uses it
     text = "\n".join(lines)
-    assert "alpha: 公開元から取得できませんでした" in text
+    assert "alpha: 公開元に接続できません" in text
     assert "sunaba datasets fetch alpha" in text and "sunaba datasets fetch beta" in text
     assert "beta（コース: kiso、oyo）" in text
-    assert "このまま起動します" in text
+    assert "このまま起動します" in text and "試していません" in text
     assert "DATASETS_MIRROR" in text
     assert missing_datasets(config, ["alpha", "gamma", "nowhere"]) == ["alpha", "gamma", "nowhere"]
     assert not any(public_datasets_dir(config).rglob("counts.csv"))
+
+
+def test_a_bare_sunaba_up_never_downloads_but_reports(tmp_path, monkeypatch):
+    import socket
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was used")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.delenv(DOWNLOAD_ENV, raising=False)
+    config, courses = site(tmp_path)
+    lines: list[str] = []
+    assert fetch_course_data(config, courses, log=lines.append) == ["alpha", "beta"]
+    assert "make up で起動すると取得します" in "\n".join(lines)
+
+
+def test_make_up_downloads_from_the_public_source(tmp_path, monkeypatch):
+    """With DOWNLOAD_ENV=1 (as `make up` sets it) the files come from their source URL."""
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "web"
+    for name in ("alpha", "beta"):
+        (served / name).mkdir(parents=True)
+        (served / name / "counts.csv").write_bytes(DATA)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{{name}}/counts.csv"
+        config, courses = site(tmp_path, url=url)
+        monkeypatch.setenv(DOWNLOAD_ENV, "1")
+        lines: list[str] = []
+        assert fetch_course_data(config, courses, log=lines.append) == []
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert lines == [
+        "  データセット alpha: 公開元から取得しました",
+        "  データセット beta: 公開元から取得しました",
+    ]
+    assert missing_datasets(config, ["alpha", "beta"]) == []
 
 
 def test_up_fetches_from_the_mirror_and_reports_each(tmp_path):
@@ -137,6 +184,7 @@ def test_make_up_passes_the_mirror_as_the_config_override(tmp_path):
         check=True,
     ).stdout
     assert f"SUNABA__DATASETS__MIRROR={tmp_path} " in dry
+    assert f"{DOWNLOAD_ENV}=1 " in dry
     plain = subprocess.run(["make", "-n", "up"], cwd=repo, capture_output=True, text=True).stdout
     assert "SUNABA__DATASETS__MIRROR" not in plain
     config = load_config(

@@ -10,6 +10,9 @@ that fetches them later. The course pages say the same to learners and instructo
 
 from __future__ import annotations
 
+import os
+import socket
+import urllib.parse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -19,6 +22,10 @@ from sunaba.datasets.errors import DatasetError
 from sunaba.runtime.state import public_datasets_dir
 
 FETCH_COMMAND = "sunaba datasets fetch {name}"
+# Set by `make up`: download from the public sources. Without it (a bare `sunaba up`, the test
+# hubs), `up` only reads a configured mirror and otherwise reports what is missing.
+DOWNLOAD_ENV = "SUNABA_FETCH_COURSE_DATA"
+PROBE_SECONDS = 5
 
 
 def fetch_command(name: str) -> str:
@@ -73,39 +80,69 @@ def _fetch_one(catalogue: Catalogue, target: Path, name: str, mirror: Path | Non
     return "、".join(f"{r.resource}: {r.message}" for r in failed)
 
 
+def reachable(catalogue: Catalogue, name: str, seconds: float = PROBE_SECONDS) -> bool:
+    """Whether the host of the dataset's first remote file answers within `seconds` (so that
+    an offline machine does not wait for each download's own time limit)."""
+    try:
+        url = next(r.url for r in catalogue.get(name).resources if r.remote and r.url)
+    except (DatasetError, StopIteration):
+        return False
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=seconds).close()
+    except OSError:
+        return False
+    return True
+
+
 def fetch_course_data(
-    config: SiteConfig, courses: Path, log: Callable[[str], None] = print
+    config: SiteConfig,
+    courses: Path,
+    log: Callable[[str], None] = print,
+    *,
+    download: bool | None = None,
 ) -> list[str]:
-    """Fetch every dataset the courses need and is missing; never raises for a failed fetch.
-    Returns the datasets still missing."""
+    """Fetch every dataset the courses need and is missing (from the mirror when one is set;
+    from the public sources only with `download`, by default when DOWNLOAD_ENV is 1); never
+    raises for a failed fetch. Returns the datasets still missing."""
     needed = course_datasets(courses)
     if not needed:
         return []
     target = public_datasets_dir(config)
     catalogue = Catalogue([target])
     mirror = Path(config.datasets.mirror) if config.datasets.mirror else None
+    if download is None:
+        download = os.environ.get(DOWNLOAD_ENV) == "1"
     origin = f"ミラー {mirror}" if mirror else "公開元"
-    missing, gave_up = [], False
+    skipped = "" if mirror or download else NOT_DOWNLOADING
+    missing = []
     for name in sorted(needed):
         if is_present(catalogue, name):
             log(f"  データセット {name}: 取得済みです")
             continue
-        if gave_up:
+        if not skipped and mirror is None and not reachable(catalogue, name):
+            log(f"  データセット {name}: 公開元に接続できません")
+            skipped = OFFLINE
+        if skipped:
             missing.append(name)
             continue
         problem = _fetch_one(catalogue, target, name, mirror)
         if problem or not is_present(catalogue, name):
             log(f"  データセット {name}: {origin}から取得できませんでした（{problem or '不完全'}）")
             missing.append(name)
-            gave_up = mirror is None  # offline: the next download would wait just as long
         else:
             log(f"  データセット {name}: {origin}から取得しました")
     if missing:
-        log(missing_report(missing, needed, skipped=gave_up))
+        log(missing_report(missing, needed, skipped))
     return missing
 
 
-def missing_report(missing: list[str], needed: dict[str, list[str]], *, skipped: bool) -> str:
+NOT_DOWNLOADING = "（sunaba up だけでは公開元から取得しません。make up で起動すると取得します）"
+OFFLINE = "（公開元に接続できないため、取得は試していません）"
+
+
+def missing_report(missing: list[str], needed: dict[str, list[str]], skipped: str = "") -> str:
     lines = [
         f"取得できていないデータセットが {len(missing)} 件あります。"
         "このまま起動しますが、これを使う課題はデータを読み込むところで止まります:"
@@ -114,7 +151,7 @@ def missing_report(missing: list[str], needed: dict[str, list[str]], *, skipped:
         courses = "、".join(needed.get(name, []))
         lines.append(f"  {name}（コース: {courses}）  →  {fetch_command(name)}")
     if skipped:
-        lines.append("  （最初の取得に失敗したため、残りは試していません）")
+        lines.append(f"  {skipped}")
     lines.append(
         "ネットワークにつながる状態で上のコマンドを実行するか、ミラーのフォルダを指定して"
         "「make up DATASETS_MIRROR=/path/to/mirror」で起動し直してください。"
