@@ -17,14 +17,21 @@ class Caller:
     kind: str  # "user" or "service"
     name: str
     groups: frozenset[str]
+    admin: bool = False  # a hub admin: may read every course's pages (never acts as staff)
 
     @classmethod
     def from_model(cls, model: dict) -> Caller:
+        kind = model.get("kind", "user")
         return cls(
-            kind=model.get("kind", "user"),
+            kind=kind,
             name=model["name"],
             groups=frozenset(model.get("groups") or ()),
+            admin=kind == "user" and model.get("admin") is True,
         )
+
+    def may_read_course(self, course: str) -> bool:
+        """The course's records pages (dashboard, exports): its staff, and hub admins."""
+        return self.is_staff(course) or (self.is_user and self.admin)
 
     @property
     def is_user(self) -> bool:
