@@ -129,7 +129,7 @@ def test_every_assignment_has_a_grader_and_a_notebook(graders):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_checked_question_is_graded_with_hints_and_mistakes(graders, assignment):
     source = "\n".join(c.source for c in notebook(assignment).cells if c.cell_type == "code")
-    checked = set(CHECK_CALL.findall(source) and [m[0] for m in CHECK_CALL.findall(source)])
+    checked = {question for question, _ in CHECK_CALL.findall(source)}
     questions = graders.questions(COURSE, assignment)
     assert checked, "every assignment has at least one autograded question"
     assert checked == set(questions)
