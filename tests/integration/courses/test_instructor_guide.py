@@ -22,7 +22,8 @@ Conventions of the guide's Markdown (the only thing this test reads):
   submit, fetch-feedback) through the API the assignment list's buttons call, and the test
   checks what the prose promises; `<!-- teacher: grade-by-hand -->`: the instructor grades the
   written answer through the formgrader's own API; `<!-- time: after-due -->`: time passes
-  beyond the due date (the test moves the course's due date to yesterday and syncs).
+  beyond the due date (the test moves the course's due date to the
+  current minute, after the submission, and syncs).
 
 Guide files are run in GUIDE order; later ones continue from the state the earlier left.
 """
@@ -35,8 +36,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
@@ -46,7 +48,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from sunaba.checks.grader import GraderDirectory
 from sunaba.config.loader import load_config
-from tests.support.course_texts import as_checked, hint_code_spans, squeeze
+from tests.support.course_texts import (
+    as_checked,
+    hint_code_spans,
+    japanese_ui_labels,
+    squeeze,
+    unknown_labels,
+)
 from tests.support.courses import CourseWorld
 from tests.support.hub import PREFIX, REPO, SunabaHub
 
@@ -61,6 +69,7 @@ GUIDE = [
     DOCS / "how-to" / "export-grades.md",
 ]
 
+JST = timezone(timedelta(hours=9))
 FENCE = re.compile(r"^```(\S*)\s*$")
 MARKER = re.compile(
     r"^<!--\s*(file|notebook|/notebook|learner|teacher|time)(?::\s*(.*?))?\s*-->\s*$"
@@ -333,6 +342,7 @@ def submit_answers(site: Site, context: dict) -> None:
         learner, "POST", "assignments/submit", course_id="renshu", assignment_id="jinko"
     )
     assert result["success"], result
+    context["submitted_at"] = datetime.now(UTC)
 
 
 def fetch_feedback(site: Site, context: dict) -> None:
@@ -368,11 +378,16 @@ LEARNER_ACTIONS = {
 
 
 def after_due(site: Site, context: dict) -> None:
-    """Time passes: the due date of the course file is moved to yesterday and synced, as if the
-    guide were followed the day after the due date."""
+    """Time passes: the due date of the course file is moved to this minute (after the
+    learner's submission) and synced, as if the guide were followed after the due date."""
     path = site.work / "courses" / "renshu" / "course.yaml"
-    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
-    text, count = re.subn(r"due: \S+ \S+", f"due: {yesterday} 00:00", path.read_text("utf-8"))
+    due = datetime.now(JST).replace(second=0, microsecond=0)  # a due date has minutes only
+    while due <= context["submitted_at"]:  # the submission stays on time, as in the guide
+        time.sleep(1)
+        due = datetime.now(JST).replace(second=0, microsecond=0)
+    text, count = re.subn(
+        r"due: \S+ \S+", f"due: {due:%Y-%m-%d %H:%M}", path.read_text(encoding="utf-8")
+    )
     assert count == 1
     path.write_text(text, encoding="utf-8")
     run_sh(site, Step("sh", text="sunaba courses sync\n"), "time passes (test)")
@@ -438,6 +453,14 @@ def test_the_guide_uses_only_conventions_this_test_runs():
                 assert not re.search(r"^\s*sunaba\s", step.text, re.MULTILINE), (
                     f"{path}:{step.line}: a sunaba command outside an ```sh block"
                 )
+
+
+def test_every_label_the_guide_names_is_on_screen():
+    """The guide and the course it writes name the learners' buttons as the screen does."""
+    known = japanese_ui_labels()
+    for path in GUIDE:
+        unknown = unknown_labels(path.read_text(encoding="utf-8"), known)
+        assert not unknown, f"{path}: 画面にないラベル: {unknown}"
 
 
 def test_tutorial_from_nothing_to_a_published_assignment(site, context):
