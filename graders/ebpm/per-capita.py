@@ -206,7 +206,7 @@ QUESTIONS = [
         expected=lambda: rates(similar()).median(),
         rel_tol=1e-6,
         hints=[
-            "まず、総人口が 100000 以上 200000 未満の行だけを選んで similar に入れます（問題文のコードのとおりです）",
+            "比べる相手の similar（総人口 10万人以上 20万人未満）は、問題文のすぐ下のセルで選んであります。この similar だけを使います",
             "similar の一般診療所数 ÷ 総人口 × 100000 で、10万人あたりの列ができます。中央値は .median() です",
             '(similar["一般診療所数"] / similar["総人口"] * 100000).median() と書きます',
         ],
