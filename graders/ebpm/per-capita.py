@@ -164,6 +164,12 @@ QUESTIONS = [
                 example=lambda: int(ssdse().loc[YAIZU, "歯科診療所数"]),
             ),
             Mistake(
+                "数ではなく文字になっています。見出しが3行あるファイルを pd.read_csv でそのまま読むと、"
+                "2・3行目の見出しがデータに混ざって、数の列が文字になります。load() で読み込んだ ssdse を使いましょう",
+                example=lambda: str(clinics()),
+                matches=lambda answer: isinstance(answer, str) and answer.strip().isdigit(),
+            ),
+            Mistake(
                 "全国の合計になっています。焼津市の行（地域コード R22212）だけを選びましょう",
                 example=lambda: int(ssdse()["一般診療所数"].sum()),
             ),
