@@ -283,6 +283,7 @@ class Showcase:
                     number = self._next_number(app.id)
                     await self._check(app, number, snapshot, had_live=existing is not None)
                     store.commit(self.paths, snapshot, app.id, number)
+                    store.write_left_out(self.paths, app.id, number, snapshot.skipped)
                     self._add_version(app.id, number, who, request, snapshot)
             except BaseException:
                 store.discard(snapshot.folder)
@@ -302,6 +303,10 @@ class Showcase:
         app = self._go_live(app.id, number, snapshot.notebook, request)
         self._in_background(self.render_thumbnail(app.id, number))
         return app
+
+    def left_out(self, app_id: int, number: int | None) -> list[dict]:
+        """The files version `number` of an app left out of its snapshot, and why."""
+        return store.read_left_out(self.paths, app_id, number) if number else []
 
     def _create_draft(
         self, team: Team, who: Viewer, request: PublishRequest, notebook: str
@@ -342,7 +347,7 @@ class Showcase:
         if self.mode == KUBERNETES:
             result = await self._check_in_pod(app, snapshot, budget)
             if not result.get("ok"):
-                raise check_failed(result, timeout, had_live=had_live)
+                raise check_failed(result, timeout, had_live=had_live, skipped=snapshot.skipped)
             return
         home = AppHome(self.config, app.id, self.mode)
         identity = await asyncio.to_thread(home.ensure)
@@ -385,7 +390,7 @@ class Showcase:
         if not result.get("ok"):
             live = self.app(app.id).live_version
             await asyncio.to_thread(home.prune, {live} if live else set())
-            raise check_failed(result, timeout, had_live=had_live)
+            raise check_failed(result, timeout, had_live=had_live, skipped=snapshot.skipped)
 
     async def _check_in_pod(self, app: ShowcaseApp, snapshot: store.Snapshot, budget: int) -> dict:
         # Imported here: the Kubernetes modules are needed only in that mode.

@@ -13,7 +13,7 @@ from tornado.escape import url_escape
 
 from sunaba.showcase.access import can_manage, can_view
 from sunaba.showcase.core import PublishRequest, Showcase
-from sunaba.showcase.messages import ShowcaseError
+from sunaba.showcase.messages import ShowcaseError, left_out_lines
 from sunaba.showcase.records import VISIBILITY_LABELS, ShowcaseApp
 from sunaba.showcase.teams import (
     TeamError,
@@ -263,6 +263,7 @@ class ManagePage(ShowcaseHandler):
         self.render_page(
             "manage.html",
             app=app,
+            left_out=left_out_lines(self.showcase.left_out(app.id, app.live_version)),
             published=self.get_argument("published", ""),
             notice=self.get_argument("notice", ""),
         )
@@ -398,7 +399,10 @@ class AppsAPI(APIHandler):
             app_id=int(app_id) if app_id is not None else None,
         )
         app = await self.showcase.publish(viewer, request, self.author_token())
-        self.send(app_json(app, self.prefix), 201)
+        body = app_json(app, self.prefix)
+        body["left_out"] = self.showcase.left_out(app.id, app.live_version)
+        body["left_out_messages"] = left_out_lines(body["left_out"])
+        self.send(body, 201)
 
 
 class AppAPI(APIHandler):

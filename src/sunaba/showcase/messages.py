@@ -30,7 +30,32 @@ SNAPSHOT_REASONS = {
 SKIPPED_REASONS = {
     "outside_home": "ホームフォルダーの外にあるため含めませんでした",
     "outside_folder": "ノートブックと同じフォルダー（またはその下）にないため含めませんでした",
+    "symlink": "シンボリックリンク（別のファイルへの参照）のため含めませんでした",
+    "too_large": "入れると合計の大きさが上限を超えるため含めませんでした",
+    "not_used": (
+        "コードの中に名前はありますが、ファイルを開いている場所が読み取れなかったため"
+        '含めませんでした（pd.read_csv("ファイル名") のように、開く関数に直接名前を書くと含まれます）'
+    ),
 }
+
+
+def left_out_lines(skipped: list[dict]) -> list[str]:
+    """One Japanese line per file left out of a snapshot: its name and why."""
+    return [
+        f"「{item.get('path', '')}」: "
+        + SKIPPED_REASONS.get(str(item.get("reason")), "含めませんでした")
+        for item in skipped
+    ]
+
+
+def blamed_left_out(result: dict, skipped: list[dict]) -> list[dict]:
+    """The left-out files a failed run's error names (a missing file, most often)."""
+    text = " ".join(str(result.get(key, "")) for key in ("ename", "evalue", "traceback"))
+    named = [item for item in skipped if str(item.get("path", "")) in text]
+    if named:
+        return named
+    missing = "FileNotFoundError" in text or "No such file" in text
+    return list(skipped) if missing else []
 
 
 def snapshot_refused(code: str, detail: str) -> ShowcaseError:
@@ -38,8 +63,11 @@ def snapshot_refused(code: str, detail: str) -> ShowcaseError:
     return ShowcaseError(template.format(detail=detail), status=400, reason=code)
 
 
-def check_failed(result: dict, cell_timeout: int, *, had_live: bool) -> ShowcaseError:
-    """The headless run failed: say which cell, what happened, and that nothing changed."""
+def check_failed(
+    result: dict, cell_timeout: int, *, had_live: bool, skipped: list[dict] | None = None
+) -> ShowcaseError:
+    """The headless run failed: say which cell, what happened, and that nothing changed; when
+    the error is about a file that was left out of the snapshot, say so and why."""
     kind = result.get("kind", "error")
     number = result.get("number")
     where = f"{number} 番目のコードセル" if number else "ノートブック"
@@ -52,6 +80,11 @@ def check_failed(result: dict, cell_timeout: int, *, had_live: bool) -> Showcase
     else:
         error = ": ".join(p for p in (result.get("ename"), result.get("evalue")) if p)
         what = f"{where}でエラーが起きました: {error}"
+    blamed = blamed_left_out(result, skipped or [])
+    if blamed:
+        what += " このエラーは、公開に含めなかった次のファイルが原因と考えられます: " + "。".join(
+            left_out_lines(blamed)
+        )
     message = (
         "ブラウザーなしで最初から最後まで実行できなかったため、公開しませんでした。"
         f"{what}" + (f" {PREVIOUS_STAYS}" if had_live else "")
@@ -66,4 +99,5 @@ def check_failed(result: dict, cell_timeout: int, *, had_live: bool) -> Showcase
         ename=result.get("ename", ""),
         evalue=result.get("evalue", ""),
         traceback=result.get("traceback", ""),
+        left_out=left_out_lines(skipped or []),
     )

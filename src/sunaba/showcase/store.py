@@ -115,6 +115,25 @@ def commit(paths: ShowcasePaths, snapshot: Snapshot, app_id: int, number: int) -
     return target
 
 
+def left_out_file(paths: ShowcasePaths, app_id: int, number: int) -> Path:
+    return paths.app_store(app_id) / "left-out" / f"v{number}.json"
+
+
+def write_left_out(paths: ShowcasePaths, app_id: int, number: int, skipped: list[dict]) -> None:
+    """Keep, next to the version, which files its snapshot left out and why."""
+    target = left_out_file(paths, app_id, number)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(skipped, ensure_ascii=False), encoding="utf-8")
+
+
+def read_left_out(paths: ShowcasePaths, app_id: int, number: int) -> list[dict]:
+    try:
+        data = json.loads(left_out_file(paths, app_id, number).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
 def discard(folder: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         shutil.rmtree(folder)

@@ -39,7 +39,7 @@ def home(tmp_path):
         nb(
             ("markdown", "# 地図\n![地図](map.png)"),
             ("code", "%matplotlib inline\nimport pandas as pd\ndf = pd.read_csv('data/a.csv')"),
-            ("code", "folder = 'data/sub'\nurl = 'https://example.jp/x.csv'\nnone = 'nai.csv'"),
+            ("code", "folder = 'data/sub'\nnames = os.listdir(folder)\nnone = open('nai.csv')"),
             ("code", "up = open('../private.txt')\nout = open('link.txt')"),
         )
     )
