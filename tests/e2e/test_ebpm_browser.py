@@ -21,7 +21,6 @@ import pytest
 
 from sunaba.exchange.plugin import SOLUTION_FOLDER
 from sunaba.grading import cycle
-from sunaba.grading.runner import run_step
 from tests.support.real_course import (
     autograded_points,
     fill_answers_code,
@@ -83,10 +82,10 @@ def world():
         shutil.rmtree(course_world.data, ignore_errors=True)
 
 
-def log_in(browser, world, person):
+def log_in(browser, world, person, then: str = ""):
     page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
     page.set_default_timeout(WAIT)
-    page.goto(f"{world.hub.url}/hub/login")
+    page.goto(f"{world.hub.url}/hub/login" + (f"?next={then}" if then else ""))
     page.fill("#username_input", person.name)
     page.fill("#password_input", person.password)
     page.click("#login_submit")
@@ -243,6 +242,9 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         submitted = panel.locator("#submitted_assignments_list")
         submitted.get_by_text(re.compile(r"\d+年\d+月\d+日.*提出")).wait_for()
         page.screenshot(path=str(artifacts / "ebpm-submitted.png"))
+    except BaseException:
+        page.screenshot(path=str(artifacts / "ebpm-failed.png"))
+        raise
     finally:
         page.close()
 
@@ -251,55 +253,53 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     course, assignment = cycle.find_course(world.config, WALK.course, WALK.assignment)
     cycle.collect(world.config, course, assignment)
     formgrader_url = f"/services/formgrader-{WALK.course}/formgrader"
-    page = log_in(browser, world, instructor)
+    # Straight to the course's formgrader: the instructor needs no server of their own here.
+    page = log_in(browser, world, instructor, then=formgrader_url)
     try:
-        page.goto(f"{world.hub.url}{formgrader_url}")
+        page.wait_for_url(re.compile(".*/formgrader.*"))
         page.get_by_text("Manage Assignments").first.wait_for()
         status, body = page.evaluate(
             AUTOGRADE_JS,
             f"{formgrader_url}/api/submission/{WALK.assignment}/{LEARNER}/autograde",
         )
         assert status == 200 and json.loads(body)["success"], body
+    except BaseException:
+        page.screenshot(path=str(artifacts / "ebpm-failed.png"))
+        raise
     finally:
         page.close()
     lap("autograded")
-    scores = run_step(world.config, WALK.course, "scores", assignments=[WALK.assignment])
-    full = autograded_points(source)
-    assert scores[WALK.assignment][LEARNER]["score"] == full, scores
+    full = autograded_points(source)  # the learner's score: every autograded point
     cycle.generate_feedback(world.config, course, assignment, [LEARNER])
     # Past the due date, the feedback takes the model solution along.
     report = "\n".join(cycle.release_feedback(world.config, course, assignment, [LEARNER]).lines)
     assert LEARNER in report and "解答例を公開しました" in report, report
 
     lap("feedback released")
-    # The learner reads the feedback, then the model solution that came with it.
+    # The learner fetches the feedback: 「（フィードバックを見る）」 opens its folder, where the
+    # model solution came along; they open the solution, then the feedback.
     page = log_in(browser, world, learner)
     try:
         page.wait_for_url(re.compile(rf".*/user/{LEARNER}/lab.*"), timeout=SLOW)
         panel = open_assignment_list(page)
         item = panel.locator("#submitted_assignments_list .list_item", has_text=WALK.assignment)
         item.get_by_role("button", name="フィードバックを取得").click()
-        panel.get_by_text("（フィードバックを見る）").first.wait_for()
-        feedback = (home / relative).parent / "feedback"
-        html = next(feedback.rglob(f"{source.stem}.html"))
-        page.goto(f"{world.hub.url}/user/{LEARNER}/files/{html.relative_to(home)}")
-        body = page.locator("body").inner_text()
-        assert f"(Score: {full} / {total_points(source)})" in body, body[:500]
-        assert f"#{test_cell}" in page.content()
-        assert (
-            f"(Score: {points[test_cell]} / {points[test_cell]})"
-            in page.locator(f"li:has(a[href='#{test_cell}'])").inner_text()
-        )
-        assert "HIDDEN TESTS" not in page.content()
-        page.screenshot(path=str(artifacts / "ebpm-feedback.png"))
-
-        lap("feedback read")
-        solution = feedback / SOLUTION_FOLDER / source.name
-        assert solution.is_file(), sorted(str(p.relative_to(home)) for p in feedback.rglob("*"))
-        page.goto(f"{world.hub.url}/user/{LEARNER}/lab/tree/{solution.relative_to(home)}")
-        # The notebook in the front tab (the learner's own copy may be open behind it).
+        panel.get_by_text("（フィードバックを見る）").first.click()
+        # The file browser shows the feedback of this attempt; the model solution is in the
+        # folder beside it.
+        page.locator(".jp-DirListing-item", has_text=f"{source.stem}.html").wait_for()
+        page.screenshot(path=str(artifacts / "ebpm-feedback-folder.png"))
+        page.locator(".jp-BreadCrumbs-item", has_text="feedback").click()
+        listing = page.locator(".jp-DirListing-item", has_text=SOLUTION_FOLDER)
+        listing.dblclick()
+        page.locator(".jp-DirListing-item", has_text=source.name).dblclick()
+        # The notebook in the front tab is the solution (the learner's own copy, which has the
+        # same answer by now, may be open behind it).
         shown = page.locator(".jp-NotebookPanel:visible")
         shown.wait_for(timeout=SLOW)
+        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current")
+        caption = tab.get_attribute("title") or ""
+        assert f"{SOLUTION_FOLDER}/{source.name}" in caption, caption
         model = shown.locator(".cm-line", has_text=RATE)
         # Cells far down the page are laid out only once scrolled to.
         model.first.wait_for(state="attached", timeout=SLOW)
@@ -308,5 +308,22 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         assert "HIDDEN TESTS" not in shown.inner_text()
         page.screenshot(path=str(artifacts / "ebpm-solution.png"))
         lap("solution read")
+
+        feedback = (home / relative).parent / "feedback"
+        html = next(feedback.rglob(f"{source.stem}.html"))
+        page.goto(f"{world.hub.url}/user/{LEARNER}/files/{html.relative_to(home)}")
+        body = page.locator("body").inner_text()
+        assert f"(Score: {full} / {total_points(source)})" in body, body[:500]
+        assert (
+            f"(Score: {points[test_cell]} / {points[test_cell]})"
+            in page.locator(f"li:has(a[href='#{test_cell}'])").inner_text()
+        )
+        assert WALK.right in body
+        assert "HIDDEN TESTS" not in page.content()
+        page.screenshot(path=str(artifacts / "ebpm-feedback.png"))
+        lap("feedback read")
+    except BaseException:
+        page.screenshot(path=str(artifacts / "ebpm-failed.png"))
+        raise
     finally:
         page.close()
