@@ -8,18 +8,11 @@ from pathlib import Path
 from typing import TextIO
 
 from sunaba.config import ConfigError, SiteConfig, load_config
-from sunaba.records.db import default_records_url
-from sunaba.runtime.state import StatePaths, ensure_state_dir, service_token
-from sunaba.users.apply import (
-    DEFAULT_PASSWORD_LENGTH,
-    ImportFailed,
-    ImportResult,
-    hub_api_url,
-    import_roster,
-)
-from sunaba.users.roster import Roster, read_roster
+from sunaba.users.flow import ADMIN_SERVICE, HUB_RETRY, apply_roster_file, summary_lines
+from sunaba.users.roster import Roster
+from sunaba.users.template import write_template
 
-ADMIN_SERVICE = "sunaba-admin"
+__all__ = ["ADMIN_SERVICE", "add_commands", "run_import"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +36,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     imp.set_defaults(func=cmd_import)
 
+    template = sub.add_parser(
+        "template",
+        help="write an empty roster to fill in: CSV (UTF-8 with BOM) or, with --xlsx or a name "
+        "ending in .xlsx, an Excel workbook with a sheet explaining each column",
+    )
+    template.add_argument("out", metavar="OUT", help="file to write (e.g. 名簿.xlsx)")
+    template.add_argument("--xlsx", action="store_true", help="write an Excel workbook")
+    template.set_defaults(func=cmd_template)
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    target = Path(args.out)
+    if target.exists():
+        print(f"{target}: 既にファイルがあります（上書きしません）", file=sys.stderr)
+        return 1
+    try:
+        written = write_template(target, xlsx=True if args.xlsx else None)
+    except OSError as exc:
+        print(f"{target}: 書き込めません（{exc.strerror or exc}）", file=sys.stderr)
+        return 1
+    print(f"名簿のひな形を書き出しました: {written}")
+    print("Excel で開いて 3行目から1人1行で書き、`sunaba users import` で取り込んでください。")
+    return 0
+
 
 def cmd_import(args: argparse.Namespace) -> int:
     try:
@@ -53,13 +70,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_import(
         config, Path(args.file), passwords_out=args.passwords_out, dry_run=args.dry_run
     )
-
-
-def _admin_token(paths: StatePaths) -> str | None:
-    try:
-        return service_token(paths, ADMIN_SERVICE)
-    except (OSError, KeyError, TypeError):
-        return None
 
 
 def run_import(
@@ -76,44 +86,20 @@ def run_import(
     0 done, 1 problems in the roster (nothing changed) or a failure."""
     out = out or sys.stdout
     err = err or sys.stderr
-    roster = read_roster(file, reserved=config.hub.admin_users)
-    if not roster.ok:
-        _print_problems(roster, err)
+    outcome = apply_roster_file(
+        config, file, passwords_out=passwords_out, dry_run=dry_run, api_url=api_url
+    )
+    if not outcome.roster.ok:
+        _print_problems(outcome.roster, err)
         return 1
-
-    paths = StatePaths.from_config(config)
-    if not dry_run:
-        ensure_state_dir(paths)
-    token = _admin_token(paths)
-    try:
-        result = import_roster(
-            roster.entries,
-            hub_db_url=paths.hub_db_url(config),
-            records_url=default_records_url(config),
-            state_dir=paths.root,
-            passwords_out=passwords_out,
-            api_url=api_url or hub_api_url(config),
-            token=token,
-            password_length=max(
-                DEFAULT_PASSWORD_LENGTH, config.auth.native.minimum_password_length
-            ),
-            dry_run=dry_run,
-        )
-    except ImportFailed as exc:
-        print(f"エラー: {exc}", file=err)
+    if outcome.result is None:
+        print(f"エラー: {outcome.error}", file=err)
         return 1
-    if result.hub_skipped and token is None and not dry_run:
-        result.hub_skipped = (
-            "ハブの API 用トークンがありません（`sunaba up` を一度実行すると作られます）"
-        )
-    _print_summary(roster, result, out)
-    if result.hub_error:
-        print(f"エラー: {result.hub_error}", file=err)
-        print(
-            "アカウントの登録は済んでいます。ハブが動いている状態でもう一度取り込むと、"
-            "ユーザーとグループの登録をやり直します。",
-            file=err,
-        )
+    for line in summary_lines(outcome.roster, outcome.result):
+        print(line, file=out)
+    if outcome.error:
+        print(f"エラー: {outcome.error}", file=err)
+        print(HUB_RETRY, file=err)
         return 1
     return 0
 
@@ -126,53 +112,3 @@ def _print_problems(roster: Roster, err: TextIO) -> None:
     if roster.problems and all(p.row is None for p in roster.problems):
         return
     print("名簿を直してから、もう一度取り込んでください。", file=err)
-
-
-def _names(names: list[str], limit: int = 10) -> str:
-    shown = "、".join(names[:limit])
-    return shown + (f" ほか{len(names) - limit}人" if len(names) > limit else "")
-
-
-def _print_summary(roster: Roster, result: ImportResult, out: TextIO) -> None:
-    def say(line: str = "") -> None:
-        print(line, file=out)
-
-    accounts = result.accounts
-    prefix = "（試行）" if result.dry_run else ""
-    say(f"{prefix}名簿 {roster.path}（{roster.format}、{len(roster.entries)}人）")
-    for notice in roster.notices():
-        say(f"  {notice}")
-    say(
-        f"{prefix}アカウント: 新規 {len(accounts.created)}人、更新 {len(accounts.updated)}人、"
-        f"変更なし {len(accounts.unchanged)}人、正規化 {len(roster.normalised)}人"
-    )
-    if accounts.created:
-        say(f"  新規: {_names(accounts.created)}")
-    if accounts.updated:
-        say(f"  更新: {_names(accounts.updated)}")
-    if accounts.updated or accounts.unchanged:
-        say("  既存のアカウントのパスワードは変えていません。")
-    if result.dry_run:
-        say("試行のため、何も変更していません。")
-        return
-    say(
-        f"記録データベース: 新規 {len(result.people_created)}人、"
-        f"更新 {len(result.people_updated)}人"
-    )
-    if result.hub is not None:
-        hub = result.hub
-        say(f"ハブ: ユーザーを {len(hub.users_created)}人 作成しました。")
-        for group in hub.groups_created:
-            say(f"  グループ {group} を作りました。")
-        for group, added in hub.added.items():
-            say(f"  グループ {group} に {len(added)}人 追加しました。")
-    elif result.hub_skipped:
-        say(
-            f"ハブ: {result.hub_skipped}。ハブへのユーザー登録とコースのグループ登録は省略しました"
-            "（ユーザーは初回ログイン時に作られ、グループは次回の取り込みで登録されます）。"
-        )
-    if result.passwords_file is not None:
-        say(f"仮パスワード（新規 {len(accounts.passwords)}人分）: {result.passwords_file}")
-        say("  このファイルは管理者だけが読めます（0600）。本人に渡したら削除してください。")
-    else:
-        say("新規のアカウントがないため、仮パスワードのファイルは作っていません。")

@@ -1,6 +1,7 @@
 """Reading and validating a roster (名簿): CSV (UTF-8, UTF-8 with BOM or CP932) or Excel (.xlsx).
 
-Nothing here touches a database. `read_roster` returns every entry and every problem found; the
+Nothing here touches a database. A row whose ユーザー名 starts with # is a comment (the
+template's example row). `read_roster` returns every entry and every problem found; the
 caller changes nothing unless `Roster.ok`. Row numbers are those a spreadsheet user sees: the
 header is row 1. Problems and notices are in Japanese, for the municipal admins who read them.
 """
@@ -26,6 +27,7 @@ EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.
 MAX_EMAIL = 128  # users_info.email is String(128)
 MAX_TEXT = 200
 COURSE_SEPARATORS = re.compile(r"[、,;，；\s]+")
+COMMENT_MARKS = ("#", "＃")
 
 # System accounts and service names a roster may never claim.
 RESERVED_LOGINS = frozenset(
@@ -342,6 +344,12 @@ def _blank(row: Sequence[str]) -> bool:
     return all(not cell.strip() for cell in row)
 
 
+def is_comment(row: Sequence[str], login_column: int) -> bool:
+    """A row whose ユーザー名 starts with # (the template's example row) is not read."""
+    cell = row[login_column].strip() if login_column < len(row) else ""
+    return cell.startswith(COMMENT_MARKS)
+
+
 def read_roster(path: str | Path, *, reserved: Iterable[str] = ()) -> Roster:
     """Read and validate a roster file. Never raises for bad content: see `Roster.problems`.
 
@@ -417,12 +425,15 @@ def validate_rows(rows: list[list[str]], roster: Roster, *, reserved: Iterable[s
     if any(key not in first_seen for key in REQUIRED_COLUMNS):
         # Without the user-name column every data row would only repeat the same problem.
         return
-    if not data_rows:
+    if not [row for _, row in data_rows if not is_comment(row, first_seen["login"])]:
         problems.append(RosterProblem(None, f"{roster.path}: 名簿にデータ行がありません"))
         return
 
     seen: dict[str, tuple[int, str]] = {}
+    login_column = first_seen["login"]
     for number, row in data_rows:
+        if is_comment(row, login_column):
+            continue
         values = {key: "" for key in COLUMN_LABELS}
         for index, cell in enumerate(row):
             if index in columns:
