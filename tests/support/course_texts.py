@@ -29,6 +29,8 @@ MIRROR = REPO.parent / "shared" / "opendata"
 
 # 「ラベル」ボタン / 「ラベル」タブ / 「ラベル」メニュー: what a text tells the learner to click.
 LABEL_MENTION = re.compile(r"「([^「」\n]+)」(ボタン|タブ|メニュー)")
+# …and the other order, as in 「▶ ボタン「選択したセルを実行」」.
+LABEL_AFTER = re.compile(r"(ボタン|タブ|メニュー)\s*「([^「」\n]+)」")
 INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 HINT_LINE = re.compile(r"^\s*(?:[-*>]\s*)*(?:\*\*)?ヒント")
 
@@ -155,8 +157,9 @@ def course_texts() -> list[tuple[Path, str]]:
 
 
 def mentioned_labels(text: str) -> list[tuple[str, str]]:
-    """(label, kind) of every 「ラベル」ボタン/タブ/メニュー in a text."""
-    return [(m.group(1), m.group(2)) for m in LABEL_MENTION.finditer(text)]
+    """(label, kind) of every 「ラベル」ボタン/タブ/メニュー (or ボタン「ラベル」) in a text."""
+    found = [(m.group(1), m.group(2)) for m in LABEL_MENTION.finditer(text)]
+    return found + [(m.group(2), m.group(1)) for m in LABEL_AFTER.finditer(text)]
 
 
 def normalise_label(text: str) -> str:

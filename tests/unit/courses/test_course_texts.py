@@ -135,6 +135,8 @@ def test_an_english_label_that_is_not_on_screen_is_reported(ui_labels):
     assert unknown_labels(text, ui_labels) == ["「Assignments」タブ"]
     assert unknown_labels("「Fetch Feedback」ボタン", ui_labels) == ["「Fetch Feedback」ボタン"]
     assert unknown_labels("「課題一覧」タブの「フィードバックを取得」ボタン", ui_labels) == []
+    assert unknown_labels("▶ ボタン「Run」を押します", ui_labels) == ["「Run」ボタン"]
+    assert unknown_labels("▶ ボタン「選択したセルを実行」を押します", ui_labels) == []
 
 
 # ----------------------------------------------------------------------------------------------
