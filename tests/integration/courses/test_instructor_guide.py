@@ -413,7 +413,15 @@ def formgrader(site: Site, context: dict, method: str, path: str, **kwargs):
 
 
 def grade_by_hand(site: Site, context: dict) -> None:
-    """In 「Manual Grading」: the written answer gets 2 points and a comment."""
+    """The course page links the formgrader; in 「Manual Grading」 the written answer gets 2
+    points and a comment."""
+    formgrader(site, context, "GET", "status")  # signs the instructor up
+    course_page = context["teacher"].session.get(
+        f"{site.hub.url}/services/sunaba-exchange/courses/renshu", timeout=60
+    )
+    assert course_page.status_code == 200, course_page.text[:300]
+    assert "採点画面を開く（新しいタブ）" in course_page.text
+    assert "/services/formgrader-renshu/formgrader" in course_page.text
     submitted = formgrader(site, context, "GET", "submitted_notebooks/jinko/jinko")
     mine = [n for n in submitted if n["student"] == site.learner_name]
     assert len(mine) == 1 and mine[0]["needs_manual_grade"], submitted
