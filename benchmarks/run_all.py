@@ -1,6 +1,7 @@
 """`make bench`: run every benchmarks/bench_*.py in turn; each prints its own table of figures
 measured side by side with the stock alternative, with ratios. bench_courses.py grades the model
-solution of every assignment of every course in courses/ (sandbox against stock nbgrader)."""
+solution of every assignment of every course in courses/ (sandbox against stock nbgrader).
+bench_dashboard.py renders the staff course dashboard for 500 learners against the formgrader."""
 
 from __future__ import annotations
 

@@ -27,8 +27,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from sunaba.courses.insight_load import Records, check_summary, load_records
-from sunaba.courses.records import Progress
+from sunaba.courses.insight_load import Records, check_summary, load_records, load_scores
 from sunaba.exchange.jadate import JST
 
 STAGES = ("none", "fetched", "submitted", "graded", "feedback")
@@ -156,13 +155,12 @@ def bin_of(score: float, max_score: float) -> int:
 def pending_manual(records: Records) -> dict[tuple[str, str], list[str]]:
     """{(assignment, login): [questions waiting for manual grading]}."""
     pending: dict[tuple[str, str], list[str]] = {}
-    for assignment, login, question, _m, _s, _x, needs, _p in records.scores:
-        if needs:
-            pending.setdefault((assignment, login), []).append(question)
+    for assignment, login, question in records.pending:
+        pending.setdefault((assignment, login), []).append(question)
     return pending
 
 
-def stage_of(row: Progress | None, waiting: bool) -> str:
+def stage_of(row, waiting: bool) -> str:
     if row is None:
         return "none"
     if row.status == "graded" and waiting:
@@ -332,6 +330,7 @@ def course_insight(
     questions: list[QuestionStats] = []
     rows: list[LearnerRow] = []
     if selected is not None:
+        load_scores(session, records, selected)
         checks = check_summary(session, course_id, selected)
         questions = analyse_questions(records, selected, checks)
         order = question_order(records, selected, checks)

@@ -4,7 +4,9 @@ scores synced from the gradebooks, and one assignment's check records aggregated
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
@@ -15,14 +17,26 @@ from sunaba.courses.records import CourseAssignment, CourseRecord, Enrolment, Pr
 from sunaba.records.models import Person
 
 
+class Prog(NamedTuple):
+    """A learner's progress row, only what the dashboard reads (plain tuples: thousands)."""
+
+    status: str
+    submitted_at: datetime | None
+    late: bool
+    score: float | None
+    max_score: float | None
+
+
 @dataclass
 class Records:
     course: CourseRecord
     assignments: list[CourseAssignment]
     learners: list[str]
     names: dict[str, str]
-    progress: dict[tuple[str, str], Progress]  # (assignment, login)
-    scores: list[tuple]  # (assignment, login, question, manual, score, max, needs_manual, pos)
+    progress: dict[tuple[str, str], Prog]  # (assignment, login)
+    pending: list[tuple[str, str, str]]  # (assignment, login, question) waiting for a grader
+    scores: list[tuple] = field(default_factory=list)
+    # of one assignment: (assignment, login, question, manual, score, max, needs_manual, pos)
 
 
 def load_records(session: Session, course_id: str) -> Records | None:
@@ -51,23 +65,42 @@ def load_records(session: Session, course_id: str) -> Records | None:
             .where(Enrolment.course_id == course_id, Enrolment.role == "learner")
         ).all()
     )
+    p = Progress
     progress = {
-        (p.assignment_id, p.login): p
-        for p in session.scalars(select(Progress).where(Progress.course_id == course_id))
-        if p.login in enrolled
-    }
+        (row[0], row[1]): Prog._make(row[2:])
+        for row in session.execute(
+            select(p.assignment_id, p.login, p.status, p.submitted_at, p.late, p.score,
+                   p.max_score).where(p.course_id == course_id)
+        )
+        if row[1] in enrolled
+    }  # fmt: skip
     q = QuestionScore
-    scores = [
+    pending = [
+        (row.assignment_id, row.login, row.question)
+        for row in session.execute(
+            select(q.assignment_id, q.login, q.question)
+            .where(q.course_id == course_id, q.needs_manual_grade)
+            .order_by(q.position)
+        )
+        if row.login in enrolled
+    ]
+    return Records(course, assignments, learners, names, progress, pending)
+
+
+def load_scores(session: Session, records: Records, assignment: str) -> None:
+    """The question scores of one assignment into `records.scores`."""
+    q = QuestionScore
+    enrolled = set(records.learners)
+    records.scores = [
         tuple(row)
         for row in session.execute(
             select(
                 q.assignment_id, q.login, q.question, q.manual, q.score, q.max_score,
                 q.needs_manual_grade, q.position,
-            ).where(q.course_id == course_id)
+            ).where(q.course_id == records.course.course_id, q.assignment_id == assignment)
         )
         if row[1] in enrolled
     ]  # fmt: skip
-    return Records(course, assignments, learners, names, progress, scores)
 
 
 def check_summary(session: Session, course_id: str, assignment: str) -> dict:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Boolean, Float, Integer, String, delete
+from sqlalchemy import Boolean, Float, Index, Integer, String, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from sunaba.checks.records import CheckEvent
 from sunaba.records.models import Base, TimestampMixin
 
 
@@ -30,6 +31,16 @@ class QuestionScore(TimestampMixin, Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     needs_manual_grade: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The dashboard reads one assignment's check records at a time (revision insight_0002).
+CHECKS_BY_ASSIGNMENT = Index(
+    "ix_check_events_course_assignment",
+    CheckEvent.course,
+    CheckEvent.assignment,
+    CheckEvent.login,
+    CheckEvent.question,
+)
 
 
 def record_question_scores(
