@@ -4,7 +4,10 @@ The learner fetches it from 「課題一覧」, runs the setup cells, answers wi
 is asked and reads the check's specific message, takes a hint, fixes the answer (「正解です」)
 and submits. The instructor autogrades in the formgrader and releases the feedback after the due
 date, with the model solution. The learner fetches the feedback and reads the score and the
-model solution. Screenshots go to artifacts/.
+model solution. The test's copy of the course file holds only this assignment, with its due
+date already past (the solution goes out only then; a late submission is accepted). The other
+questions are answered as the model solution does, so the score must be every autograded point.
+Screenshots go to artifacts/; how long each step took is printed.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from dataclasses import dataclass
 
 import nbformat
 import pytest
+from playwright.sync_api import expect
 
+from sunaba.checks.grader import GraderDirectory
 from sunaba.exchange.plugin import SOLUTION_FOLDER
 from sunaba.grading import cycle
+from tests.support.hub import REPO
 from tests.support.real_course import (
     autograded_points,
     fill_answers_code,
@@ -140,6 +146,17 @@ class Laps:
         now = time.monotonic()
         print(f"{now - self.last:6.1f} s  {step}", flush=True)
         self.last = now
+
+
+def test_the_walk_matches_the_grader():
+    """The wrong answer, message and hint this walk expects are the grader's own."""
+    question = GraderDirectory(REPO / "graders").question(
+        WALK.course, WALK.assignment, WALK.question
+    )
+    messages = [m.message for m in question.mistakes]
+    assert any(m.startswith(WALK.mistake) for m in messages), messages
+    assert WALK.hint in question.hints[0], question.hints
+    assert WALK.right.split(" = ", 1)[1] in question.snippets, question.snippets
 
 
 def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, artifacts):
@@ -298,8 +315,10 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
         shown = page.locator(".jp-NotebookPanel:visible")
         shown.wait_for(timeout=SLOW)
         tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current")
-        caption = tab.get_attribute("title") or ""
-        assert f"{SOLUTION_FOLDER}/{source.name}" in caption, caption
+        # Its caption (the path) is filled in once the document has loaded.
+        expect(tab).to_have_attribute(
+            "title", re.compile(re.escape(f"{SOLUTION_FOLDER}/{source.name}")), timeout=WAIT
+        )
         model = shown.locator(".cm-line", has_text=RATE)
         # Cells far down the page are laid out only once scrolled to.
         model.first.wait_for(state="attached", timeout=SLOW)
