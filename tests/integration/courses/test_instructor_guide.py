@@ -356,6 +356,7 @@ def fetch_feedback(site: Site, context: dict) -> None:
     folder = site.hub.home_of(learner) / "renshu" / "jinko"
     pages = list(folder.rglob("jinko.html"))
     assert len(pages) == 1, pages
+    assert pages[0].relative_to(folder).parts[0] == "feedback", pages  # where the guide says
     page = pages[0].read_text(encoding="utf-8")
     assert context["manual_comment"] in page
     assert "HIDDEN TESTS" not in page and "assert_check(" not in page
@@ -364,6 +365,7 @@ def fetch_feedback(site: Site, context: dict) -> None:
         assert solutions == [], "a solution reached the learner before the due date"
         return
     assert len(solutions) == 1, list(folder.rglob("*"))
+    assert solutions[0].relative_to(folder).parts[:2] == ("feedback", "解答例"), solutions
     solution = solutions[0].read_text(encoding="utf-8")
     assert 'total = table[\\"人口\\"].sum()' in solution
     assert "HIDDEN TESTS" not in solution and "assert_check(" not in solution
