@@ -14,6 +14,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing="$missing python3-venv"
     command -v npm >/dev/null 2>&1 || missing="$missing npm"
     command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+    command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing="$missing nftables"
     if [ -n "$missing" ]; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing

@@ -507,6 +507,44 @@ class GradingSection(Section):
     )
 
 
+class AllowedDestination(Section):
+    host: str = Field(
+        description="A host name, an IP address or a network in CIDR form (`10.20.0.0/16`). "
+        "Names are looked up when `sunaba up` starts."
+    )
+    ports: list[int] = Field(
+        default_factory=list,
+        description="TCP/UDP ports learners may use there; empty means every port.",
+    )
+
+    @field_validator("ports")
+    @classmethod
+    def _valid_ports(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= port <= 65535 for port in value):
+            raise ValueError("ports must be between 1 and 65535")
+        return value
+
+
+class NetworkSection(Section):
+    firewall: bool = Field(
+        False,
+        description="Restrict where learners' servers, kernels, terminals, showcase apps and the "
+        "thumbnail renderer may connect, with a table of the kernel's firewall (nftables) that "
+        "`sunaba up` installs and removes. They reach the hub API, the Sunaba services and DNS, "
+        "never other ports of this machine, private or link-local networks or the cloud metadata "
+        "server. Needs `full` isolation; off: learners reach everything this machine reaches.",
+    )
+    internet: bool = Field(
+        True,
+        description="Let learners reach the public internet (`false`: only what `allow` lists).",
+    )
+    allow: list[AllowedDestination] = Field(
+        default_factory=list,
+        description="Hosts or networks learners may reach although they are private, such as an "
+        "internal data portal: `{host: portal.example.lg.jp, ports: [443]}`.",
+    )
+
+
 class RecordsSection(Section):
     db_url: str = Field(
         "",
@@ -749,6 +787,9 @@ class SiteConfig(Section):
     )
     showcase: ShowcaseSection = Field(
         default_factory=ShowcaseSection, description="Published Voilà apps."
+    )
+    network: NetworkSection = Field(
+        default_factory=NetworkSection, description="Where learners' processes may connect."
     )
     deploy: DeploySection = Field(
         default_factory=DeploySection, description="Running on a VM or on Kubernetes."

@@ -12,6 +12,7 @@ from pathlib import Path
 from sunaba.config.schema import SiteConfig
 from sunaba.courses.layout import CoursePaths, grader_account, grading_root
 from sunaba.sandbox.accounts import NOLOGIN, AccountError
+from sunaba.sandbox.firewall import register_uid
 
 
 def ensure_grading_root(config: SiteConfig) -> Path:
@@ -63,6 +64,8 @@ def ensure_grader(config: SiteConfig, course_id: str) -> tuple[pwd.struct_passwd
     if (info.st_uid, info.st_gid) != (entry.pw_uid, entry.pw_gid):
         os.chown(home, entry.pw_uid, entry.pw_gid)
     home.chmod(0o700)
+    # The formgrader runs as this account: it joins the running install's network policy.
+    register_uid(entry.pw_uid, config.sandbox.home_root)
     return entry, created
 
 

@@ -44,7 +44,10 @@ def learner_policy(config: SiteConfig, ports: list[ServicePort]) -> dict:
             "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
         },
     ]
-    if config.deploy.k8s.learner_internet:
+    # The same policy as on one machine (`sunaba.sandbox.firewall`): the site's allow-list, and
+    # the internet only when both `network.internet` and this deployment's choice allow it.
+    egress += allow_list_egress(config)
+    if config.deploy.k8s.learner_internet and config.network.internet:
         egress.append(
             {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(L.PRIVATE_RANGES)}}]}
         )
@@ -62,6 +65,28 @@ def learner_policy(config: SiteConfig, ports: list[ServicePort]) -> dict:
             "egress": egress,
         },
     }
+
+
+def allow_list_egress(config: SiteConfig) -> list[dict]:
+    """`network.allow` as ipBlocks (names looked up when the chart is rendered)."""
+    from sunaba.sandbox.firewall import allowed
+
+    rules = []
+    for entry in allowed(config):
+        cidr = (
+            entry.network
+            if "/" in entry.network
+            else f"{entry.network}/{32 if '.' in entry.network else 128}"
+        )
+        rule: dict = {"to": [{"ipBlock": {"cidr": cidr}}]}
+        if entry.ports:
+            rule["ports"] = [
+                {"protocol": proto, "port": port}
+                for port in entry.ports
+                for proto in ("TCP", "UDP")
+            ]
+        rules.append(rule)
+    return rules
 
 
 def grader_policy() -> dict:

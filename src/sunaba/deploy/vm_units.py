@@ -69,6 +69,17 @@ def _after(config: SiteConfig) -> str:
     return " ".join(after)
 
 
+def _firewall_steps(config: SiteConfig) -> list[str]:
+    """The learners' network policy: `sunaba up` installs it (with the ports it pins) and removes
+    it when it stops; these also cover a start that fails early and a run that was killed."""
+    if not config.network.firewall:
+        return []
+    return [
+        f"ExecStartPre={sunaba_command(config, 'firewall', 'install')}",
+        f"ExecStopPost={sunaba_command(config, 'firewall', 'remove')}",
+    ]
+
+
 def hub_unit(config: SiteConfig, services: list[HubService]) -> RenderedFile:
     vm = config.deploy.vm
     managed = [s.name for s in services if s.managed]
@@ -85,6 +96,7 @@ def hub_unit(config: SiteConfig, services: list[HubService]) -> RenderedFile:
         "Type=simple",
         *_environment(config),
         f"WorkingDirectory={vm.source_dir}",
+        *_firewall_steps(config),
         f"ExecStart={sunaba_command(config, 'up')}",
         # `sunaba up` forwards SIGTERM to the hub and cleans up learners' servers itself;
         # whatever is left after the timeout is killed.

@@ -13,6 +13,7 @@ from sunaba.runtime.hubprocess import run_hub
 from sunaba.runtime.install import ensure_runtime
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.sandbox.doctor import describe, isolation_level, run_checks
+from sunaba.sandbox.firewall_cli import start_policy, stop_policy
 from sunaba.users.admin import admin_password_file, ensure_first_admin
 
 
@@ -141,4 +142,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     _prepare_state(config, paths)
     _prepare_courses(config, paths, source)
     fast_start = config.sandbox.fast_start and level == "full"
-    return run_hub(config, source, paths, fast_start=fast_start)
+    return run_hub(
+        config,
+        source,
+        paths,
+        fast_start=fast_start,
+        before_start=lambda: start_policy(config, level, args.insecure_demo),
+        after_stop=lambda: stop_policy(config),
+    )

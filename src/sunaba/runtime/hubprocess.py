@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
@@ -126,7 +127,17 @@ def stop_process_group(proc: subprocess.Popen | None, grace: float = 3.0) -> Non
         proc.wait()
 
 
-def run_hub(config: SiteConfig, source: Path, paths: StatePaths, *, fast_start: bool) -> int:
+def run_hub(
+    config: SiteConfig,
+    source: Path,
+    paths: StatePaths,
+    *,
+    fast_start: bool,
+    before_start: Callable[[], bool] | None = None,
+    after_stop: Callable[[], None] | None = None,
+) -> int:
+    """`before_start` (the network policy) runs once no other run of this state dir is left and
+    may refuse the start; `after_stop` once everything the run started has ended."""
     log_path = paths.log_dir / "jupyterhub.log"
     group = RunGroup(config.hub.state_dir)
     try:
@@ -138,6 +149,9 @@ def run_hub(config: SiteConfig, source: Path, paths: StatePaths, *, fast_start: 
         print(f"前回の実行で残っていたプロセスを {left} 個終了しました", flush=True)
         kill_leftovers(config, None)
     group.join()
+    if before_start is not None and not before_start():
+        group.end(grace=REST_GRACE)
+        return 1
     print(f"hub log: {log_path}")
     zygote = start_zygote(config, paths, log_path) if fast_start else None
     with open(log_path, "ab") as log:
@@ -172,6 +186,8 @@ def run_hub(config: SiteConfig, source: Path, paths: StatePaths, *, fast_start: 
     stop_process_group(zygote)
     kill_leftovers(config, proc.pid)
     group.end(grace=REST_GRACE)
+    if after_stop is not None:
+        after_stop()
     if stopping["since"] is not None:
         print(f"stopped in {time.monotonic() - stopping['since']:.1f} s", flush=True)
         return 0

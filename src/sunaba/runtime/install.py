@@ -22,6 +22,7 @@ DEBIAN_PACKAGES: dict[str, str | None] = {
     "chromium": "chromium",  # showcase thumbnails
     "fonts-ipafont-gothic": None,
     "fonts-ipaexfont-gothic": None,
+    "nftables": "nft",  # learners' network policy
     "npm": "npm",
     "python3-venv": None,
 }

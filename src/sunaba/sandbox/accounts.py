@@ -9,6 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from sunaba.sandbox.firewall import register_uid
+
 # Hub names are already restricted by the authenticator; this is the last line of defence
 # before a name reaches useradd.
 _UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -62,6 +64,8 @@ def ensure_sandbox_user(name: str, home_root: Path) -> pwd.struct_passwd:
         home.mkdir(mode=0o700)
         os.chown(home, entry.pw_uid, entry.pw_gid)
     home.chmod(0o700)
+    # The uid joins the network policy of the running install (no-op where none is installed).
+    register_uid(entry.pw_uid, home_root)
     return entry
 
 

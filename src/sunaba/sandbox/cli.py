@@ -6,12 +6,14 @@ import argparse
 from pathlib import Path
 
 from sunaba.config import load_config
-from sunaba.sandbox.doctor import describe, isolation_level, run_checks
+from sunaba.sandbox import firewall_cli
+from sunaba.sandbox.doctor import describe, isolation_level, network_check, run_checks
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     doctor = subparsers.add_parser("doctor", help="check the isolation this machine gives")
     doctor.set_defaults(func=cmd_doctor)
+    firewall_cli.add_commands(subparsers)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -20,5 +22,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     for check in checks:
         print(f"[{'ok' if check.ok else '--'}] {check.name:15} {check.detail}")
     level = isolation_level(config, checks)
+    network = network_check(config)
+    print(f"[{'ok' if network.ok else '--'}] {network.name:15} {network.detail}")
     print(f"isolation level: {describe(level, checks)}")
+    print(
+        "network: "
+        + ("learners reach only what the policy allows" if network.ok else "NOT restricted")
+        + ("" if network.ok or level != "full" else " (start the hub with `sunaba up`)")
+    )
     return 0 if level != "none" else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
 from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
+from sunaba.sandbox.firewall import PROBE_UID, installed, table_name
 from sunaba.sandbox.limits import cgroup_version
 
 NOBODY_UID = 65534
@@ -96,6 +98,53 @@ def isolation_level(config: SiteConfig, checks: list[Check] | None = None) -> st
     if wanted == "full":
         return "none"
     return "bubblewrap" if can_bwrap else "none"
+
+
+def _probe_child(port: int, timeout: float) -> None:
+    """Exit 0 when refused, 1 when connected, 2 when the uid could not be taken."""
+    try:
+        os.setgroups([])
+        os.setgid(PROBE_UID)
+        os.setuid(PROBE_UID)
+    except BaseException:
+        os._exit(2)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            os._exit(1)
+    except ConnectionRefusedError:
+        os._exit(0)
+    except BaseException:
+        os._exit(3)
+
+
+def probe(config: SiteConfig, timeout: float = 5.0) -> tuple[bool, str]:
+    """Connect as the probe uid (in the table's set) to a loopback port root listens on: the
+    policy is in force when that is refused while root still connects."""
+    if os.geteuid() != 0:
+        return False, "cannot test the network policy without root"
+    if not installed(config):
+        return False, f"no firewall table {table_name(config)} (installed by `sunaba up`)"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (child)
+            _probe_child(port, timeout)
+        _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return False, "a sandbox uid still reaches other loopback ports"
+    return True, "sandbox uids reach only the hub API, Sunaba services, DNS" + (
+        " and the internet" if config.network.internet else ""
+    )
+
+
+def network_check(config: SiteConfig) -> Check:
+    """Whether the learners' network policy is in force now, tested as a sandbox uid."""
+    if not config.network.firewall:
+        return Check("network policy", False, "off (network.firewall: false)")
+    ok, detail = probe(config)
+    return Check("network policy", ok, detail)
 
 
 def describe(level: str, checks: list[Check]) -> str:

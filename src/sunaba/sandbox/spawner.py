@@ -23,6 +23,7 @@ from traitlets import Float, Integer, List, Unicode, default
 
 from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, unix_name
 from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
+from sunaba.sandbox.firewall import KERNEL_RUNTIME_DIR, kernel_config_dir, write_kernel_config
 from sunaba.sandbox.limits import (
     CgroupGroup,
     Limits,
@@ -101,18 +102,35 @@ class SandboxSpawner(LocalProcessSpawner):
         env["USER"] = self.account if self.sandbox_mode == "full" else self.user.name
         env["HOME"] = self.home
         env["SHELL"] = "/bin/bash"
+        if self.sandbox_mode != "none":
+            # Kernels over Unix sockets in the sandbox's private /tmp (a short path: a socket
+            # path has at most 107 bytes): the network policy refuses loopback TCP.
+            env["JUPYTER_RUNTIME_DIR"] = KERNEL_RUNTIME_DIR
+            kernels = kernel_config_dir(self._venv())
+            if kernels.is_dir():
+                paths = [str(kernels), env.get("JUPYTER_CONFIG_PATH", "")]
+                env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
         return env
+
+    def _venv(self) -> Path:
+        return Path(self.cmd[0]).parent.parent
 
     def get_args(self):
         # JupyterLab fixes its workspaces folder when it is imported, from the importing
         # process's home: for a server forked from the zygote that is the zygote's (/root),
         # where the learner cannot write, and the layout of their JupyterLab is never saved.
         workspaces = os.path.join(self.home, ".jupyter", "lab", "workspaces")
-        return [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}"]
+        args = [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}"]
+        if self.sandbox_mode != "none":
+            args.append("--KernelManager.transport=ipc")
+        return args
 
     # -- start ----------------------------------------------------------------------------
 
     def _prepare_home(self) -> None:
+        if self.sandbox_mode != "none":
+            with contextlib.suppress(OSError):  # a hub that cannot write the prefix: flag only
+                write_kernel_config(self._venv())
         if self.sandbox_mode == "full":
             ensure_sandbox_user(self.account, Path(self.home_root))
             return

@@ -1,0 +1,368 @@
+"""Where learners' processes may connect on one machine: one nftables table per install.
+
+The table matches sockets by owner: a set of the install's sandbox uids (learners, showcase
+apps and the thumbnail renderer that runs as them, course graders running the formgrader), filled
+from the accounts when the rules are installed and again whenever an account is ensured. For
+those uids, in order: replies of connections made to them pass (the proxy reaching a learner's
+server); the hub API and the Sunaba services on loopback pass; DNS to the resolvers passes; the
+site's allow-list passes; every other address of this machine, loopback, private, link-local and
+the metadata server are refused; the public internet passes unless `network.internet` is false.
+Every other socket of the machine, and every other table, is left alone.
+
+Kernels of a learner's server talk to it over Unix sockets (`ipc`), never loopback TCP, so
+refusing loopback leaves them working (see `KERNEL_CONFIG`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import json
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sunaba.config.schema import SiteConfig
+
+NFT = "nft"
+# Never an account: the uid `sunaba doctor` and `sunaba up` test the rules with.
+PROBE_UID = 4_199_999_999
+PRIVATE_V4 = ("0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+              "192.168.0.0/16")  # fmt: skip
+PRIVATE_V6 = ("::1", "fc00::/7", "fe80::/10")
+METADATA = "169.254.169.254"
+_STATE_DIR = re.compile(r'comment ".*\(state dir (.+)\)"')
+# jupyter_client config read by every Jupyter application in a learner's server (the server,
+# nbgrader's validate, nbconvert): kernels listen on Unix sockets in the private runtime dir.
+KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
+KERNEL_RUNTIME_DIR = "/tmp/.jupyter-runtime"
+
+
+class FirewallError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Allowed:
+    network: str  # an address or a CIDR, IPv4 or IPv6
+    ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the ruleset depends on, gathered from the machine and the config."""
+
+    table: str
+    uids: tuple[int, ...]
+    service_ports: tuple[int, ...]
+    resolvers: tuple[str, ...]
+    allowed: tuple[Allowed, ...] = ()
+    internet: bool = True
+    comment: str = ""
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def home_tag(home_root: str | Path) -> str:
+    return _short_hash(str(Path(home_root)))
+
+
+def table_name(config: SiteConfig) -> str:
+    """`sunaba_<state dir>_<home root>`: one table per install; accounts are found by their
+    home root (`register_uid`), which is all `ensure_sandbox_user` knows of its install."""
+    state = _short_hash(str(Path(config.hub.state_dir).resolve()))
+    return f"sunaba_{state}_{home_tag(config.sandbox.home_root)}"
+
+
+def account_prefixes(config: SiteConfig) -> tuple[str, ...]:
+    prefixes = [config.sandbox.user_prefix]
+    if config.showcase.app_user_prefix:
+        prefixes.append(config.showcase.app_user_prefix)
+    return tuple(prefixes)
+
+
+# -- facts --------------------------------------------------------------------------------
+
+
+def sandbox_uids(config: SiteConfig) -> tuple[int, ...]:
+    """Learners (`<prefix><name>`), graders (`<prefix>_<course>`) and apps of this install."""
+    prefixes = account_prefixes(config)
+    found = {e.pw_uid for e in pwd.getpwall() if e.pw_name.startswith(prefixes) and e.pw_uid}
+    return tuple(sorted(found | {PROBE_UID}))
+
+
+def resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> tuple[str, ...]:
+    found = []
+    with contextlib.suppress(OSError):
+        for line in resolv_conf.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "nameserver":
+                with contextlib.suppress(ValueError):
+                    found.append(str(ipaddress.ip_address(parts[1].split("%")[0])))
+    return tuple(dict.fromkeys(found))
+
+
+def service_ports(config: SiteConfig) -> tuple[int, ...]:
+    """The hub API and the services learners' processes call directly: the exchange, the
+    instant checks and the showcase (the thumbnail renderer opens apps through it)."""
+    from sunaba.checks.hub import service_port as checks_port
+    from sunaba.courses.hub import base_port
+
+    ports = [config.hub.hub_port, base_port(config), checks_port(config)]
+    if config.showcase.enabled:
+        from sunaba.showcase.hub import service_port as showcase_port
+
+        ports.append(showcase_port(config))
+    return tuple(sorted(set(ports)))
+
+
+def allowed(config: SiteConfig) -> tuple[Allowed, ...]:
+    """The allow-list with names looked up now; a name that does not resolve is an error."""
+    found = []
+    for entry in config.network.allow:
+        ports = tuple(sorted(set(entry.ports)))
+        try:
+            networks = [str(ipaddress.ip_network(entry.host, strict=False))]
+        except ValueError:
+            try:
+                infos = socket.getaddrinfo(entry.host, None, proto=socket.IPPROTO_TCP)
+            except OSError as exc:
+                raise FirewallError(f"network.allow: {entry.host} cannot be looked up") from exc
+            networks = sorted({info[4][0] for info in infos})
+        found += [Allowed(network, ports) for network in networks]
+    return tuple(found)
+
+
+def gather_facts(config: SiteConfig) -> Facts:
+    return Facts(
+        table=table_name(config),
+        uids=sandbox_uids(config),
+        service_ports=service_ports(config),
+        resolvers=resolvers(),
+        allowed=allowed(config),
+        internet=config.network.internet,
+        comment=f"Sunaba learners' network policy (state dir {Path(config.hub.state_dir).resolve()})",
+    )
+
+
+def pinned_ports(config: SiteConfig) -> dict[str, str]:
+    """Config environment that fixes the services' ports `sunaba up` allows, so the hub it
+    starts (another process) listens on exactly those."""
+    from sunaba.checks.hub import service_port as checks_port
+    from sunaba.courses.hub import base_port, synced_courses
+
+    env = {}
+    if not config.courses.service_port:
+        port = base_port(config, 1 + len(synced_courses(config)))
+        env["SUNABA__COURSES__SERVICE_PORT"] = str(port)
+    if not config.checks.port:
+        env["SUNABA__CHECKS__PORT"] = str(checks_port(config))
+    if config.showcase.enabled and not config.showcase.port:
+        from sunaba.showcase.hub import service_port as showcase_port
+
+        env["SUNABA__SHOWCASE__PORT"] = str(showcase_port(config))
+    return env
+
+
+# -- the ruleset (pure) ---------------------------------------------------------------------
+
+
+def _family(network: str) -> str:
+    return "ip6" if ":" in network else "ip"
+
+
+def _set(items) -> str:
+    return "{ " + ", ".join(str(i) for i in items) + " }"
+
+
+def _allow_rules(facts: Facts) -> list[str]:
+    rules = []
+    for entry in facts.allowed:
+        match = f"{_family(entry.network)} daddr {entry.network}"
+        if not entry.ports:
+            rules.append(f"{match} accept")
+            continue
+        for proto in ("tcp", "udp"):
+            rules.append(f"{match} {proto} dport {_set(entry.ports)} accept")
+    return rules
+
+
+def _dns_rules(facts: Facts) -> list[str]:
+    rules = []
+    for family in ("ip", "ip6"):
+        servers = [r for r in facts.resolvers if _family(r) == family]
+        if servers:
+            for proto in ("udp", "tcp"):
+                rules.append(f"{family} daddr {_set(servers)} {proto} dport 53 accept")
+    return rules
+
+
+def sandbox_rules(facts: Facts) -> list[str]:
+    """The rules of the `sandbox` chain, first match wins."""
+    return [
+        "ct state established,related accept",
+        f"ip daddr 127.0.0.1 tcp dport {_set(facts.service_ports)} accept",
+        f"ip daddr {METADATA} jump refuse",
+        *_dns_rules(facts),
+        *_allow_rules(facts),
+        "fib daddr type local jump refuse",
+        f"ip daddr {_set(PRIVATE_V4)} jump refuse",
+        f"ip6 daddr {_set(PRIVATE_V6)} jump refuse",
+        "accept" if facts.internet else "jump refuse",
+    ]
+
+
+def render(facts: Facts) -> str:
+    """The whole table as an `nft -f` script: replacing the table atomically, so installing
+    twice gives the same ruleset and nothing outside the table changes."""
+    t = facts.table
+    lines = [
+        f"table inet {t}",
+        f"delete table inet {t}",
+        f"table inet {t} {{",
+        f"  comment {json.dumps(facts.comment or 'Sunaba')}",
+        "  set sandbox_uids {",
+        "    typeof meta skuid",
+        f"    elements = {_set(facts.uids)}" if facts.uids else "",
+        "  }",
+        "  chain output {",
+        "    type filter hook output priority filter; policy accept;",
+        "    meta skuid @sandbox_uids jump sandbox",
+        "  }",
+        "  chain refuse {",
+        "    meta l4proto tcp reject with tcp reset",
+        "    reject with icmpx admin-prohibited",
+        "  }",
+        "  chain sandbox {",
+        *(f"    {rule}" for rule in sandbox_rules(facts)),
+        "  }",
+        "}",
+    ]
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+# -- the machine ----------------------------------------------------------------------------
+
+
+def _nft(*args: str, script: str | None = None, netns: str | None = None):
+    nft = shutil.which(NFT) or "/usr/sbin/nft"
+    if not os.path.exists(nft):
+        raise FirewallError("nft not found (Debian package `nftables`)")
+    prefix = ["ip", "netns", "exec", netns] if netns else []
+    if script is None:
+        return subprocess.run([*prefix, nft, *args], capture_output=True, text=True, timeout=30)
+    with tempfile.NamedTemporaryFile("w", suffix=".nft") as handle:
+        handle.write(script)
+        handle.flush()
+        return subprocess.run(
+            [*prefix, nft, *args, "-f", handle.name], capture_output=True, text=True, timeout=30
+        )
+
+
+def load(facts: Facts, netns: str | None = None) -> None:
+    """Install the rendered table (in network namespace `netns` when given, for tests)."""
+    result = _nft(script=render(facts), netns=netns)
+    if result.returncode != 0:
+        raise FirewallError(f"nft refused the rules: {result.stderr.strip()}")
+
+
+def prune_stale() -> list[str]:
+    """Delete tables of installs whose state dir is gone (a run killed before it could remove
+    them): their uids may be handed to new accounts. Tables of live installs stay."""
+    removed = []
+    for table in (t for t in _tables() if t.startswith("sunaba_")):
+        found = _STATE_DIR.search(_nft("list", "table", "inet", table).stdout)
+        gone = found and not Path(found.group(1)).exists()
+        if gone and _nft("delete", "table", "inet", table).returncode == 0:
+            removed.append(table)
+    return removed
+
+
+def install(config: SiteConfig) -> Facts:
+    """Install (or replace) this install's table; raises FirewallError when it cannot."""
+    if os.geteuid() != 0:
+        raise FirewallError("installing firewall rules needs root")
+    facts = gather_facts(config)
+    with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
+        prune_stale()
+    load(facts)
+    return facts
+
+
+def remove(config: SiteConfig) -> bool:
+    """Delete this install's table; True if there was one."""
+    with contextlib.suppress(FirewallError):
+        return _nft("delete", "table", "inet", table_name(config)).returncode == 0
+    return False
+
+
+def installed(config: SiteConfig) -> bool:
+    with contextlib.suppress(FirewallError, subprocess.TimeoutExpired):
+        return _nft("list", "table", "inet", table_name(config)).returncode == 0
+    return False
+
+
+def _tables() -> list[str]:
+    result = _nft("-j", "list", "tables", "inet")
+    if result.returncode != 0:
+        return []
+    items = json.loads(result.stdout).get("nftables", [])
+    return [i["table"]["name"] for i in items if "table" in i]
+
+
+def register_uid(uid: int, home_root: str | Path) -> int:
+    """Add a sandbox account's uid to the table of every running install whose accounts live
+    under `home_root` (idempotent); the number of tables it was added to. Does nothing where
+    no rules are installed."""
+    if os.geteuid() != 0 or not shutil.which(NFT):
+        return 0
+    suffix = f"_{home_tag(home_root)}"
+    added = 0
+    with contextlib.suppress(FirewallError, subprocess.TimeoutExpired, ValueError):
+        for table in _tables():
+            if table.startswith("sunaba_") and table.endswith(suffix):
+                element = ["add", "element", "inet", table, "sandbox_uids", f"{{ {uid} }}"]
+                added += _nft(*element).returncode == 0
+    return added
+
+
+def sync_uids(config: SiteConfig) -> None:
+    """Add every account of this install (a grader made by a course sync since the start)."""
+    if not installed(config):
+        return
+    uids = ", ".join(str(u) for u in sandbox_uids(config))
+    _nft("add", "element", "inet", table_name(config), "sandbox_uids", f"{{ {uids} }}")
+
+
+# -- kernels over Unix sockets ------------------------------------------------------------------
+
+
+def kernel_config_dir(venv: str | Path) -> Path:
+    """Beside the venv's own `etc/jupyter`, but on no Jupyter path unless a sandbox's
+    JUPYTER_CONFIG_PATH names it: the hub's own Jupyter processes keep their defaults."""
+    return Path(venv) / "etc" / "sunaba-kernels"
+
+
+def write_kernel_config(venv: str | Path) -> Path:
+    """A Jupyter config dir (readable by sandboxes) making kernels use Unix sockets."""
+    directory = kernel_config_dir(venv)
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o755)
+    target = directory / "jupyter_config.json"
+    text = json.dumps(KERNEL_CONFIG, indent=1) + "\n"
+    if not target.is_file() or target.read_text() != text:
+        target.write_text(text)
+    target.chmod(0o644)
+    return directory
