@@ -81,6 +81,40 @@ def test_checked_question_has_hints_and_typical_mistakes(graders, course, assign
     assert all(h.strip() for h in question.hints), f"{where}: 空のヒントがあります"
 
 
+def spellings(value) -> list[str]:
+    """How a scalar answer could be written in a hint (45600, 45,600, 45600.0)."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, int | float) or type(value).__module__ == "numpy":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return []
+        if abs(number) < 100:  # small numbers appear in hints for other reasons (1 行目, 3 桁)
+            return []
+        found = {f"{number:g}", f"{number:,.0f}" if number.is_integer() else f"{number:,}"}
+        if number.is_integer():
+            found.add(str(int(number)))
+        return sorted(found)
+    if isinstance(value, str) and len(value) >= 4:
+        return [value]
+    return []
+
+
+@pytest.mark.parametrize(("course", "assignment", "qid"), QUESTION_CASES)
+def test_hints_never_paste_the_expected_value(graders, course, assignment, qid):
+    question = question_of(graders, course, assignment, qid)
+    if question.expected is None:
+        return  # a custom check: no single expected value to leak
+    pasted = [
+        (hint, text)
+        for text in spellings(question.expected_value())
+        for hint in question.hints
+        if text in hint
+    ]
+    assert not pasted, f"{grader_path(course, assignment)} {qid}: ヒントに答えがあります: {pasted}"
+
+
 @pytest.mark.parametrize(("course", "assignment", "qid"), QUESTION_CASES)
 def test_each_typical_mistake_gets_its_own_message_first(graders, course, assignment, qid):
     question = question_of(graders, course, assignment, qid)
@@ -175,3 +209,9 @@ def test_course_file_lists_every_dataset_its_notebooks_and_graders_use(course):
         f"courses/{course}/course.yaml の datasets: に {missing} がありません"
         "（ノートブックか採点ファイルが使っています。管理者の取得と採点の準備に必要です）"
     )
+
+
+def test_a_hint_that_pastes_the_answer_is_caught():
+    assert "45,600" in spellings(45600) and "45600" in spellings(45600.0)
+    assert spellings(3) == [] and spellings(True) == []
+    assert spellings("中央町一丁目") == ["中央町一丁目"]
