@@ -210,6 +210,7 @@ AREA_MODULES = (
     "sunaba.courses.hub",
     "sunaba.checks.hub",
     "sunaba.showcase.hub",
+    "sunaba.users.hub",
 )
 
 
