@@ -21,6 +21,7 @@ from sunaba.runtime.state import StatePaths, service_token
 from sunaba.showcase.handlers import ADMIN_KEY_SCHEME
 from sunaba.showcase.hubapi import HubAPI, HubAPIError
 from sunaba.showcase.paths import ShowcasePaths
+from sunaba.showcase.publish_cli import add_publish_command
 from sunaba.showcase.records import VISIBILITIES
 from sunaba.showcase.teams import (
     TeamError,
@@ -88,6 +89,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     visibility.add_argument("app", type=int, help="app number, as the gallery shows it")
     visibility.add_argument("visibility", choices=VISIBILITIES, help="who may open the app")
     visibility.set_defaults(func=cmd_visibility)
+    add_publish_command(sub)
 
 
 # -- plumbing --------------------------------------------------------------------------------

@@ -94,6 +94,14 @@ def roles(config: SiteConfig, facts) -> list[dict]:
     return [{"name": "showcase-service", "scopes": SERVICE_SCOPES, "services": [SERVICE_NAME]}]
 
 
+def server_scopes(config: SiteConfig) -> list[str]:
+    """A learner's own server token may reach the showcase as that learner: publishing from
+    the JupyterLab terminal (`sunaba showcase publish`) is what the publish page does."""
+    return (
+        [*USER_SCOPES, f"read:services!service={SERVICE_NAME}"] if config.showcase.enabled else []
+    )
+
+
 def update(c, config: SiteConfig, facts) -> None:
     if not enabled(config, facts):
         return
