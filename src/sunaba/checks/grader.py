@@ -32,7 +32,8 @@ The content tests evaluate every snippet after those cells and require it to pas
 following the notebook's own advice never fails its check.
 
 A wrong answer that matches a mistake's `example` (judged with the question's tolerance), or
-that its `matches(answer)` recognises, gets that message before the general ones. The content
+that its `matches(answer)` recognises, gets that message first; of the general ones only those that add
+something (which rows, which columns) follow, never a bare "the number differs". The content
 tests feed every example to its question and expect its message.
 
 With `caller=True`, `check(answer, caller)` also learns who asks: in the check service a `Caller`
@@ -49,7 +50,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sunaba.checks.judge import Tolerance, Verdict, judge
+from sunaba.checks.judge import BARE_MESSAGES, Tolerance, Verdict, judge
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 QUESTION = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
@@ -140,7 +141,9 @@ class Question:
             return verdict
         for mistake in self.mistakes:
             if mistake.recognises(answer, self.tolerance):
-                general = [m for m in verdict.messages if m != mistake.message]
+                general = [
+                    m for m in verdict.messages if m != mistake.message and m not in BARE_MESSAGES
+                ]
                 return Verdict.failed(mistake.message, *general)
         return verdict
 

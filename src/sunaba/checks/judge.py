@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from sunaba.checks.wire import Figure
 
 MAX_LISTED = 5
+NUMBER_DIFFERS = "数値が違います。計算をもう一度確かめてください"
+# Messages that say only that something differs: a typical mistake's own message replaces them.
+BARE_MESSAGES = frozenset({NUMBER_DIFFERS, "文字列が違います", "値が違います"})
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def judge(answer, expected, tol: Tolerance | None = None) -> Verdict:
             return _wrong_kind(answer, expected)
         if _number_close(answer, expected, tol):
             return Verdict.passed()
-        return Verdict.failed("数値が違います。計算をもう一度確かめてください")
+        return Verdict.failed(NUMBER_DIFFERS)
     if isinstance(expected, str):
         if not isinstance(answer, str):
             return _wrong_kind(answer, expected)
