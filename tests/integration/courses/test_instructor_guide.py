@@ -21,7 +21,8 @@ Conventions of the guide's Markdown (the only thing this test reads):
 - `<!-- learner: ACTION -->` (beside prose describing buttons): the learner does ACTION (fetch,
   submit, fetch-feedback) through the API the assignment list's buttons call, and the test
   checks what the prose promises; `<!-- teacher: grade-by-hand -->`: the instructor grades the
-  written answer through the formgrader's own API; `<!-- time: after-due -->`: time passes
+  written answer through the formgrader's own API; `<!-- teacher: download-grades -->`: the
+  instructor downloads the grades from the course page; `<!-- time: after-due -->`: time passes
   beyond the due date (the test moves the course's due date to the
   current minute, after the submission, and syncs).
 
@@ -437,8 +438,22 @@ def grade_by_hand(site: Site, context: dict) -> None:
     context["manual_comment"] = COMMENT
 
 
+def download_grades(site: Site, context: dict) -> None:
+    """The course page's 「成績を CSV で保存」 gives the table `export --detail` wrote."""
+    page = context["teacher"].session.get(
+        f"{site.hub.url}/services/sunaba-exchange/courses/renshu", timeout=60
+    )
+    assert "成績を Excel で保存" in page.text and "成績を CSV で保存" in page.text
+    download = context["teacher"].session.get(
+        f"{site.hub.url}/services/sunaba-exchange/courses/renshu/grades.csv", timeout=60
+    )
+    assert download.status_code == 200, download.text[:300]
+    written = (site.work / "コース全体.csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert download.content.decode("utf-8-sig").splitlines()[0] == written[0]
+
+
 COMMENT = "避難所の例が具体的で、よく書けています。"
-TEACHER_ACTIONS = {"grade-by-hand": grade_by_hand}
+TEACHER_ACTIONS = {"grade-by-hand": grade_by_hand, "download-grades": download_grades}
 
 
 # ----------------------------------------------------------------------------------------------
