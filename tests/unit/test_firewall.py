@@ -101,8 +101,9 @@ def test_allow_list_refuses_bad_ports_and_unknown_names():
         firewall.allowed(config)
 
 
-def test_defaults_internet_and_no_allow_list():
+def test_defaults_on_with_internet():
     config = SiteConfig()
+    assert config.network.firewall is True
     assert config.network.internet is True
     assert config.network.allow == []
 
@@ -174,7 +175,7 @@ def test_kubernetes_learner_policy_says_the_same():
 def test_vm_unit_installs_and_removes_the_rules():
     from sunaba.deploy.vm_units import hub_unit
 
-    text = hub_unit(SiteConfig.model_validate({"network": {"firewall": True}}), []).text
+    text = hub_unit(SiteConfig(), []).text
     assert "ExecStartPre=" in text and "firewall install" in text
     assert "ExecStopPost=" in text and "firewall remove" in text
     off = SiteConfig.model_validate({"network": {"firewall": False}})

@@ -527,7 +527,7 @@ class AllowedDestination(Section):
 
 class NetworkSection(Section):
     firewall: bool = Field(
-        False,
+        True,
         description="Restrict where learners' servers, kernels, terminals, showcase apps and the "
         "thumbnail renderer may connect, with a table of the kernel's firewall (nftables) that "
         "`sunaba up` installs and removes. They reach the hub API, the Sunaba services and DNS, "

@@ -24,10 +24,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     level = isolation_level(config, checks)
     network = network_check(config)
     print(f"[{'ok' if network.ok else '--'}] {network.name:15} {network.detail}")
-    print(f"isolation level: {describe(level, checks)}")
-    print(
-        "network: "
-        + ("learners reach only what the policy allows" if network.ok else "NOT restricted")
-        + ("" if network.ok or level != "full" else " (start the hub with `sunaba up`)")
-    )
+    reach = "restricted by the policy" if network.ok else "NOT restricted"
+    print(f"isolation level: {describe(level, checks)}; network: {reach}")
     return 0 if level != "none" else 1
