@@ -95,23 +95,23 @@ QUESTION_HEADERS = [
 def questions_chart(view: CourseInsight, title: str) -> Chart:
     checked = [q for q in view.questions if not q.manual]
     bars = [
-        Bar(q.question, (q.first_try_rate or 0) * 100,
-            f"{percent(q.first_try_rate)}（つまずき中 {q.stuck} 人）", "#c75b12")
+        Bar(q.question, q.stuck,
+            f"{q.stuck} 人（挑戦 {q.tried} 人、1回目で合格 {percent(q.first_try_rate)}）", "#c75b12")
         for q in checked
     ]  # fmt: skip
     if checked:
         worst = checked[0]
         desc = (
-            f"「{title}」の問題ごとに、1回目のチェックで合格した人の割合を、つまずいている人が"
-            f"多い順に並べた横棒グラフです。いちばんつまずいているのは {worst.question} で、"
+            f"「{title}」の問題ごとに、チェックを試してまだ合格していない人の数を、多い順に"
+            f"並べた横棒グラフです。いちばんつまずいているのは {worst.question} で、"
             f"挑戦した {worst.tried} 人のうち {worst.stuck} 人がまだ合格していません。"
         )
     else:
         desc = f"「{title}」にはまだチェックの記録がありません。"
     rows = [question_row(q) for q in view.questions]
     return bar_chart(
-        "questions", f"「{title}」問題別: 1回目で合格した割合", desc, bars, QUESTION_HEADERS,
-        rows, max_value=100,
+        "questions", f"「{title}」問題別: つまずいている人数", desc, bars, QUESTION_HEADERS,
+        rows, max_value=max(1, len(view.learners)),
     )  # fmt: skip
 
 

@@ -57,7 +57,7 @@ def test_dashboard_charts_have_bars_text_and_tables(pages):
     labels = re.findall(r'<rect class="bar"[^>]*><title>(q\d):', questions)
     assert labels == ["q2", "q1", "q3"]
     assert "いちばんつまずいているのは q2" in questions
-    assert "33%（つまずき中 2 人）" in questions  # q2: 1 of 3 first try
+    assert "2 人（挑戦 3 人、1回目で合格 33%）" in questions  # q2: 1 of 3 first try
     assert '<th scope="row">q1</th><td>4</td><td>4</td><td>0</td><td>25%</td>' in questions
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # no CDN
 
