@@ -185,7 +185,7 @@ def summarize(records: Records, now: datetime) -> list[AssignmentSummary]:
             funnel[stage] += 1
             if stage in ("graded", "feedback") and row.score is not None and row.max_score:
                 histogram[bin_of(row.score, row.max_score)] += 1
-            submitted = row is not None and row.submitted_at is not None
+            submitted = row is not None and row.submitted
             if stage == "none":
                 not_started.append((login, days))
             if (submitted and row.late) or (not submitted and due is not None and due < now):
@@ -301,7 +301,7 @@ def learner_rows(
                 manual_pending=waiting,
                 score=progress.score if progress else None,
                 max_score=progress.max_score if progress else None,
-                late=bool(progress and progress.late and progress.submitted_at),
+                late=bool(progress and progress.late and progress.submitted),
                 states=states,
             )
         )

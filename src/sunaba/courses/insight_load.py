@@ -5,7 +5,6 @@ scores synced from the gradebooks, and one assignment's check records aggregated
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import and_, case, func, select
@@ -21,7 +20,7 @@ class Prog(NamedTuple):
     """A learner's progress row, only what the dashboard reads (plain tuples: thousands)."""
 
     status: str
-    submitted_at: datetime | None
+    submitted: bool  # has a submission (its time is not needed: no date parsing)
     late: bool
     score: float | None
     max_score: float | None
@@ -69,7 +68,7 @@ def load_records(session: Session, course_id: str) -> Records | None:
     progress = {
         (row[0], row[1]): Prog._make(row[2:])
         for row in session.execute(
-            select(p.assignment_id, p.login, p.status, p.submitted_at, p.late, p.score,
+            select(p.assignment_id, p.login, p.status, p.submitted_at.is_not(None), p.late, p.score,
                    p.max_score).where(p.course_id == course_id)
         )
         if row[1] in enrolled
