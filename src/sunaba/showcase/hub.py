@@ -22,6 +22,8 @@ SERVICE_SCOPES = [
 ]
 # Every hub user may open the showcase (what each sees there is the service's decision).
 USER_SCOPES = [f"access:services!service={SERVICE_NAME}"]
+# …and look it up in the hub (its URL and prefix: what `sunaba showcase publish` needs).
+LOOKUP_SCOPE = f"read:services!service={SERVICE_NAME}"
 # On Kubernetes what a viewer's OAuth token of the showcase may do on their behalf: see whether
 # their own server runs and read their notebook from it (`author_server`). `!user` limits both
 # to the token's owner, so the showcase can open an author's server only while that author
@@ -97,12 +99,10 @@ def roles(config: SiteConfig, facts) -> list[dict]:
 def server_scopes(config: SiteConfig) -> list[str]:
     """A learner's own server token may reach the showcase as that learner: publishing from
     the JupyterLab terminal (`sunaba showcase publish`) is what the publish page does."""
-    return (
-        [*USER_SCOPES, f"read:services!service={SERVICE_NAME}"] if config.showcase.enabled else []
-    )
+    return [*USER_SCOPES, LOOKUP_SCOPE] if config.showcase.enabled else []
 
 
 def update(c, config: SiteConfig, facts) -> None:
     if not enabled(config, facts):
         return
-    add_user_scopes(c, USER_SCOPES)
+    add_user_scopes(c, [*USER_SCOPES, LOOKUP_SCOPE])

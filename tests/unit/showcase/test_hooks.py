@@ -43,6 +43,12 @@ def test_every_user_may_reach_the_service_and_other_scopes_are_kept():
     assert set(c.JupyterHub.extra_user_scopes) == {
         "access:services!service=exchange",
         "access:services!service=showcase",
+        "read:services!service=showcase",  # `sunaba showcase publish` looks it up
+    }
+    # A learner's server token may do the same, so the CLI works in their terminal.
+    assert set(hooks.server_scopes(validate({}, "test"))) == {
+        "access:services!service=showcase",
+        "read:services!service=showcase",
     }
 
 
