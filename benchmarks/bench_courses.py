@@ -108,8 +108,11 @@ def autograded_points(folder: Path) -> float:
 
 def sunaba_grade(config, course, assignment) -> tuple[float | None, float, str]:
     started = time.perf_counter()
-    result = SandboxedAutograder(config).autograde(course, assignment, [STUDENT])[STUDENT]
-    return result.score, time.perf_counter() - started, result.error
+    autograder = SandboxedAutograder(config)
+    result = autograder.autograde(course, assignment, [STUDENT])[STUDENT]
+    wall = time.perf_counter() - started
+    phases = ", ".join(f"{k} {v:.1f}" for k, v in autograder.seconds.items())
+    return result.score, wall, result.error or f"Sunaba phases: {phases}"
 
 
 def stock_grade(config, course, assignment, scratch: Path) -> tuple[float | None, float, str]:
@@ -165,7 +168,7 @@ def row(course, assignment, ours, theirs) -> tuple[str, float, float]:
         return "—" if score is None else f"{score:g}"
 
     auto = autograded_points(REPO / "exercises" / course.id / assignment.folder)
-    note = "; ".join(x for x in (s_err and f"Sunaba: {s_err}", t_err and f"stock: {t_err}") if x)
+    note = "; ".join(x for x in (s_err, t_err and f"stock: {t_err}") if x)
     print(
         f"| {course.id}/{assignment.id} | {auto:g} / {assignment.points or 0:g} | {shown(s_score)} | "
         f"{shown(t_score)} | {s_wall:.1f} | {t_wall:.1f} | {ratio:.2f} | {note} |",
@@ -190,7 +193,7 @@ def main(selected: list[str]) -> int:
         print(f"model solutions of {count} assignments in {len(courses)} courses, "
               f"{os.cpu_count()} cores, cell limit {config.grading.cell_timeout} s")  # fmt: skip
         print(
-            "| assignment | autograded / all points | Sunaba score | stock score | Sunaba s | stock s | ratio | |"
+            "| assignment | autograded / all points | Sunaba score | stock score | Sunaba s | stock s | ratio | notes |"
         )
         print("|---|---|---|---|---|---|---|---|")
         totals = []
