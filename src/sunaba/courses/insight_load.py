@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunaba.checks.records import CheckEvent
@@ -104,37 +104,30 @@ def load_scores(session: Session, records: Records, assignment: str) -> None:
 
 def check_summary(session: Session, course_id: str, assignment: str) -> dict:
     """{(login, question): (first_pass_id, first_check_id, max_hint, attempts, hints_before)}
-    for one assignment, aggregated in the database. Attempts count every check up to and
-    including the first pass; hints_before is the highest hint level seen before it."""
+    for one assignment. Attempts count every check up to and including the first pass;
+    hints_before is the highest hint level seen before it. One indexed read of the
+    assignment's events in the order they happened (a few per learner and question), folded
+    here: the same on SQLite and PostgreSQL, whose planners disagree on a self-join."""
     e = CheckEvent
-    where = (e.course == course_id, e.assignment == assignment)
-    first = (
-        select(
-            e.login,
-            e.question,
-            func.min(case((and_(e.kind == "check", e.result == "pass"), e.id))).label("first_pass"),
-            func.min(case((e.kind == "check", e.id))).label("first_check"),
-            func.max(e.hint_level).label("max_hint"),
-        )
-        .where(*where)
-        .group_by(e.login, e.question)
-        .subquery()
+    rows = session.execute(
+        select(e.id, e.login, e.question, e.kind, e.result, e.hint_level)
+        .where(e.course == course_id, e.assignment == assignment)
+        .order_by(e.id)
     )
-    found = {
-        (r.login, r.question): [r.first_pass, r.first_check, r.max_hint or 0, 0, 0]
-        for r in session.execute(select(first))
-    }
-    upto = session.execute(
-        select(
-            e.login,
-            e.question,
-            func.count(case((e.kind == "check", 1))),
-            func.max(e.hint_level),
-        )
-        .join(first, and_(first.c.login == e.login, first.c.question == e.question))
-        .where(*where, first.c.first_pass.is_not(None), e.id <= first.c.first_pass)
-        .group_by(e.login, e.question)
-    )
-    for login, question, attempts, hints in upto:
-        found[(login, question)][3:] = [int(attempts), int(hints or 0)]
+    found: dict[tuple[str, str], list] = {}
+    for event_id, login, question, kind, result, level in rows:
+        item = found.get((login, question))
+        if item is None:
+            item = found[(login, question)] = [None, None, 0, 0, 0]
+        if kind == "hint":
+            item[2] = max(item[2], level or 0)
+            if item[0] is None:
+                item[4] = max(item[4], level or 0)
+            continue
+        if item[1] is None:
+            item[1] = event_id
+        if item[0] is None:
+            item[3] += 1
+            if result == "pass":
+                item[0] = event_id
     return {key: tuple(value) for key, value in found.items()}
