@@ -19,10 +19,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 
 from sunaba.sandbox import firewall
 from tests.support.checks import ASSIGNMENT, COURSE, SECRET_NUMBER, run_in_kernel, write_graders
-from tests.support.hub import SunabaHub
+from tests.support.hub import PREFIX, REPO, SUNABA, SunabaHub, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -155,8 +156,6 @@ def test_hub_api_checks_and_exchange_still_work(world):
 
 
 def _config(hub) -> dict:
-    import yaml
-
     return yaml.safe_load(hub.config_file.read_text())
 
 
@@ -302,3 +301,32 @@ def test_loopback_refused_inside_the_namespace(namespaces):
         timeout=60,
     )
     assert json.loads(result.stdout) == {"loop": "ConnectionRefusedError"}, result.stderr
+
+
+def test_up_refuses_full_isolation_without_the_rules(tmp_path):
+    """A machine where nft cannot run: nothing is made, and the message says what to do."""
+    site = tmp_path / "sunaba.yaml"
+    state = tmp_path / "state"
+    site.write_text(
+        yaml.safe_dump(
+            {
+                "hub": {"state_dir": str(state), "prefix": str(PREFIX), "port": free_port()},
+                "sandbox": {"user_prefix": "sbtnet-", "home_root": str(tmp_path / "homes")},
+            }
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNABA")}
+    env["SUNABA_NFT"] = str(tmp_path / "no-such-nft")
+    result = subprocess.run(
+        [str(SUNABA), "--config", str(site), "up"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "network policy cannot be installed" in result.stderr, result.stderr
+    assert "nftables" in result.stderr and "--insecure-demo" in result.stderr, result.stderr
+    assert not state.exists()  # no account, database or secret was made
+    assert "Sunaba is running" not in result.stdout

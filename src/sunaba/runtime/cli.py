@@ -13,7 +13,7 @@ from sunaba.runtime.hubprocess import run_hub
 from sunaba.runtime.install import ensure_runtime
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.sandbox.doctor import describe, isolation_level, run_checks
-from sunaba.sandbox.firewall_cli import start_policy, stop_policy
+from sunaba.sandbox.firewall_cli import refusal, start_policy, stop_policy
 from sunaba.users.admin import admin_password_file, ensure_first_admin
 
 
@@ -137,6 +137,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
             return 1
         os.environ["SUNABA_INSECURE_DEMO"] = "1"
+    network_refusal = refusal(config, level)
+    if network_refusal and not args.insecure_demo:
+        print(network_refusal, file=sys.stderr)
+        return 1
     os.environ["SUNABA_SANDBOX_MODE"] = level
     paths = StatePaths.from_config(config)
     _prepare_state(config, paths)

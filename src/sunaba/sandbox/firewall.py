@@ -256,9 +256,25 @@ def render(facts: Facts) -> str:
 # -- the machine ----------------------------------------------------------------------------
 
 
+def nft_path() -> str | None:
+    """The nft program (`$SUNABA_NFT` names another one, for tests of a machine without it)."""
+    wanted = os.environ.get("SUNABA_NFT", NFT)
+    return shutil.which(wanted) or shutil.which(wanted, path="/usr/sbin:/sbin")
+
+
+def unavailable() -> str | None:
+    """Why the rules cannot be installed here, or None."""
+    if os.geteuid() != 0:
+        return "installing firewall rules needs root"
+    if nft_path() is None:
+        return "nft not found (Debian package `nftables`)"
+    result = _nft("list", "tables")
+    return None if result.returncode == 0 else f"nft does not work here: {result.stderr.strip()}"
+
+
 def _nft(*args: str, script: str | None = None, netns: str | None = None):
-    nft = shutil.which(NFT) or "/usr/sbin/nft"
-    if not os.path.exists(nft):
+    nft = nft_path()
+    if nft is None:
         raise FirewallError("nft not found (Debian package `nftables`)")
     prefix = ["ip", "netns", "exec", netns] if netns else []
     if script is None:
@@ -326,7 +342,7 @@ def register_uid(uid: int, home_root: str | Path) -> int:
     """Add a sandbox account's uid to the table of every running install whose accounts live
     under `home_root` (idempotent); the number of tables it was added to. Does nothing where
     no rules are installed."""
-    if os.geteuid() != 0 or not shutil.which(NFT):
+    if os.geteuid() != 0 or nft_path() is None:
         return 0
     suffix = f"_{home_tag(home_root)}"
     added = 0

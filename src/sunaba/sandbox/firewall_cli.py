@@ -52,6 +52,20 @@ def cmd_firewall(args: argparse.Namespace) -> int:
     return 0
 
 
+def refusal(config, level: str) -> str | None:
+    """`sunaba up`, before anything is made: why full isolation cannot have its network policy."""
+    if level != "full" or not config.network.firewall:
+        return None
+    reason = firewall.unavailable()
+    if reason is None:
+        return None
+    return (
+        f"Refusing to start: learners' network policy cannot be installed ({reason}). "
+        "Install the Debian package `nftables`, set `network.firewall: false`, or run "
+        "`sunaba up --insecure-demo` for a throwaway demo."
+    )
+
+
 def start_policy(config, level: str, insecure_demo: bool) -> bool:
     """`sunaba up`, before the hub starts: pin the services' ports, install and test the rules.
     False (after saying why) when full isolation cannot have them and no demo was asked for."""
