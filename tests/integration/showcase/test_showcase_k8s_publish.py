@@ -209,7 +209,8 @@ def test_publish_reads_the_authors_server_checks_in_a_pod_and_serves_the_app(
         "    open('../secret.txt').read()\n"
         "except OSError:\n"
         "    print('NO-SECRET')\n"
-        "PASSWORDS = '../../etc/passwd'\n"
+        "import os\n"
+        "os.path.exists('../../etc/passwd')\n"
     )
     author.put("work/app.ipynb", notebook(code))
     author.put("work/data/shelters.csv", SHELTERS)
@@ -267,7 +268,7 @@ def test_refusals_store_nothing_and_say_why_in_japanese(workdir, cluster, author
     author.put("big/app.ipynb", notebook("print(open('big.csv').read()[:10])"))
     author.put("big/big.csv", "x" * 4096)
     # A folder the code names brings all its files: too many of them.
-    author.put("many/app.ipynb", notebook("folder = 'files'"))
+    author.put("many/app.ipynb", notebook("import os\nnames = os.listdir('files')"))
     for i in range(210):
         author.put(f"many/files/f{i}.txt", "1")
 
