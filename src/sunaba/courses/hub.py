@@ -29,6 +29,7 @@ from sunaba.exchange.service import CONFIG_ENV
 from sunaba.exchange.store import ExchangeStore
 from sunaba.hub.ports import derived_port
 from sunaba.hub.scopes import add_user_scopes
+from sunaba.sandbox.firewall import kernel_environment
 
 EXCHANGE_ACCESS = f"access:services!service={EXCHANGE_SERVICE}"
 EXCHANGE_LOOKUP = f"read:services!service={EXCHANGE_SERVICE}"
@@ -78,13 +79,19 @@ def services(config: SiteConfig, facts) -> list[dict]:
             {
                 "name": FORMGRADER_SERVICE.format(course),
                 "url": f"http://127.0.0.1:{port + offset}",
-                "command": [_venv_bin(config, "jupyterhub-singleuser")],
+                # Kernels over Unix sockets: the grader account is under the learners' network
+                # policy, which refuses loopback TCP (`sunaba.sandbox.firewall`).
+                "command": [
+                    _venv_bin(config, "jupyterhub-singleuser"),
+                    "--KernelManager.transport=ipc",
+                ],
                 "user": grader_account(config, course),
                 "cwd": str(paths.root),
                 "environment": {
                     "PATH": f"{Path(config.hub.prefix) / 'venv' / 'bin'}:/usr/bin:/bin",
                     "LANG": "C.UTF-8",
                     "JUPYTERHUB_DEFAULT_URL": "/formgrader",
+                    **kernel_environment(config, grader_account(config, course)),
                 },
                 "oauth_no_confirm": True,
                 "display": False,

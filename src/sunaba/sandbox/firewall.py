@@ -313,6 +313,7 @@ def install(config: SiteConfig) -> Facts:
     facts = gather_facts(config)
     with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
         prune_stale()
+    write_kernel_config(Path(config.hub.prefix) / "venv")
     load(facts)
     return facts
 
@@ -369,6 +370,15 @@ def kernel_config_dir(venv: str | Path) -> Path:
     """Beside the venv's own `etc/jupyter`, but on no Jupyter path unless a sandbox's
     JUPYTER_CONFIG_PATH names it: the hub's own Jupyter processes keep their defaults."""
     return Path(venv) / "etc" / "sunaba-kernels"
+
+
+def kernel_environment(config: SiteConfig, account: str) -> dict[str, str]:
+    """For a Jupyter server outside a sandbox run as a sandbox uid (a course's formgrader):
+    the kernel config, and a runtime dir short enough for socket paths."""
+    return {
+        "JUPYTER_CONFIG_PATH": str(kernel_config_dir(Path(config.hub.prefix) / "venv")),
+        "JUPYTER_RUNTIME_DIR": f"/tmp/.sunaba-runtime-{account}",
+    }
 
 
 def write_kernel_config(venv: str | Path) -> Path:
