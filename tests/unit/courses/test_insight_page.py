@@ -113,3 +113,16 @@ def test_xlsx_export_opens_with_openpyxl(pages):
 def test_unknown_course_has_no_page_or_export(pages):
     assert pages.course_page(TEACH, "nope") is None
     assert pages.course_export("nope", "csv") is None
+
+
+def test_admins_read_every_course_and_only_users_can_be_admins(pages):
+    admin = Caller.from_model({"kind": "user", "name": "root-admin", "admin": True, "groups": []})
+    assert admin.admin and admin.may_read_course("fx") and not admin.is_staff("fx")
+    service = Caller.from_model({"kind": "service", "name": "x", "admin": True})
+    assert not service.admin and not service.may_read_course("fx")
+    learner = Caller.from_model({"name": "l1", "admin": "yes", "groups": ["nbgrader-fx"]})
+    assert not learner.admin and not learner.may_read_course("fx")
+    store = ExchangeStore(exchange_root(pages.config))
+    listing = pages.my_courses(admin, store)
+    assert 'data-course="fx"' in listing and "courses/fx" in listing
+    assert 'data-course="fx"' not in pages.my_courses(Caller("user", "nobody", frozenset()), store)
