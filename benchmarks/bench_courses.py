@@ -109,7 +109,10 @@ def autograded_points(folder: Path) -> float:
 def sunaba_grade(config, course, assignment) -> tuple[float | None, float, str]:
     started = time.perf_counter()
     autograder = SandboxedAutograder(config)
-    result = autograder.autograde(course, assignment, [STUDENT])[STUDENT]
+    try:
+        result = autograder.autograde(course, assignment, [STUDENT])[STUDENT]
+    except Exception as exc:  # reported in the table; the other assignments still run
+        return None, time.perf_counter() - started, f"Sunaba failed: {exc}".replace("\n", " ")
     wall = time.perf_counter() - started
     phases = ", ".join(f"{k} {v:.1f}" for k, v in autograder.seconds.items())
     return result.score, wall, result.error or f"Sunaba phases: {phases}"
