@@ -142,6 +142,7 @@ def stock_grade(config, course, assignment, scratch: Path) -> tuple[float | None
         python, "-m", "nbgrader", "autograde", assignment.id, "--force", "--create",
         f"--CourseDirectory.root={copy}",
         f"--CourseDirectory.db_url=sqlite:///{copy / 'gradebook.db'}",
+        "--KernelManager.transport=ipc",  # the grader account may not use loopback TCP
     ]  # fmt: skip
     started = time.perf_counter()
     try:

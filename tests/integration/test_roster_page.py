@@ -31,6 +31,7 @@ def hub():
     finally:
         test_hub.close()
 
+
 ROSTER = (
     "ユーザー名,氏名,所属,コース\n"
     "rp-sato,佐藤 花子,企画課,roster-page\n"

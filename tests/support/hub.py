@@ -85,7 +85,7 @@ class SunabaHub:
 
     # -- lifetime --------------------------------------------------------------------
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 300) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUNABA")}
         with open(self.output, "ab") as out:
             self.proc = subprocess.Popen(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
 from sunaba.grading.runner import GradingError
+from sunaba.progress import Progress
 
 STEPS = {
     "collect": "collect the latest submission of every learner into the course directory",
@@ -74,7 +75,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if args.step == "collect":
             report = cycle.collect(config, course, assignment)
         elif args.step == "autograde":
-            report = cycle.autograde(config, course, assignment, students)
+            with Progress(len(students or []), "自動採点") as tracker:
+                report = cycle.autograde(config, course, assignment, students, tracker=tracker)
         elif args.step == "feedback":
             report = cycle.generate_feedback(config, course, assignment, students)
         elif args.step == "release-feedback":

@@ -21,6 +21,7 @@ from sunaba.courses.model import Assignment, Course, CourseError, load_course_fi
 from sunaba.exchange.archive import pack
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.runner import GradingError, files_from, run_step
+from sunaba.progress import Progress
 from sunaba.records.db import default_records_url, ensure_records_schema, session_scope
 
 
@@ -63,6 +64,7 @@ class SandboxedAutograder:
     config: SiteConfig
     chunk_size: int = 40
     seconds: dict[str, float] = field(default_factory=dict)  # per phase, summed over chunks
+    progress: Progress | None = None  # told of each submission as its sandbox finishes
 
     def autograde(self, course, assignment, students):
         from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +72,8 @@ class SandboxedAutograder:
         self.seconds = {"prepare": 0.0, "sandboxes": 0.0, "score": 0.0}
         request = {"assignment": assignment.id, "late_policy": assignment.late.value}
         names = students or run_step(self.config, course.id, "submitted", **request)
+        if self.progress:
+            self.progress.total = len(names)
         count = max(1, -(-len(names) // self.chunk_size))
         chunks = [names[i::count] for i in range(count)] if names else [[]]
         results: dict[str, StudentResult] = {}
@@ -107,11 +111,19 @@ class SandboxedAutograder:
                 jobs.append(Job(student, files_from(item["files"]), tuple(item["notebooks"])))
         started = time.perf_counter()
         try:
-            ran = run_jobs(self.config, course.id, assignment.id, jobs) if jobs else {}
+            ran = (
+                run_jobs(self.config, course.id, assignment.id, jobs, on_done=self._ran)
+                if jobs
+                else {}
+            )
         except SandboxError as exc:
             raise GradingError(str(exc)) from exc
         self._timed("sandboxes", started)
         return ran
+
+    def _ran(self, student: str) -> None:
+        if self.progress:
+            self.progress.done(student, "実行しました")
 
     def _score(self, course, request, prepared_future, ran_future):
         prepared, ran = prepared_future.result(), ran_future.result()
@@ -216,8 +228,10 @@ def autograde(
     assignment: Assignment,
     students: list[str] | None = None,
     autograder: Autograder | None = None,
+    tracker: Progress | None = None,
 ) -> CycleReport:
-    autograder = autograder or SandboxedAutograder(config)
+    """`tracker` shows each submission as its sandbox finishes (long classes take minutes)."""
+    autograder = autograder or SandboxedAutograder(config, progress=tracker)
     results = autograder.autograde(course, assignment, students)
     record_scores(config, course, assignment, results)
     report = CycleReport()

@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -73,6 +74,9 @@ PRELOAD = (
     "sunaba.grading.execute",
 )
 READ_CHUNK = 1 << 16
+# A line the pool process writes to its stderr as each job finishes (progress only: it never
+# counts towards a result, and names no one outside the jobs the parent sent).
+PROGRESS_MARK = b"sunaba-grading-done "
 HARD_DEADLINE_GRACE = 60  # seconds past the executors' own deadlines before a sandbox is killed
 
 
@@ -339,6 +343,10 @@ class GradingPool:
         base = self.settings.uid_base + 2 * slot
         return base, base + 1  # executor, kernel (the group is the executor's uid)
 
+    @staticmethod
+    def on_done(student: str) -> None:
+        """Called as each job finishes (the pool process reports it to its parent)."""
+
     def run(self, jobs: list[Job]) -> dict[str, JobResult]:
         preload()
         scratch_parent = self.settings.scratch_parent
@@ -358,6 +366,7 @@ class GradingPool:
                     item = self._start(job, free_slots.pop(0), scratch)
                     if isinstance(item, JobResult):
                         results[job.student] = item
+                        self.on_done(job.student)
                         continue
                     running[item.fd] = item
                     selector.register(item.fd, selectors.EVENT_READ)
@@ -375,6 +384,7 @@ class GradingPool:
                     selector.unregister(key.fd)
                     del running[key.fd]
                     results[item.job.student] = self._finish(item)
+                    self.on_done(item.job.student)
                     free_slots.append(item.slot)
                 now = time.monotonic()
                 for item in running.values():
@@ -522,7 +532,13 @@ FORMGRADER_UID_OFFSET = 2 * 256
 
 
 def run_jobs(
-    config: SiteConfig, course_id: str, assignment_id: str, jobs: list[Job], *, uid_offset: int = 0
+    config: SiteConfig,
+    course_id: str,
+    assignment_id: str,
+    jobs: list[Job],
+    *,
+    uid_offset: int = 0,
+    on_done=None,
 ) -> dict:
     """Jobs of one assignment through a fresh pool process; {student: JobResult}.
     With `grading.backend: kubernetes`, each job in a grading pod instead (no uids to offset:
@@ -534,11 +550,26 @@ def run_jobs(
     python = str(Path(config.hub.prefix) / "venv" / "bin" / "python")
     settings = settings_for(config, course_id, assignment_id)
     settings = dataclasses.replace(settings, uid_base=settings.uid_base + uid_offset)
-    return run_in_fresh_process(python, settings, jobs)
+    return run_in_fresh_process(python, settings, jobs, on_done)
 
 
-def run_in_fresh_process(python: str, settings: SandboxSettings, jobs: list[Job]) -> dict:
-    """Run the pool in `python -m sunaba.grading.sandbox`; returns {student: JobResult}."""
+def _read_progress(stream, on_done, tail: list[bytes]) -> None:
+    """The pool's stderr: its progress lines go to `on_done`, the rest is kept for errors."""
+    for line in stream:
+        if line.startswith(PROGRESS_MARK):
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                if on_done:
+                    on_done(json.loads(line[len(PROGRESS_MARK) :].decode("utf-8")))
+            continue
+        tail.append(line)
+        del tail[:-200]
+
+
+def run_in_fresh_process(
+    python: str, settings: SandboxSettings, jobs: list[Job], on_done=None
+) -> dict:
+    """Run the pool in `python -m sunaba.grading.sandbox`; returns {student: JobResult}.
+    `on_done(student)` is called (from another thread) as each job finishes."""
     request = {
         "settings": _settings_to_json(settings),
         "jobs": [
@@ -550,23 +581,47 @@ def run_in_fresh_process(python: str, settings: SandboxSettings, jobs: list[Job]
             for job in jobs
         ],
     }
-    completed = subprocess.run(
+    proc = subprocess.Popen(
         [python, "-m", "sunaba.grading.sandbox"],
-        input=json.dumps(request).encode("utf-8"),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"},
         cwd="/",
-        check=False,
     )
+    errors: list[bytes] = []
+    students = {job.student for job in jobs}
+
+    def done(student) -> None:
+        if on_done and student in students:
+            on_done(student)
+
+    # stderr has a reader of its own (progress as it comes); the pool reads all of its stdin
+    # before it writes its answer, so writing, then reading stdout here cannot block both ways.
+    reader = threading.Thread(target=_read_progress, args=(proc.stderr, done, errors))
+    reader.start()
     try:
-        raw = json.loads(completed.stdout.decode("utf-8").strip().splitlines()[-1])
+        with contextlib.suppress(BrokenPipeError):
+            proc.stdin.write(json.dumps(request).encode("utf-8"))
+            proc.stdin.close()
+        stdout = proc.stdout.read()
+    finally:
+        proc.wait()
+        reader.join()
+    try:
+        raw = json.loads(stdout.decode("utf-8").strip().splitlines()[-1])
         results = raw["results"]
     except (ValueError, IndexError, KeyError):
-        tail = completed.stderr.decode("utf-8", "replace")[-2000:]
+        tail = b"".join(errors).decode("utf-8", "replace")[-2000:]
         raise SandboxError(f"採点用の環境を動かせませんでした:\n{tail}") from None
     if "error" in raw:
         raise SandboxError(raw["error"])
     return {student: JobResult(**values) for student, values in results.items()}
+
+
+def _report_done(student: str) -> None:
+    sys.stderr.buffer.write(PROGRESS_MARK + json.dumps(student).encode("utf-8") + b"\n")
+    sys.stderr.buffer.flush()
 
 
 def main() -> int:
@@ -577,6 +632,7 @@ def main() -> int:
         jobs.append(Job(item["student"], files, tuple(item["notebooks"])))
     try:
         pool = GradingPool(_settings_from_json(request["settings"]))
+        pool.on_done = _report_done
         results = {s: dataclasses.asdict(r) for s, r in pool.run(jobs).items()}
         reply = {"results": results}
     except SandboxError as exc:

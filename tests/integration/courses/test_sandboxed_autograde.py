@@ -10,6 +10,7 @@ Japanese explanation in the autograded notebook, and nothing outside the sandbox
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import pytest
 from sunaba.courses.layout import CoursePaths
 from sunaba.grading import cycle
 from sunaba.grading.runner import run_step
+from sunaba.progress import Progress
 from tests.support.grading import (
     collect_notebooks,
     gradebook_scores,
@@ -144,8 +146,17 @@ def test_hostile_submissions_are_contained_and_honest_ones_score_as_stock(sqlite
 
     before = _tree_digest(paths.root / "submitted")
     course, hw1 = cycle.find_course(config, COURSE, ASSIGNMENT)
-    report = cycle.autograde(config, course, hw1, sorted(answers))
+    shown = io.StringIO()  # not a terminal: one line per submission as its sandbox finishes
+    report = cycle.autograde(
+        config, course, hw1, sorted(answers), tracker=Progress(0, "自動採点", shown)
+    )
     assert not report.failed, report.lines
+    lines = shown.getvalue().splitlines()
+    assert len(lines) == len(answers), lines
+    assert [line.split(" ")[1] for line in lines] == [
+        f"{n}/{len(answers)}" for n in range(1, len(answers) + 1)
+    ]
+    assert {line.split(" ")[2].rstrip(":") for line in lines} == set(answers)
 
     scores = run_step(config, COURSE, "scores", assignments=[ASSIGNMENT])[ASSIGNMENT]
     got = {student: scores[student]["score"] for student in answers}
