@@ -122,6 +122,7 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
     c.SandboxSpawner.user_prefix = sandbox.user_prefix
     c.SandboxSpawner.home_root = sandbox.home_root
+    c.SandboxSpawner.kernels_over_ipc = config.network.firewall
     fast = sandbox.fast_start and facts.sandbox_mode == "full"
     zygote = StatePaths.from_config(config).zygote_socket
     c.SandboxSpawner.zygote_socket = str(zygote) if fast else ""

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
-from traitlets import Float, Integer, List, Unicode, default
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, unix_name
 from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
@@ -41,6 +41,9 @@ class SandboxSpawner(LocalProcessSpawner):
         "full", help="Isolation in force: full, bubblewrap or none (resolved by `sunaba doctor`)."
     ).tag(config=True)
     user_prefix = Unicode("sb-", help="Prefix of each learner's Unix account.").tag(config=True)
+    kernels_over_ipc = Bool(
+        True, help="Kernels over Unix sockets (the network policy refuses loopback TCP)."
+    ).tag(config=True)
     home_root = Unicode("/home/sunaba", help="Directory of learners' homes.").tag(config=True)
     readonly_paths = List(
         Unicode(), help="Host directories mounted read-only at the same path in every sandbox."
@@ -102,7 +105,7 @@ class SandboxSpawner(LocalProcessSpawner):
         env["USER"] = self.account if self.sandbox_mode == "full" else self.user.name
         env["HOME"] = self.home
         env["SHELL"] = "/bin/bash"
-        if self.sandbox_mode != "none":
+        if self._kernels_over_ipc():
             # Kernels over Unix sockets in the sandbox's private /tmp (a short path: a socket
             # path has at most 107 bytes): the network policy refuses loopback TCP.
             env["JUPYTER_RUNTIME_DIR"] = KERNEL_RUNTIME_DIR
@@ -111,6 +114,9 @@ class SandboxSpawner(LocalProcessSpawner):
                 paths = [str(kernels), env.get("JUPYTER_CONFIG_PATH", "")]
                 env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
         return env
+
+    def _kernels_over_ipc(self) -> bool:
+        return self.sandbox_mode != "none" and self.kernels_over_ipc
 
     def _venv(self) -> Path:
         return Path(self.cmd[0]).parent.parent
@@ -121,14 +127,14 @@ class SandboxSpawner(LocalProcessSpawner):
         # where the learner cannot write, and the layout of their JupyterLab is never saved.
         workspaces = os.path.join(self.home, ".jupyter", "lab", "workspaces")
         args = [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}"]
-        if self.sandbox_mode != "none":
+        if self._kernels_over_ipc():
             args.append("--KernelManager.transport=ipc")
         return args
 
     # -- start ----------------------------------------------------------------------------
 
     def _prepare_home(self) -> None:
-        if self.sandbox_mode != "none":
+        if self._kernels_over_ipc():
             with contextlib.suppress(OSError):  # a hub that cannot write the prefix: flag only
                 write_kernel_config(self._venv())
         if self.sandbox_mode == "full":
