@@ -9,12 +9,12 @@ import pytest
 
 from sunaba.users.roster import (
     column_letter,
-    decode_csv_bytes,
     login_problem,
     normalize_login,
     read_roster,
     split_courses,
 )
+from sunaba.users.roster_files import decode_csv_bytes
 
 GOOD = (
     "ユーザー名,氏名,メールアドレス,所属,コース\n"
