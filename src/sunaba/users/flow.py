@@ -11,12 +11,12 @@ from sunaba.config import SiteConfig
 from sunaba.records.db import default_records_url
 from sunaba.runtime.state import StatePaths, ensure_state_dir, service_token
 from sunaba.users.apply import (
-    DEFAULT_PASSWORD_LENGTH,
     ImportFailed,
     ImportResult,
     hub_api_url,
     import_roster,
 )
+from sunaba.users.passwords import DEFAULT_PASSWORD_LENGTH
 from sunaba.users.roster import Roster, read_roster
 
 ADMIN_SERVICE = "sunaba-admin"

@@ -24,15 +24,14 @@ from sunaba.cli import main
 from sunaba.config import SiteConfig
 from sunaba.records import Person, session_scope
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
-from sunaba.users.apply import (
+from sunaba.users.apply import ImportFailed, import_roster
+from sunaba.users.cli import run_import
+from sunaba.users.passwords import (
     PASSWORD_ALPHABET,
-    ImportFailed,
     generate_password,
     hash_password,
-    import_roster,
     write_passwords_file,
 )
-from sunaba.users.cli import run_import
 from sunaba.users.roster import read_roster
 
 ROSTER = (
