@@ -26,7 +26,8 @@ import tempfile
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
-from sunaba.exchange.plugin import PLUGIN_CLASSES
+from sunaba.exchange.plugin import LEARNER_CLASSES
+from sunaba.exchange.plugin_staff import STAFF_CLASSES
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/sunaba
 PORTABLE_PACKAGE = "sunaba_portable"
@@ -38,6 +39,7 @@ PORTABLE_MODULES = (
     "exchange/client.py",
     "exchange/jadate.py",
     "exchange/plugin.py",
+    "exchange/plugin_staff.py",
     "exchange/stamps.py",
     "grading/__init__.py",
     "grading/nbfilters.py",
@@ -86,7 +88,7 @@ def nbgrader_exchange_config() -> dict:
     return {
         "ExchangeFactory": {
             key: f"{portable_name(cls.__module__)}.{cls.__qualname__}"
-            for key, cls in PLUGIN_CLASSES.items()
+            for key, cls in {**LEARNER_CLASSES, **STAFF_CLASSES}.items()
         }
     }
 

@@ -5,7 +5,7 @@ Configured for learners' servers and formgraders (see `sunaba.courses.learner_fi
 installs a copy of this module as `sunaba_portable.exchange.plugin`):
 
     c.ExchangeFactory.fetch_assignment = "sunaba_portable.exchange.plugin.FetchAssignment"
-    ... (one class per step, listed in PLUGIN_CLASSES)
+    ... (one class per step: LEARNER_CLASSES here, the instructor's in plugin_staff.py)
 
 Identity is never sent: the service takes it from the hub token. Only nbgrader, traitlets, the
 standard library and sibling modules (relative imports) are used: this runs in sandboxes.
@@ -29,7 +29,6 @@ from .archive import (
 )
 from .client import ExchangeClient, ExchangeUnavailable
 from .jadate import format_ja
-from .stamps import nbgrader_time, stamp_from_nbgrader_time
 
 SOLUTION_FOLDER = "解答例"  # beside the feedback folders, in the learner's assignment folder
 
@@ -327,125 +326,10 @@ def _parse(text: str | None):
     return datetime.fromisoformat(text) if text else None
 
 
-# ----------------------------------------------------------------------------------------------
-# Instructor steps (from a formgrader; `sunaba grade` on the hub machine uses the store directly)
-
-
-class ReleaseAssignment(SunabaExchange, abc.ExchangeReleaseAssignment):
-    def init_src(self):
-        self.course = self.course_id()
-        self.assignment = self.coursedir.assignment_id
-        self.src = Path(
-            self.coursedir.format_path(self.coursedir.release_directory, ".", self.assignment)
-        )
-        if not self.src.is_dir():
-            self.fail(f"配布用のフォルダ {self.src} がありません。先に課題を生成してください")
-
-    def init_dest(self):
-        pass
-
-    def copy_files(self):
-        files = collect_files(self.src, max_bytes=self.max_upload_bytes)
-        self.call(
-            self.call(self.client).send,
-            "PUT",
-            f"api/courses/{self.course}/assignments/{self.assignment}/release",
-            pack(files),
-        )
-        self.log.info("配布しました: %s/%s", self.course, self.assignment)
-
-
-def write_collected(coursedir, assignment: str, files: dict[str, bytes], update: bool, log):
-    """Write a collect archive (`<student>/<stamp>/<files>`) into submitted/, each with the
-    timestamp.txt nbgrader reads. Returns the students written."""
-    by_student: dict[tuple[str, str], dict[str, bytes]] = {}
-    for name, data in files.items():
-        student, stamp, rest = name.split("/", 2)
-        by_student.setdefault((student, stamp), {})[rest] = data
-    written = []
-    for (student, stamp), student_files in sorted(by_student.items()):
-        dest = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
-        timestamp = nbgrader_time(stamp)
-        stamp_file = dest / "timestamp.txt"
-        if dest.exists():
-            same = stamp_file.is_file() and stamp_file.read_text().strip() == timestamp
-            if same or not update:
-                continue
-            shutil.rmtree(dest)
-        dest.mkdir(parents=True)
-        write_files(student_files, dest)
-        stamp_file.write_text(timestamp)
-        log.info("回収しました: %s %s (%s)", student, assignment, timestamp)
-        written.append(student)
-    return written
-
-
-class Collect(SunabaExchange, abc.ExchangeCollect):
-    def init_src(self):
-        self.course = self.course_id()
-        self.assignment = self.coursedir.assignment_id
-
-    def init_dest(self):
-        pass
-
-    def copy_files(self):
-        blob = self.call(
-            self.call(self.client).request,
-            "GET",
-            f"api/courses/{self.course}/assignments/{self.assignment}/collect",
-        )
-        files = self.call(unpack, blob, max_bytes=2**34, max_files=10**6).files
-        wanted = self.coursedir.student_id
-        if wanted and wanted != "*":
-            files = {n: d for n, d in files.items() if n.split("/", 1)[0] == wanted}
-        write_collected(self.coursedir, self.assignment, files, self.update, self.log)
-
-
-def feedback_to_release(coursedir, assignment: str) -> list[tuple[str, str, dict[str, bytes]]]:
-    """(student, stamp, files) for every generated feedback folder of an assignment."""
-    feedback_root = Path(coursedir.root) / coursedir.feedback_directory
-    wanted = coursedir.student_id if coursedir.student_id not in ("", "*") else None
-    found = []
-    for folder in sorted(feedback_root.glob(f"*/{assignment}")):
-        student = folder.parent.name
-        if wanted and student != wanted:
-            continue
-        stamp_file = folder / "timestamp.txt"
-        html = {p.name: p.read_bytes() for p in sorted(folder.glob("*.html"))}
-        if not html or not stamp_file.is_file():
-            continue
-        found.append((student, stamp_from_nbgrader_time(stamp_file.read_text()), html))
-    return found
-
-
-class ReleaseFeedback(SunabaExchange, abc.ExchangeReleaseFeedback):
-    def init_src(self):
-        self.course = self.course_id()
-        self.assignment = self.coursedir.assignment_id
-
-    def init_dest(self):
-        pass
-
-    def copy_files(self):
-        client = self.call(self.client)
-        for student, stamp, files in feedback_to_release(self.coursedir, self.assignment):
-            self.call(
-                client.send,
-                "PUT",
-                f"api/courses/{self.course}/assignments/{self.assignment}/feedback/"
-                f"{student}/{stamp}",
-                pack(files),
-            )
-            self.log.info("講評を返却しました: %s %s", student, self.assignment)
-
-
-PLUGIN_CLASSES = {
+LEARNER_CLASSES = {
     "exchange": Exchange,
     "fetch_assignment": FetchAssignment,
     "fetch_feedback": FetchFeedback,
     "submit": Submit,
     "list": List,
-    "release_assignment": ReleaseAssignment,
-    "release_feedback": ReleaseFeedback,
-    "collect": Collect,
 }

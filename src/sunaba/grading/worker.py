@@ -122,7 +122,7 @@ def generate(root: Path, request: dict, stdin: bytes) -> dict:
 
 def collect(root: Path, request: dict, stdin: bytes) -> dict:
     """Write a collect archive (`<student>/<stamp>/<files>`) into submitted/."""
-    from ..exchange.plugin import write_collected
+    from ..exchange.plugin_staff import write_collected
 
     config = load_config(root)
     assignment = request["assignment"]
@@ -322,7 +322,7 @@ def feedback(root: Path, request: dict, stdin: bytes) -> dict:
 
 def feedback_files(root: Path, request: dict, stdin: bytes) -> dict:
     """Generated feedback, per student: the files and the attempt they belong to."""
-    from ..exchange.plugin import feedback_to_release
+    from ..exchange.plugin_staff import feedback_to_release
 
     config = load_config(root)
     coursedir = _coursedir(config, request["assignment"])
