@@ -10,17 +10,24 @@ PYTEST_ARGS ?=
 #   make up DATASETS_MIRROR=/path/to/opendata
 DATASETS_MIRROR ?=
 
-.PHONY: up install install-dev test-tools test test-unit bench lint format docs clean-state
+.PHONY: up install install-dev lock test-tools test test-unit bench lint format docs clean-state
 
 up: install
 	SUNABA_FETCH_COURSE_DATA=1 $(if $(DATASETS_MIRROR),SUNABA__DATASETS__MIRROR=$(abspath $(DATASETS_MIRROR)) )$(SUNABA) --config hub_config/sunaba.yaml up --prefix $(PREFIX) --state-dir $(STATE_DIR)
 
 install:
-	deploy/local/bootstrap.sh $(PREFIX)
+	deploy/local/bootstrap.sh $(PREFIX) thumbnails
 
 install-dev:
-	deploy/local/bootstrap.sh $(PREFIX) dev
+	deploy/local/bootstrap.sh $(PREFIX) thumbnails,dev
 	$(SUNABA) --config hub_config/sunaba.yaml install --prefix $(PREFIX)
+
+# Re-resolve deploy/constraints.txt from the ranges in pyproject.toml, in a scratch venv.
+lock:
+	rm -rf .lock-venv && /usr/bin/python3 -m venv .lock-venv
+	.lock-venv/bin/pip install -q --upgrade pip && .lock-venv/bin/pip install -q ".[dev,k8s,thumbnails]"
+	{ sed -n '1,3p' deploy/constraints.txt; .lock-venv/bin/pip freeze | grep -v -e '^sunaba' -e ' @ '; } > deploy/constraints.new
+	mv deploy/constraints.new deploy/constraints.txt && rm -rf .lock-venv
 
 # Debian packages only the tests need (a browser, servers the deploy tests start).
 test-tools:

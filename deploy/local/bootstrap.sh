@@ -30,7 +30,7 @@ fi
 TARGET="$SRC"
 [ -n "$EXTRAS" ] && TARGET="$SRC[$EXTRAS]"
 # A regular (not editable) install: sandboxes import Sunaba from the prefix, and the checkout
-# may sit in a directory they cannot read.
-"$PREFIX/venv/bin/pip" install -q --disable-pip-version-check "$TARGET"
+# may sit in a directory they cannot read. The constraints give every install the same versions.
+"$PREFIX/venv/bin/pip" install -q --disable-pip-version-check -c "$SRC/deploy/constraints.txt" "$TARGET"
 "$PREFIX/venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$SRC"
 chmod -R a+rX "$PREFIX/venv"

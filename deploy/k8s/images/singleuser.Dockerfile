@@ -20,11 +20,12 @@ COPY pyproject.toml README.md /build/
 COPY src /build/src
 COPY hub_config/sunaba.yaml /build/hub_config/sunaba.yaml
 COPY datasets /build/datasets
+COPY deploy/constraints.txt /build/constraints.txt
 
 # The same install as deploy/local/bootstrap.sh: a venv from Debian's Python, a regular install.
 RUN python3 -m venv /opt/sunaba/venv \
  && /opt/sunaba/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/sunaba/venv/bin/pip install --no-cache-dir /build \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir -c /build/constraints.txt /build \
  && cd /build \
  && /opt/sunaba/venv/bin/sunaba --config hub_config/sunaba.yaml deploy image-prepare --source . \
  && chmod -R a+rX /opt/sunaba \
