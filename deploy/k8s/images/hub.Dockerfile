@@ -18,7 +18,7 @@ RUN apt-get update \
 COPY . /srv/sunaba/source
 RUN python3 -m venv --system-site-packages /opt/sunaba/venv \
  && /opt/sunaba/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/sunaba/venv/bin/pip install --no-cache-dir -c /srv/sunaba/source/deploy/constraints.txt "/srv/sunaba/source[k8s,thumbnails]" \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir -c /srv/sunaba/source/deploy/constraints.txt "/srv/sunaba/source[k8s]" \
       jupyterhub-kubespawner==7.1.0 \
       oauthenticator==17.4.0 \
       jupyterhub-ldapauthenticator==2.0.2 \
