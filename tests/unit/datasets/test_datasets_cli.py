@@ -12,7 +12,12 @@ from tests.unit.datasets.paths import CATALOGUE_DIR
 @pytest.fixture
 def config(tmp_path) -> Path:
     path = tmp_path / "sunaba.yaml"
-    data = {"hub": {"prefix": str(tmp_path / "prefix"), "state_dir": str(tmp_path / "state")}}
+    # Only the checkout's catalogue: what `make up` downloaded into the machine's shared
+    # datasets folder must not change what is listed as fetched here.
+    data = {
+        "hub": {"prefix": str(tmp_path / "prefix"), "state_dir": str(tmp_path / "state")},
+        "datasets": {"catalogue": str(CATALOGUE_DIR)},
+    }
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
 
