@@ -119,12 +119,16 @@ class SunabaHub:
             self.proc.wait()
         return time.monotonic() - started
 
-    def log_tail(self, lines: int = 60) -> str:
+    def log_text(self) -> str:
+        """Everything the hub printed and logged so far."""
         text = self.output.read_text(errors="replace") if self.output.exists() else ""
         hub_log = self.state_dir / "logs" / "jupyterhub.log"
         if hub_log.exists():
             text += "\n--- hub log ---\n" + hub_log.read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return text
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def accounts(self) -> list[str]:
         return [p.pw_name for p in pwd.getpwall() if p.pw_name.startswith(self.user_prefix)]
