@@ -26,7 +26,7 @@ install-dev:
 lock:
 	rm -rf .lock-venv && /usr/bin/python3 -m venv .lock-venv
 	.lock-venv/bin/pip install -q --upgrade pip && .lock-venv/bin/pip install -q ".[dev,k8s,thumbnails]"
-	{ sed -n '1,3p' deploy/constraints.txt; .lock-venv/bin/pip freeze | grep -v -e '^sunaba' -e ' @ '; } > deploy/constraints.new
+	{ sed -n '1,3p' deploy/constraints.txt; .lock-venv/bin/pip freeze | grep -v -e '^sunaba' -e ' @ ' -e '^pip==' -e '^setuptools==' -e '^wheel=='; } > deploy/constraints.new
 	mv deploy/constraints.new deploy/constraints.txt && rm -rf .lock-venv
 
 # Debian packages only the tests need (a browser, servers the deploy tests start).
