@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from traitlets.config import LazyConfigValue
+
 from sunaba.config import load_config
 from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
@@ -29,10 +31,23 @@ from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir, r
 
 def update_services_in_cluster(c, config: SiteConfig, facts: HubFacts) -> None:
     """The services `sunaba up` runs, listening on the pod's addresses and announced under the
-    hub Service's name, so that the proxy and learners' pods reach them."""
+    hub Service's name, so that the proxy and learners' pods reach them. The admin's own
+    `hub.services` and `hub.loadRoles` (which the chart has put in `c` already) are kept."""
     services, roles = hub_services_and_roles(config, facts)
-    c.JupyterHub.services = services_in_cluster(services, config)
-    c.JupyterHub.load_roles = roles
+    c.JupyterHub.services = keep_others(
+        c.JupyterHub.services, services_in_cluster(services, config)
+    )
+    c.JupyterHub.load_roles = keep_others(c.JupyterHub.load_roles, roles)
+
+
+def keep_others(existing, ours: list[dict]) -> list[dict]:
+    """`ours` after the entries already set whose names are not among ours. An entry of the
+    admin's with one of Sunaba's names is replaced: those names are Sunaba's to define."""
+    if isinstance(existing, LazyConfigValue):  # unset, or only appended to
+        existing = existing.get_value([])
+    names = {entry["name"] for entry in ours}
+    kept = [entry for entry in (existing or []) if entry.get("name") not in names]
+    return [*kept, *ours]
 
 
 # The live-services route lets `sunaba courses sync` register a new course's formgrader pod

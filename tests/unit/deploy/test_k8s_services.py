@@ -189,3 +189,22 @@ def test_a_service_binds_where_the_hub_says(tmp_path):
         [sys.executable, "-c", LISTENER, f"http://hub:{port}"], env=env, capture_output=True
     )
     assert pod.stdout.decode().strip() == "127.0.0.2", pod.stderr.decode()
+
+
+def test_admins_own_services_and_roles_in_the_chart_are_kept(chart):
+    """z2jh puts `hub.services` and `hub.loadRoles` into `c` before `hub.extraConfig` runs."""
+    c = Config()
+    c.JupyterHub.services = [{"name": "grafana-export", "api_token": "from-the-chart"}]
+    c.JupyterHub.load_roles = [
+        {"name": "grafana-export", "scopes": ["read:metrics"], "services": ["grafana-export"]}
+    ]
+    facts = HubFacts(
+        sandbox_mode="kubernetes", hub_config_dir=Path(L.HUB_SOURCE_DIR) / "hub_config"
+    )
+    apply_k8s(pod_site_config(chart.values), c, facts)
+    services = {spec["name"]: spec for spec in c.JupyterHub.services}
+    roles = {role["name"]: role for role in c.JupyterHub.load_roles}
+    assert services["grafana-export"] == {"name": "grafana-export", "api_token": "from-the-chart"}
+    assert roles["grafana-export"]["scopes"] == ["read:metrics"]
+    assert set(pod_services(chart.values)) <= set(services)  # Sunaba's own are all still there
+    assert len(services) == len(c.JupyterHub.services)  # no name twice
