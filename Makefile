@@ -34,7 +34,7 @@ test-tools:
 	deploy/local/test-tools.sh
 
 test: install-dev test-tools
-	SUNABA_TEST_PREFIX=$(PREFIX) $(VENV)/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) tests
+	SUNABA_TEST_PREFIX=$(PREFIX) $(VENV)/bin/python -m pytest -p no:cacheprovider --durations=25 $(PYTEST_ARGS) tests
 
 test-unit: install-dev
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
