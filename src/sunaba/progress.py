@@ -53,7 +53,7 @@ class Progress:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.interactive:
+        if self.interactive and (self.current or self.finished):  # a line was drawn: end it
             self.stream.write("\n")
             self.stream.flush()
 

@@ -55,3 +55,10 @@ def test_durations_read_as_people_say_them():
         "1時間00分",
         "1時間02分",
     ]
+
+
+def test_a_terminal_gets_nothing_when_there_was_nothing_to_do():
+    out = Terminal()
+    with Progress(0, "回収", out):
+        pass
+    assert out.getvalue() == ""

@@ -39,9 +39,12 @@ class ReleaseAssignment(SunabaExchange, abc.ExchangeReleaseAssignment):
         self.log.info("配布しました: %s/%s", self.course, self.assignment)
 
 
-def write_collected(coursedir, assignment: str, files: dict[str, bytes], update: bool, log):
+def write_collected(
+    coursedir, assignment: str, files: dict[str, bytes], update: bool, log, on_student=None
+):
     """Write a collect archive (`<student>/<stamp>/<files>`) into submitted/, each with the
-    timestamp.txt nbgrader reads. Returns the students written."""
+    timestamp.txt nbgrader reads; `on_student(student, written)` hears of each one in turn.
+    Returns the students written."""
     by_student: dict[tuple[str, str], dict[str, bytes]] = {}
     for name, data in files.items():
         student, stamp, rest = name.split("/", 2)
@@ -54,6 +57,8 @@ def write_collected(coursedir, assignment: str, files: dict[str, bytes], update:
         if dest.exists():
             same = stamp_file.is_file() and stamp_file.read_text().strip() == timestamp
             if same or not update:
+                if on_student:
+                    on_student(student, False)
                 continue
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
@@ -61,6 +66,8 @@ def write_collected(coursedir, assignment: str, files: dict[str, bytes], update:
         stamp_file.write_text(timestamp)
         log.info("回収しました: %s %s (%s)", student, assignment, timestamp)
         written.append(student)
+        if on_student:
+            on_student(student, True)
     return written
 
 

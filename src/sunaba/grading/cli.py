@@ -73,7 +73,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         course, assignment = cycle.find_course(config, args.course, args.assignment)
         students = getattr(args, "student", None)
         if args.step == "collect":
-            report = cycle.collect(config, course, assignment)
+            with Progress(0, "回収") as tracker:
+                report = cycle.collect(config, course, assignment, tracker=tracker)
         elif args.step == "autograde":
             with Progress(len(students or []), "自動採点") as tracker:
                 report = cycle.autograde(config, course, assignment, students, tracker=tracker)

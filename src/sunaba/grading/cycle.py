@@ -194,11 +194,27 @@ def _store(config: SiteConfig) -> ExchangeStore:
     return ExchangeStore(exchange_root(config))
 
 
-def collect(config: SiteConfig, course: Course, assignment: Assignment) -> CycleReport:
+def collect(
+    config: SiteConfig, course: Course, assignment: Assignment, tracker: Progress | None = None
+) -> CycleReport:
+    """`tracker` shows each learner's submission as the grader account writes it."""
     store = _store(config)
     files = store.latest_files(course.id, assignment.id)
-    result = run_step(config, course.id, "collect", stdin=pack(files), assignment=assignment.id)
     count = len({name.split("/", 1)[0] for name in files})
+    if tracker:
+        tracker.total = count
+
+    def done(item: dict) -> None:
+        tracker.done(item["item"], "回収しました" if item["written"] else "変更なし（回収済み）")
+
+    result = run_step(
+        config,
+        course.id,
+        "collect",
+        stdin=pack(files),
+        assignment=assignment.id,
+        on_done=done if tracker else None,
+    )
     return CycleReport(
         [f"{count} 人分の最新の提出のうち {len(result['written'])} 件を回収しました"]
         + [f"  {name}" for name in result["written"]]

@@ -11,13 +11,16 @@ import json
 import os
 import pwd
 import subprocess
+import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
 from sunaba.courses.layout import CoursePaths, grader_account
 from sunaba.courses.learner_files import ensure_portable_modules
 from sunaba.exchange.archive import unpack
+from sunaba.grading.worker import PROGRESS_MARK
 
 
 class GradingError(RuntimeError):
@@ -47,11 +50,15 @@ def run_step(
     *,
     stdin: bytes | None = None,
     timeout: float = 3600,
+    on_done: Callable[[dict], None] | None = None,
     **request,
 ) -> dict:
-    """Run `sunaba.grading.worker` for one step and return its result."""
+    """Run `sunaba.grading.worker` for one step and return its result. `on_done` hears of each
+    item the step reports done (`worker.report_done`), as it happens."""
     if config.grading.backend == "kubernetes":
-        return run_step_as_hub(config, course_id, step, stdin=stdin, timeout=timeout, **request)
+        return run_step_as_hub(
+            config, course_id, step, stdin=stdin, timeout=timeout, on_done=on_done, **request
+        )
     if os.geteuid() != 0:
         raise GradingError(
             "採点の処理は root で実行してください（採点用アカウントに切り替えて動かします）"
@@ -60,7 +67,7 @@ def run_step(
     account = pwd.getpwnam(grader_account(config, course_id))
     root = CoursePaths.of(config, course_id).root
     env = {"USER": account.pw_name}
-    return _run_worker(config, root, step, stdin, timeout, request, env, become(account))
+    return _run_worker(config, root, step, stdin, timeout, request, env, become(account), on_done)
 
 
 def run_step_as_hub(
@@ -70,6 +77,7 @@ def run_step_as_hub(
     *,
     stdin: bytes | None = None,
     timeout: float = 3600,
+    on_done: Callable[[dict], None] | None = None,
     **request,
 ) -> dict:
     """A step on Kubernetes: as the hub pod's own user, without setuid. The hub pod has no other
@@ -79,31 +87,76 @@ def run_step_as_hub(
     root = CoursePaths.of(config, course_id).root
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = {"PYTHONPATH": str(hub_portable_modules(config))}
-    return _run_worker(config, root, step, stdin, timeout, request, env)
+    return _run_worker(config, root, step, stdin, timeout, request, env, None, on_done)
 
 
-def _run_worker(config, root: Path, step, stdin, timeout, request, env, preexec_fn=None) -> dict:
+def _run_worker(
+    config, root: Path, step, stdin, timeout, request, env, preexec_fn=None, on_done=None
+) -> dict:
     """`python -m sunaba_portable.grading.worker` in the course directory, with a minimal
     environment (plus `env`); its result, or a GradingError saying why there is none."""
     request = {"step": step, "stdin": stdin is not None, **request}
     python = worker_python(config)
-    completed = subprocess.run(
-        [python, "-m", "sunaba_portable.grading.worker", json.dumps(request)],
-        input=stdin or b"",
-        capture_output=True,
-        cwd=root,
-        env={
+    command = [python, "-m", "sunaba_portable.grading.worker", json.dumps(request)]
+    options = {
+        "cwd": root,
+        "env": {
             "PATH": f"{Path(python).parent}:/usr/bin:/bin",
             "HOME": str(root),
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
             **env,
         },
-        preexec_fn=preexec_fn,  # noqa: PLW1509 (no threads hold locks here)
-        timeout=timeout,
-        check=False,
-    )
+        "preexec_fn": preexec_fn,  # no threads hold locks here
+    }
+    if on_done is not None:
+        completed = _streamed(command, stdin or b"", timeout, on_done, options)
+    else:
+        completed = subprocess.run(
+            command,
+            input=stdin or b"",
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            **options,
+        )
     return step_outcome(completed, step)
+
+
+def _streamed(command, stdin: bytes, timeout: float, on_done, options):
+    """`subprocess.run` for a worker that reports items done: each report goes to `on_done`
+    while the worker runs. (The worker reads all its stdin before it prints anything.)"""
+    mark = PROGRESS_MARK.encode()
+    expired = threading.Event()
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, **options
+        ) as process,
+    ):
+        timer = threading.Timer(timeout, lambda: (expired.set(), process.kill()))
+        timer.start()
+        try:
+            try:
+                process.stdin.write(stdin)
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # it died early: its stderr says why
+            lines = []
+            for line in process.stdout:
+                if line.startswith(mark):
+                    on_done(json.loads(line[len(mark) :]))
+                else:
+                    lines.append(line)
+            process.wait()
+        finally:
+            timer.cancel()
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(command, timeout)
+        errors.seek(0)
+        return subprocess.CompletedProcess(
+            command, process.returncode, b"".join(lines), errors.read()
+        )
 
 
 def hub_portable_modules(config: SiteConfig) -> Path:

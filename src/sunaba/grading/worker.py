@@ -30,7 +30,14 @@ from ..exchange.archive import collect_files, pack, unpack, write_files
 
 CONFIG_FILE = "nbgrader_config.json"
 MAX_BYTES = 2**33
+PROGRESS_MARK = "sunaba-progress "  # a stdout line starting so tells the runner of one item
 log = logging.getLogger("sunaba.grading")
+
+
+def report_done(item: str, **details) -> None:
+    """Tell the runner that one item of the step is done (it keeps such lines out of the result)."""
+    sys.stdout.write(PROGRESS_MARK + json.dumps({"item": item, **details}) + "\n")
+    sys.stdout.flush()
 
 
 def load_config(root: Path, late_policy: str = "accept") -> Config:
@@ -128,7 +135,12 @@ def collect(root: Path, request: dict, stdin: bytes) -> dict:
     assignment = request["assignment"]
     files = unpack(stdin, max_bytes=MAX_BYTES, max_files=10**6).files
     written = write_collected(
-        _coursedir(config, assignment), assignment, files, request.get("update", True), log
+        _coursedir(config, assignment),
+        assignment,
+        files,
+        request.get("update", True),
+        log,
+        on_student=lambda student, wrote: report_done(student, written=wrote),
     )
     return {"written": written}
 

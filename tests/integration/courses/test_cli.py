@@ -9,6 +9,8 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
+from sunaba.courses.layout import exchange_root
+from sunaba.exchange.store import ExchangeStore
 from tests.support.hub import SUNABA
 
 pytestmark = pytest.mark.integration
@@ -23,12 +25,26 @@ def sunaba(world, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def progress_items(err: str, action: str) -> list[str]:
+    """The items of one-line-per-item progress (not a terminal), checked to count 1/N … N/N."""
+    lines = [line for line in err.splitlines() if line.startswith(f"{action} ")]
+    assert [line.split(" ")[1] for line in lines] == [
+        f"{n}/{len(lines)}" for n in range(1, len(lines) + 1)
+    ], err
+    return [line.split(" ")[2].rstrip(":") for line in lines]
+
+
 def test_collect_autograde_and_export_for_excel(sqlite_world, tmp_path):
     world = sqlite_world
     world.submitted(world.learner("bob"), "kiso", "hw1")
+    latest = ExchangeStore(exchange_root(world.config)).latest_files("kiso", "hw1")
     for step in ("collect", "autograde"):
         result = sunaba(world, "grade", step, "kiso", "hw1")
         assert result.returncode == 0, result.stderr
+        if step == "collect":  # one line per learner's submission as it is written
+            collected = progress_items(result.stderr, "回収")
+            assert collected == sorted({name.split("/", 1)[0] for name in latest})
+            assert "bob" in collected and "bob: 回収しました" in result.stderr
     assert "bob:" in result.stdout and "点" in result.stdout
     out_csv, out_xlsx = tmp_path / "成績.csv", tmp_path / "成績.xlsx"
     result = sunaba(
