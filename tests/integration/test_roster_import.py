@@ -34,6 +34,8 @@ def test_cp932_roster_creates_users_groups_and_passwords(hub, tmp_path):
     result = _import(hub, roster, "--passwords-out", str(out))
     assert result.returncode == 0, result.stderr + result.stdout
     assert "suzuki" in result.stdout  # the normalised name is reported
+    progress = [line.split("（")[0] for line in result.stderr.splitlines()]
+    assert progress[:2] == ["登録 1/2 sato: 新規", "登録 2/2 suzuki: 新規"], result.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
     passwords = {row[0]: row[-1] for row in rows[1:]}

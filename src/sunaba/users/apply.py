@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
+from sunaba.progress import Progress
 from sunaba.records.db import (
     ensure_records_schema,
     make_engine,
@@ -36,7 +37,7 @@ from sunaba.users.passwords import (
     DEFAULT_PASSWORD_LENGTH,
     default_passwords_path,
     generate_password,
-    hash_all,
+    hash_each,
     write_passwords_file,
 )
 from sunaba.users.roster import RosterEntry
@@ -82,11 +83,12 @@ def stage_hub_accounts(
     entries: Sequence[RosterEntry],
     *,
     password_length: int = DEFAULT_PASSWORD_LENGTH,
+    progress: Progress | None = None,
 ) -> AccountChanges:
     """Create or update `users_info` rows in `session` (flushed, not committed).
 
     New accounts get a fresh temporary password; existing accounts keep theirs and are only
-    authorised and given the roster's email when it has one.
+    authorised and given the roster's email when it has one. `progress` is told of each entry.
     """
     from nativeauthenticator.orm import UserInfo
 
@@ -97,28 +99,28 @@ def stage_hub_accounts(
     changes = AccountChanges()
     new = [e for e in entries if e.login not in existing]
     changes.passwords = {e.login: generate_password(password_length) for e in new}
-    hashes = hash_all(changes.passwords)
+    hashes = hash_each(changes.passwords)  # in the order of `new`, each as soon as it is done
     for entry in entries:
         info = existing.get(entry.login)
         if info is None:
             session.add(
                 UserInfo(
                     username=entry.login,
-                    password=hashes[entry.login],
+                    password=dict([next(hashes)])[entry.login],
                     is_authorized=True,
                     email=entry.email or None,
                 )
             )
             changes.created.append(entry.login)
-            continue
-        changed = False
-        if not info.is_authorized:
-            info.is_authorized = True
-            changed = True
-        if entry.email and info.email != entry.email:
-            info.email = entry.email
-            changed = True
-        (changes.updated if changed else changes.unchanged).append(entry.login)
+            note = "新規"
+        else:  # authorised, with the roster's email when it has one
+            changed = not info.is_authorized or bool(entry.email and info.email != entry.email)
+            if changed:
+                info.is_authorized, info.email = True, entry.email or info.email
+            (changes.updated if changed else changes.unchanged).append(entry.login)
+            note = "更新" if changed else "変更なし"
+        if progress:
+            progress.done(entry.login, note)
     session.flush()
     return changes
 
@@ -317,6 +319,7 @@ def import_roster(
     token: str | None = None,
     password_length: int = DEFAULT_PASSWORD_LENGTH,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Apply validated roster entries (see module docstring). Call only when the roster is ok.
 
@@ -337,7 +340,9 @@ def import_roster(
     passwords_file: Path | None = None
     committed = False
     try:
-        accounts = stage_hub_accounts(hub_session, entries, password_length=password_length)
+        accounts = stage_hub_accounts(
+            hub_session, entries, password_length=password_length, progress=progress
+        )
         people_created, people_updated = upsert_people(records_session, _people(entries))
         if accounts.passwords:
             rows = [

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sunaba.config import ConfigError, SiteConfig, load_config
+from sunaba.progress import Progress
 from sunaba.users.flow import ADMIN_SERVICE, HUB_RETRY, apply_roster_file, summary_lines
 from sunaba.users.roster import Roster
 from sunaba.users.template import write_template
@@ -86,9 +87,15 @@ def run_import(
     0 done, 1 problems in the roster (nothing changed) or a failure."""
     out = out or sys.stdout
     err = err or sys.stderr
-    outcome = apply_roster_file(
-        config, file, passwords_out=passwords_out, dry_run=dry_run, api_url=api_url
-    )
+    with Progress(0, "登録", err) as progress:  # one line per account off a terminal
+        outcome = apply_roster_file(
+            config,
+            file,
+            passwords_out=passwords_out,
+            dry_run=dry_run,
+            api_url=api_url,
+            progress=progress,
+        )
     if not outcome.roster.ok:
         _print_problems(outcome.roster, err)
         return 1

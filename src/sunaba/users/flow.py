@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config import SiteConfig
+from sunaba.progress import Progress
 from sunaba.records.db import default_records_url
 from sunaba.runtime.state import StatePaths, ensure_state_dir, service_token
 from sunaba.users.apply import (
@@ -51,9 +52,11 @@ def apply_roster_file(
     passwords_out: str | Path | None = None,
     dry_run: bool = False,
     api_url: str | None = None,
+    progress: Progress | None = None,
 ) -> RosterOutcome:
     """Check `file` as a whole; unless it has a problem, apply it (or, with `dry_run`, say what
-    applying would do). Never raises for a bad roster or a failed import."""
+    applying would do), telling `progress` of each account. Never raises for a bad roster or a
+    failed import."""
     roster = read_roster(file, reserved=config.hub.admin_users)
     outcome = RosterOutcome(roster=roster)
     if not roster.ok:
@@ -62,6 +65,8 @@ def apply_roster_file(
     if not dry_run:
         ensure_state_dir(paths)
     token = admin_token(paths)
+    if progress:
+        progress.total = len(roster.entries)
     try:
         result = import_roster(
             roster.entries,
@@ -75,6 +80,7 @@ def apply_roster_file(
                 DEFAULT_PASSWORD_LENGTH, config.auth.native.minimum_password_length
             ),
             dry_run=dry_run,
+            progress=progress,
         )
     except ImportFailed as exc:
         outcome.error = str(exc)

@@ -7,7 +7,7 @@ import csv
 import os
 import secrets
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -43,12 +43,12 @@ def hash_password(password: str) -> bytes:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt())
 
 
-def hash_all(passwords: Mapping[str, str]) -> dict[str, bytes]:
-    # bcrypt releases the GIL: hash in parallel, a big roster takes seconds instead of minutes.
+def hash_each(passwords: Mapping[str, str]) -> Iterator[tuple[str, bytes]]:
+    """(name, hash) in the order of `passwords`, each as soon as it and those before are done.
+    bcrypt releases the GIL: hashed in parallel, a big roster takes seconds instead of minutes."""
     names = list(passwords)
     with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-        hashes = list(pool.map(hash_password, (passwords[n] for n in names)))
-    return dict(zip(names, hashes, strict=True))
+        yield from zip(names, pool.map(hash_password, (passwords[n] for n in names)), strict=True)
 
 
 def default_passwords_path(state_dir: str | Path, now: datetime | None = None) -> Path:

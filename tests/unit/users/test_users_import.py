@@ -40,6 +40,7 @@ ROSTER = (
     "SUZUKI,鈴木 花子,,税務課,intro、stats\n"
     "ｙａｍａｄａ,山田 一郎,yamada@example.lg.jp,,\n"
 )
+ROSTER_LOGINS = ("tanaka", "suzuki", "yamada")
 
 
 def closed_port() -> int:
@@ -117,7 +118,11 @@ def test_import_through_the_cli(site, tmp_path, capsys):
     roster.write_bytes(ROSTER.encode("cp932"))
 
     assert main(["--config", str(config_file), "users", "import", str(roster)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+
+    # Not a terminal: one line per account, in roster order, as it is registered.
+    shown = [line.split("（")[0] for line in err.splitlines()]
+    assert shown == ["登録 1/3 tanaka: 新規", "登録 2/3 suzuki: 新規", "登録 3/3 yamada: 新規"]
 
     infos = user_infos(config)
     assert set(infos) == {"tanaka", "suzuki", "yamada"}
@@ -162,7 +167,10 @@ def test_second_import_creates_nothing_and_keeps_passwords(site, tmp_path, capsy
     capsys.readouterr()
 
     assert run_import(config, roster) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert [line.split("（")[0] for line in err.splitlines()] == [
+        f"登録 {n}/3 {login}: 変更なし" for n, login in enumerate(ROSTER_LOGINS, 1)
+    ]
     assert user_infos(config) == before
     assert password_files(config) == [first_file]
     assert "新規 0人、更新 0人、変更なし 3人" in out
