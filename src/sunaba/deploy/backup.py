@@ -4,7 +4,7 @@ An archive is one tar.gz with a manifest, one dump per PostgreSQL database (`pg_
 copy of each directory in `backup_paths(config)`. SQLite files met inside those directories (the
 hub and records databases on one machine, nbgrader gradebooks) are copied with SQLite's backup
 API, so a backup taken while the hub runs is still consistent. Owners are kept by name: restore
-recreates learners' and graders' Unix accounts that are missing before it puts their files back.
+(`sunaba.deploy.restore`) recreates the Unix accounts that are missing before it puts files back.
 
 To back up another directory, add one line to BACKUP_PATHS (or, from an area, a
 `backup_paths(config) -> dict[str, str]` hook in its `<area>.hub` module).
@@ -12,10 +12,9 @@ To back up another directory, add one line to BACKUP_PATHS (or, from an area, a
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import pwd
-import re
 import sqlite3
 import subprocess
 import tarfile
@@ -28,6 +27,7 @@ from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
 from sunaba.hub.apply import area_hooks
+from sunaba.progress import Progress
 from sunaba.records.db import default_records_url
 from sunaba.runtime.state import StatePaths
 
@@ -93,30 +93,45 @@ def libpq(url: str) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
-def _run(command: list[str], env: dict[str, str]) -> None:
+def run_tool(command: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {result.stderr.strip()[-500:]}")
+        raise BackupError(f"{command[0]} が失敗しました: {result.stderr.strip()[-500:]}")
 
 
-def _add_tree(archive: tarfile.TarFile, name: str, root: Path, scratch: Path) -> int:
+def _skipped(name: str) -> bool:
+    return name in SKIP_NAMES or name.endswith((".sqlite-journal", "-wal", "-shm"))
+
+
+def top_entries(root: Path) -> list[Path]:
+    """The entries at the top of a backed-up directory (a learner's home, the exchange...): each
+    is one step of the progress shown."""
+    return sorted(path for path in root.iterdir() if not _skipped(path.name))
+
+
+def _add_group(archive: tarfile.TarFile, arc_root: str, root: Path, top: Path, scratch) -> int:
+    """`top` (a file, or a folder and everything beneath it) under `arc_root`; files added."""
+    if top.is_symlink() or not top.is_dir():
+        return _add_file(archive, top, f"{arc_root}/{top.name}", scratch)
     count = 0
-    for current, dirs, files in os.walk(root):
+    for current, dirs, files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_NAMES)
         here = Path(current)
-        arc_dir = f"paths/{name}/{here.relative_to(root)}".rstrip("/.")
+        arc_dir = f"{arc_root}/{here.relative_to(root).as_posix()}"
         archive.add(here, arcname=arc_dir, recursive=False)
         for file_name in sorted(files):
-            if file_name in SKIP_NAMES or file_name.endswith((".sqlite-journal", "-wal", "-shm")):
-                continue
-            path = here / file_name
-            arcname = f"{arc_dir}/{file_name}"
-            if path.is_file() and not path.is_symlink() and _is_sqlite(path):
-                _add_sqlite(archive, path, arcname, scratch)
-            else:
-                _add_entry(archive, path, arcname)
-            count += 1
+            count += _add_file(archive, here / file_name, f"{arc_dir}/{file_name}", scratch)
     return count
+
+
+def _add_file(archive: tarfile.TarFile, path: Path, arcname: str, scratch: Path) -> int:
+    if _skipped(path.name):
+        return 0
+    if path.is_file() and not path.is_symlink() and _is_sqlite(path):
+        _add_sqlite(archive, path, arcname, scratch)
+    else:
+        _add_entry(archive, path, arcname)
+    return 1
 
 
 def _add_entry(archive: tarfile.TarFile, path: Path, arcname: str) -> None:
@@ -161,7 +176,14 @@ def _add_sqlite(archive: tarfile.TarFile, path: Path, arcname: str, scratch: Pat
         archive.addfile(info, handle)
 
 
-def backup(config: SiteConfig, directory: Path, now: datetime | None = None) -> Path:
+def backup(
+    config: SiteConfig,
+    directory: Path,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write the archive; `progress` is told of each database and each top entry of each
+    directory (see `top_entries`) as it is added."""
     now = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -172,29 +194,34 @@ def backup(config: SiteConfig, directory: Path, now: datetime | None = None) -> 
         "databases": {},
         "paths": {},
     }
+    urls = databases(config)
+    trees = {n: (p, top_entries(p)) for n, p in backup_paths(config).items() if p.is_dir()}
+    progress = progress or Progress(0, "", io.StringIO())
+    progress.total = len(urls) + sum(len(tops) for _path, tops in trees.values())
     with tempfile.TemporaryDirectory(prefix="sunaba-backup-") as tmp:
         scratch = Path(tmp)
         partial = target.with_name(target.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
-            for name, url in databases(config).items():
+            for name, url in urls.items():
                 dump = scratch / f"{name}.dump"
                 dsn, env = libpq(url)
-                _run(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", dsn], env)
+                run_tool(["pg_dump", "--format=custom", "--no-owner", f"--file={dump}", dsn], env)
                 archive.add(dump, arcname=f"databases/{name}.dump")
                 manifest["databases"][name] = {"kind": "postgresql"}
-            for name, path in backup_paths(config).items():
-                if not path.exists():
-                    continue
-                files = _add_tree(archive, name, path, scratch)
+                progress.done(f"データベース {name}")
+            for name, (path, tops) in trees.items():
+                archive.add(path, arcname=f"paths/{name}", recursive=False)
+                files = 0
+                for top in tops:
+                    files += _add_group(archive, f"paths/{name}", path, top, scratch)
+                    progress.done(f"{name}/{top.name}")
                 manifest["paths"][name] = {"path": str(path), "files": files}
             data = json.dumps(manifest, indent=2, sort_keys=True).encode()
             info = tarfile.TarInfo("manifest.json")
             info.size = len(data)
             info.mtime = int(now.timestamp())
             info.mode = 0o600
-            import io
-
             archive.addfile(info, io.BytesIO(data))
         os.replace(partial, target)
     return target
@@ -206,152 +233,3 @@ def prune_backups(directory: Path, keep: int) -> list[Path]:
     for path in old:
         path.unlink()
     return old
-
-
-# -- restore ---------------------------------------------------------------------------------
-
-
-def _checked(member: tarfile.TarInfo, symlinks: set[str] | None = None) -> tarfile.TarInfo:
-    """Refuse what an archive could use to write outside its target: absolute paths, `..`,
-    hard links, devices, and anything beneath a symlink of the same archive; drop setuid and
-    setgid bits. (tarfile's extraction filters are newer than the Python of Debian 12.)"""
-    parts = Path(member.name).parts
-    if member.name.startswith("/") or ".." in parts:
-        raise BackupError(f"archive member {member.name!r} points outside its folder")
-    if not (member.isfile() or member.isdir() or member.issym()):
-        raise BackupError(f"archive member {member.name!r} is not a file, folder or symlink")
-    for depth in range(1, len(parts)):
-        if "/".join(parts[:depth]) in (symlinks or set()):
-            raise BackupError(f"archive member {member.name!r} lies beneath a symlink")
-    member.mode &= 0o1777
-    return member
-
-
-def _no_symlink_on_the_way(target: Path, name: str) -> None:
-    """Restoring over existing files: a symlink left in a folder must not redirect a write."""
-    here = target
-    for part in Path(name).parts[:-1]:
-        here = here / part
-        if here.is_symlink():
-            raise BackupError(f"{here} is a symlink: move it away, then restore again")
-
-
-def _hub_running(config: SiteConfig) -> bool:
-    pid_file = StatePaths.from_config(config).pid_file
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _ensure_database(url: str) -> None:
-    """Create the database if it is missing (a wiped or new server)."""
-    parsed = make_url(url)
-    dsn, env = libpq(str(parsed._replace(database="postgres")))
-    name = parsed.database or ""
-    if not re.match(r"^[A-Za-z0-9_]+$", name):
-        raise BackupError(f"database name {name!r}: use letters, digits and _ only")
-    query = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 (checked above)
-    check = subprocess.run(
-        ["psql", "-tAc", query, dsn],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if check.returncode != 0:
-        raise BackupError(f"cannot reach PostgreSQL for {name}: {check.stderr.strip()}")
-    if check.stdout.strip() != "1":
-        _run(["createdb", f"--maintenance-db={dsn}", name], env)
-
-
-def _accounts_to_create(archive: tarfile.TarFile, prefix: str) -> dict[str, str]:
-    """Accounts owning restored files that this server lacks: name -> home-to-be (the top-most
-    directory the account owns, such as a learner's home)."""
-    missing: dict[str, str] = {}
-    for member in archive.getmembers():
-        name = member.uname
-        if not name.startswith(prefix) or name in missing:
-            continue
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            if member.isdir():
-                missing[name] = member.name
-    return missing
-
-
-def _create_account(name: str, home: Path) -> None:
-    subprocess.run(
-        ["useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/usr/sbin/nologin",
-         "--user-group", "--comment", "Sunaba account (restored)", name],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-
-
-def restore(config: SiteConfig, archive_path: Path) -> list[str]:
-    if _hub_running(config):
-        raise BackupError("the hub is running: stop it first (systemctl stop sunaba-hub)")
-    if not archive_path.is_file():
-        raise BackupError(f"{archive_path}: no such archive")
-    done = []
-    targets = backup_paths(config)
-    with (
-        tempfile.TemporaryDirectory(prefix="sunaba-restore-") as tmp,
-        tarfile.open(archive_path, "r:gz") as archive,
-    ):
-        try:
-            manifest = json.load(archive.extractfile("manifest.json"))
-        except KeyError as exc:
-            raise BackupError(f"{archive_path}: not a Sunaba backup (no manifest)") from exc
-        if manifest.get("format") != FORMAT_VERSION:
-            raise BackupError(f"{archive_path}: backup format {manifest.get('format')} unknown")
-        urls = databases(config)
-        for name in manifest["databases"]:
-            if name not in urls:
-                raise BackupError(
-                    f"the backup holds the {name} database on PostgreSQL, but this config has "
-                    f"no PostgreSQL URL for it"
-                )
-        unknown = set(manifest["paths"]) - set(targets)
-        if unknown:
-            raise BackupError(f"this config has no place for: {', '.join(sorted(unknown))}")
-
-        for name in manifest["databases"]:
-            archive.extract(_checked(archive.getmember(f"databases/{name}.dump")), tmp)
-            _ensure_database(urls[name])
-            dsn, env = libpq(urls[name])
-            _run(
-                ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                 f"--dbname={dsn}", f"{tmp}/databases/{name}.dump"],
-                env,
-            )  # fmt: skip
-            done.append(f"database {name}")
-
-        for account, member in _accounts_to_create(archive, config.sandbox.user_prefix).items():
-            path_name, rest = member.removeprefix("paths/").split("/", 1)
-            _create_account(account, targets[path_name] / rest)
-            done.append(f"account {account}")
-
-        for name in manifest["paths"]:
-            target = targets[name]
-            prefix = f"paths/{name}/"
-            members = []
-            for member in archive.getmembers():
-                if member.name == f"paths/{name}" or member.name.startswith(prefix):
-                    member.name = (
-                        member.name[len(prefix) :] if member.name != f"paths/{name}" else "."
-                    )
-                    members.append(member)
-            target.mkdir(parents=True, exist_ok=True)
-            # Owners are kept by name (accounts were created above), modes as they were.
-            links = {m.name for m in members if m.issym()}
-            checked = [_checked(m, links) for m in members]
-            for member in checked:
-                _no_symlink_on_the_way(target, member.name)
-            archive.extractall(target, members=checked, numeric_owner=False)  # noqa: S202 (checked)
-            done.append(f"{name} -> {target}")
-    StatePaths.from_config(config).root.chmod(0o700)
-    return done

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import sys
+import tarfile
 from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
 from sunaba.deploy.rendered import RenderError, write_files
+from sunaba.progress import Progress
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -138,26 +141,35 @@ def cmd_backup(args: argparse.Namespace) -> int:
     try:
         config = _config(args)
         directory = Path(args.dir or config.deploy.vm.backup_dir)
-        archive = backup(config, directory)
+        with Progress(0, "バックアップ") as progress:
+            archive = backup(config, directory, progress=progress)
         if args.keep:
             for old in prune_backups(directory, args.keep):
-                print(f"removed old backup {old}")
-    except (ConfigError, BackupError) as exc:
-        print(f"backup failed: {exc}", file=sys.stderr)
+                print(f"古いバックアップを削除しました: {old}")
+    except (ConfigError, BackupError, OSError) as exc:
+        print(f"バックアップできませんでした: {exc}", file=sys.stderr)
         return 1
-    print(f"backup written: {archive}")
+    print(f"バックアップを書き出しました: {archive}")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from sunaba.deploy.backup import BackupError, restore
+    from sunaba.deploy.backup import BackupError
+    from sunaba.deploy.restore import restore
 
     try:
         config = _config(args)
-        restored = restore(config, Path(args.archive))
-    except (ConfigError, BackupError) as exc:
-        print(f"restore failed: {exc}", file=sys.stderr)
+        with Progress(0, "復元") as progress:
+            restored = restore(config, Path(args.archive), progress=progress)
+    except (EOFError, gzip.BadGzipFile, tarfile.TarError) as exc:
+        print(
+            f"復元できませんでした: {args.archive} を tar.gz として読めません（{exc}）",
+            file=sys.stderr,
+        )
+        return 1
+    except (ConfigError, BackupError, OSError) as exc:
+        print(f"復元できませんでした: {exc}", file=sys.stderr)
         return 1
     for line in restored:
-        print(f"  restored {line}")
+        print(f"  {line}")
     return 0

@@ -48,6 +48,15 @@ def sunaba(hub: SunabaHub, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def progress_items(err: str, action: str) -> list[str]:
+    """The items of one-line-per-item progress (not a terminal), checked to count 1/N … N/N."""
+    lines = err.splitlines()
+    assert [line.split(" ")[:2] for line in lines] == [
+        [action, f"{n}/{len(lines)}"] for n in range(1, len(lines) + 1)
+    ], err
+    return [line.split(" ", 2)[2].split("（")[0] for line in lines]
+
+
 def make_course_data(config, learner_name: str) -> None:
     from nbgrader.api import Gradebook
 
@@ -105,6 +114,9 @@ def test_backup_wipe_restore_keeps_users_files_and_grades(tmp_path, monkeypatch)
 
         made = sunaba(hub, "backup", "--dir", str(tmp_path / "backups"))
         assert made.returncode == 0, made.stderr
+        parts = progress_items(made.stderr, "バックアップ")  # one line per part, with N/M
+        assert parts[:2] == ["データベース hub", "データベース records"]
+        assert f"homes/{hub.home_of(learner).name}" in parts
         (archive,) = (tmp_path / "backups").glob("sunaba-backup-*.tar.gz")
         assert archive.stat().st_mode & 0o077 == 0
         hub.stop()
@@ -122,7 +134,12 @@ def test_backup_wipe_restore_keeps_users_files_and_grades(tmp_path, monkeypatch)
 
         restored = sunaba(hub, "restore", str(archive))
         assert restored.returncode == 0, restored.stderr
-        assert f"account {account}" in restored.stdout
+        assert f"アカウント {account} を作り直しました" in restored.stdout
+        assert progress_items(restored.stderr, "復元")[:2] == [
+            "データベース hub",
+            "データベース records",
+        ]
+        assert f"homes/{hub.home_of(learner).name}" in progress_items(restored.stderr, "復元")
 
         home = hub.home_of(learner)
         assert pwd.getpwuid(home.stat().st_uid).pw_name == account
@@ -155,5 +172,5 @@ def test_restore_refuses_an_archive_that_is_not_a_backup(tmp_path):
         text=True,
     )
     assert result.returncode == 1
-    assert "not a Sunaba backup" in result.stderr
+    assert "Sunaba のバックアップではありません" in result.stderr
     assert not (tmp_path / "state").exists()

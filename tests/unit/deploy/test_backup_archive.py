@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sqlite3
 import tarfile
 
 import pytest
 
+from sunaba.cli import main
 from sunaba.config.loader import validate
-from sunaba.deploy.backup import BACKUP_PATHS, BackupError, backup, prune_backups, restore
+from sunaba.deploy.backup import BACKUP_PATHS, BackupError, backup, prune_backups
+from sunaba.deploy.restore import restore
 
 
 def site(tmp_path):
@@ -40,8 +43,6 @@ def test_live_sqlite_and_files_round_trip(tmp_path):
     archive = backup(config, tmp_path / "backups")
     db.close()
     for path in ("state", "homes"):
-        import shutil
-
         shutil.rmtree(tmp_path / path)
     restore(config, archive)
     copy = sqlite3.connect(state / "jupyterhub.sqlite")
@@ -51,6 +52,51 @@ def test_live_sqlite_and_files_round_trip(tmp_path):
     assert os.readlink(tmp_path / "homes" / "x" / "c.txt") == "a.txt"
     assert not (state / "logs").exists()
     assert oct(state.stat().st_mode & 0o777) == "0o700"
+
+
+def progress_items(err: str, action: str) -> list[str]:
+    """The items of one-line-per-item progress, checked to count 1/N, 2/N … N/N."""
+    lines = [line for line in err.splitlines() if line.startswith(f"{action} ")]
+    assert [line.split(" ")[1] for line in lines] == [
+        f"{n}/{len(lines)}" for n in range(1, len(lines) + 1)
+    ], err
+    return [line.split(" ", 2)[2].split("（")[0] for line in lines]
+
+
+def test_backup_and_restore_commands_show_each_part_off_a_terminal(tmp_path, capsys):
+    config_file = tmp_path / "sunaba.yaml"
+    config_file.write_text(
+        f"hub:\n  state_dir: {tmp_path / 'state'}\nsandbox:\n  home_root: {tmp_path / 'homes'}\n",
+        encoding="utf-8",
+    )
+    for learner in ("sbt-ito", "sbt-kato"):
+        (tmp_path / "homes" / learner / "課題").mkdir(parents=True)
+        (tmp_path / "homes" / learner / "課題" / "memo.txt").write_text(learner)
+    (tmp_path / "state" / "exchange").mkdir(parents=True)
+    (tmp_path / "state" / "cookie_secret").write_text("x")
+    (tmp_path / "state" / "jupyterhub.pid").write_text("1")  # never backed up
+    parts = ["homes/sbt-ito", "homes/sbt-kato", "state/cookie_secret", "state/exchange"]
+
+    command = ["--config", str(config_file)]
+    assert main([*command, "backup", "--dir", str(tmp_path / "b")]) == 0
+    out, err = capsys.readouterr()
+    assert progress_items(err, "バックアップ") == parts
+    (archive,) = (tmp_path / "b").iterdir()
+    assert out == f"バックアップを書き出しました: {archive}\n"
+
+    for path in ("state", "homes"):
+        shutil.rmtree(tmp_path / path)
+    assert main([*command, "restore", str(archive)]) == 0
+    out, err = capsys.readouterr()
+    assert progress_items(err, "復元") == parts
+    assert out.splitlines() == [
+        f"  homes を {tmp_path / 'homes'} に復元しました",
+        f"  state を {tmp_path / 'state'} に復元しました",
+    ]
+    assert (tmp_path / "homes" / "sbt-kato" / "課題" / "memo.txt").read_text() == "sbt-kato"
+
+    assert main([*command, "restore", str(config_file)]) == 1
+    assert "tar.gz として読めません" in capsys.readouterr().err
 
 
 def test_old_archives_are_pruned(tmp_path):
@@ -82,7 +128,7 @@ def test_restore_refuses_paths_that_leave_their_folder(tmp_path):
     outside = tmp_path / "outside.txt"
     info = tarfile.TarInfo("paths/homes/../../outside.txt")
     archive = crafted(tmp_path, [(info, b"pwned")])
-    with pytest.raises(BackupError, match="outside its folder"):
+    with pytest.raises(BackupError, match="フォルダーの外を指しています"):
         restore(site(tmp_path), archive)
     assert not outside.exists()
 
@@ -93,7 +139,7 @@ def test_restore_refuses_writing_through_a_symlink(tmp_path):
     link.linkname = str(tmp_path / "elsewhere")
     through = tarfile.TarInfo("paths/homes/x/file")
     archive = crafted(tmp_path, [(link, b""), (through, b"pwned")])
-    with pytest.raises(BackupError, match="beneath a symlink"):
+    with pytest.raises(BackupError, match="シンボリックリンクの下にあります"):
         restore(site(tmp_path), archive)
     assert not (tmp_path / "elsewhere").exists()
 
@@ -101,7 +147,7 @@ def test_restore_refuses_writing_through_a_symlink(tmp_path):
 def test_restore_refuses_devices(tmp_path):
     device = tarfile.TarInfo("paths/homes/null")
     device.type = tarfile.CHRTYPE
-    with pytest.raises(BackupError, match="not a file"):
+    with pytest.raises(BackupError, match="どれでもありません"):
         restore(site(tmp_path), crafted(tmp_path, [(device, b"")]))
 
 
