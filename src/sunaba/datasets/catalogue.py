@@ -241,6 +241,35 @@ def _resource(raw: Any, index: int, directory: Path, problems: list[str]) -> Res
     )
 
 
+def _licenses(licenses: Any, problems: list[str]) -> list:
+    if not isinstance(licenses, list) or not licenses:
+        problems.append("licenses: ライセンス（name, title, path）を書いてください")
+        return []
+    for index, item in enumerate(licenses):
+        if not isinstance(item, Mapping) or not (item.get("name") or item.get("path")):
+            problems.append(f"licenses[{index}]: name か path を書いてください")
+        elif not item.get("title"):
+            problems.append(f"licenses[{index}]: title（ライセンスの名前）を書いてください")
+    return licenses
+
+
+def _resources(raw_resources: Any, directory: Path, problems: list[str]) -> list[Resource]:
+    if not isinstance(raw_resources, list) or not raw_resources:
+        problems.append("resources: ファイル（リソース）のリストがありません")
+        return []
+    resources: list[Resource] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_resources):
+        built = _resource(raw, index, directory, problems)
+        if built is None:
+            continue
+        if built.name in seen:
+            problems.append(f"resources[{index}]: 名前「{built.name}」が重複しています")
+        seen.add(built.name)
+        resources.append(built)
+    return resources
+
+
 def parse_package(data: Any, directory: Path) -> Dataset:
     """Check a parsed datapackage.yaml and build a Dataset, or raise CatalogueError."""
     file = directory / PACKAGE_FILE
@@ -263,42 +292,18 @@ def parse_package(data: Any, directory: Path) -> Dataset:
     ]
     if not publishers:
         problems.append("contributors: role: publisher の提供者（title）を書いてください")
-    licenses = data.get("licenses")
-    if not isinstance(licenses, list) or not licenses:
-        problems.append("licenses: ライセンス（name, title, path）を書いてください")
-        licenses = []
-    for index, item in enumerate(licenses):
-        if not isinstance(item, Mapping) or not (item.get("name") or item.get("path")):
-            problems.append(f"licenses[{index}]: name か path を書いてください")
-        elif not item.get("title"):
-            problems.append(f"licenses[{index}]: title（ライセンスの名前）を書いてください")
+    licenses = _licenses(data.get("licenses"), problems)
     fictional = data.get("fictional", False)
     if not isinstance(fictional, bool):
         problems.append("fictional: true か false にしてください")
     elif fictional:
-        for key, value in (
-            ("title", title),
-            ("description", description),
-            ("attribution", attribution),
-        ):
-            if FICTIONAL_MARK not in value:
-                problems.append(
-                    f"{key}: 架空のデータであることを「{FICTIONAL_MARK}」と書いて示してください"
-                )
-    resources = []
-    raw_resources = data.get("resources")
-    if not isinstance(raw_resources, list) or not raw_resources:
-        problems.append("resources: ファイル（リソース）のリストがありません")
-        raw_resources = []
-    seen: set[str] = set()
-    for index, raw in enumerate(raw_resources):
-        built = _resource(raw, index, directory, problems)
-        if built is None:
-            continue
-        if built.name in seen:
-            problems.append(f"resources[{index}]: 名前「{built.name}」が重複しています")
-        seen.add(built.name)
-        resources.append(built)
+        texts = {"title": title, "description": description, "attribution": attribution}
+        problems += [
+            f"{key}: 架空のデータであることを「{FICTIONAL_MARK}」と書いて示してください"
+            for key, value in texts.items()
+            if FICTIONAL_MARK not in value
+        ]
+    resources = _resources(data.get("resources"), directory, problems)
     if problems:
         raise _problem_list(file, problems)
     return Dataset(

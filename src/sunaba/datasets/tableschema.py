@@ -149,6 +149,51 @@ def _strings(value: Any, path: str, problems: list[str]) -> tuple[str, ...] | No
     return tuple(value)
 
 
+def _field_format(fmt: Any, kind: str, path: str, problems: list[str]) -> str:
+    if not isinstance(fmt, str):
+        problems.append(f"{path}.format: 文字列にしてください")
+        return "default"
+    if kind == "string" and fmt not in STRING_FORMATS:
+        problems.append(f"{path}.format: 文字列の形式は {', '.join(STRING_FORMATS)} のどれかです")
+    elif (
+        kind in ("integer", "number", "boolean", "geopoint")
+        and fmt != "default"
+        and not (kind == "geopoint" and fmt in ("array", "object"))
+    ):
+        problems.append(f"{path}.format: {kind} には format を付けられません")
+    return fmt
+
+
+def _field_constraints(constraints: Any, path: str, problems: list[str]) -> Mapping:
+    if not isinstance(constraints, Mapping):
+        problems.append(f"{path}.constraints: キーと値の組にしてください")
+        return {}
+    for key, value in constraints.items():
+        expected = CONSTRAINTS.get(key)
+        if expected is None:
+            problems.append(f"{path}.constraints: 知らない制約「{key}」があります")
+        elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            problems.append(f"{path}.constraints.{key}: 値の型が違います")
+        elif key == "pattern":
+            try:
+                re.compile(value)
+            except re.error as exc:
+                problems.append(f"{path}.constraints.pattern: 正規表現が正しくありません（{exc}）")
+        elif key == "enum" and not value:
+            problems.append(f"{path}.constraints.enum: 空にはできません")
+    return constraints
+
+
+def _field_rules(rules: Any, path: str, problems: list[str]) -> tuple[str, ...]:
+    rule_tuple = _strings(rules, f"{path}.rules", problems) or ()
+    for rule in rule_tuple:
+        if rule not in RULES:
+            problems.append(
+                f"{path}.rules: 「{rule}」は使えません（使える規則: {', '.join(RULES)}）"
+            )
+    return rule_tuple
+
+
 def _build_field(data: Any, path: str, problems: list[str]) -> Field | None:
     if not isinstance(data, Mapping):
         problems.append(f"{path}: 列の定義（name, type など）を書いてください")
@@ -166,45 +211,12 @@ def _build_field(data: Any, path: str, problems: list[str]) -> Field | None:
     kind = data.get("type", "string")
     if kind not in TYPES:
         problems.append(f"{path}.type: 「{kind}」は使えません（使える型: {', '.join(TYPES)}）")
-    fmt = data.get("format", "default")
-    if not isinstance(fmt, str):
-        problems.append(f"{path}.format: 文字列にしてください")
-        fmt = "default"
-    elif kind == "string" and fmt not in STRING_FORMATS:
-        problems.append(f"{path}.format: 文字列の形式は {', '.join(STRING_FORMATS)} のどれかです")
-    elif (
-        kind in ("integer", "number", "boolean", "geopoint")
-        and fmt != "default"
-        and not (kind == "geopoint" and fmt in ("array", "object"))
-    ):
-        problems.append(f"{path}.format: {kind} には format を付けられません")
+    fmt = _field_format(data.get("format", "default"), kind, path, problems)
     for key in ("title", "description"):
         if key in data and not isinstance(data[key], str):
             problems.append(f"{path}.{key}: 文字列にしてください")
-    constraints = data.get("constraints", {})
-    if not isinstance(constraints, Mapping):
-        problems.append(f"{path}.constraints: キーと値の組にしてください")
-        constraints = {}
-    for key, value in constraints.items():
-        expected = CONSTRAINTS.get(key)
-        if expected is None:
-            problems.append(f"{path}.constraints: 知らない制約「{key}」があります")
-        elif not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            problems.append(f"{path}.constraints.{key}: 値の型が違います")
-        elif key == "pattern":
-            try:
-                re.compile(value)
-            except re.error as exc:
-                problems.append(f"{path}.constraints.pattern: 正規表現が正しくありません（{exc}）")
-        elif key == "enum" and not value:
-            problems.append(f"{path}.constraints.enum: 空にはできません")
-    rules = data.get("rules", [])
-    rule_tuple = _strings(rules, f"{path}.rules", problems) or ()
-    for rule in rule_tuple:
-        if rule not in RULES:
-            problems.append(
-                f"{path}.rules: 「{rule}」は使えません（使える規則: {', '.join(RULES)}）"
-            )
+    constraints = _field_constraints(data.get("constraints", {}), path, problems)
+    rule_tuple = _field_rules(data.get("rules", []), path, problems)
     values = {}
     for key in ("trueValues", "falseValues", "missingValues", "zeroValues"):
         if key in data:
