@@ -13,7 +13,8 @@ state dir, so what their nbgrader needs is copied under the prefix:
   Japanese, with each assignment's title and due date (`sunaba/courses/labextension/`).
 - `venv/etc/jupyter/jupyter_server_config.d/zz-sunaba-courses.json` and
   `venv/etc/jupyter/labconfig/page_config.json`: no formgrader, course list or assignment
-  creator in learners' JupyterLab. Formgraders switch them back on in their own config.
+  creator in learners' JupyterLab. Formgraders switch them back on in their own config. The
+  server config also loads `sunaba_portable.exchange.lab_open` (マイコース's 「JupyterLab で開く」).
 
 Nothing here holds a secret or anything course-specific.
 """
@@ -38,6 +39,7 @@ PORTABLE_MODULES = (
     "exchange/archive.py",
     "exchange/client.py",
     "exchange/jadate.py",
+    "exchange/lab_open.py",
     "exchange/plugin.py",
     "exchange/plugin_staff.py",
     "exchange/stamps.py",
@@ -50,6 +52,8 @@ LEARNER_HIDDEN_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
     "nbgrader.server_extensions.course_list",
 )
+# 「JupyterLab で開く」 on マイコース: fetch if missing, then open (sunaba.exchange.lab_open).
+LEARNER_SERVER_EXTENSIONS = ("sunaba_portable.exchange.lab_open",)
 LEARNER_HIDDEN_LAB_PLUGINS = (
     "@jupyter/nbgrader:formgrader",
     "@jupyter/nbgrader:course-list",
@@ -182,7 +186,10 @@ def ensure_learner_files(config: SiteConfig) -> list[str]:
         etc / "nbgrader_config.json": learner_nbgrader_config(config),
         etc / "jupyter_server_config.d" / "zz-sunaba-courses.json": {
             "ServerApp": {
-                "jpserver_extensions": dict.fromkeys(LEARNER_HIDDEN_SERVER_EXTENSIONS, False)
+                "jpserver_extensions": {
+                    **dict.fromkeys(LEARNER_HIDDEN_SERVER_EXTENSIONS, False),
+                    **dict.fromkeys(LEARNER_SERVER_EXTENSIONS, True),
+                }
             }
         },
         etc / "labconfig" / "page_config.json": _merged_page_config(

@@ -10,6 +10,7 @@ import gc
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import jinja2
 from jupyterhub.utils import url_path_join
@@ -22,20 +23,8 @@ from sunaba.exchange.jadate import format_ja
 from sunaba.runtime.course_data import missing_datasets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+OPEN_PATH = "sunaba/open"  # the learner server's handler (sunaba.exchange.lab_open)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STATUS_JA = {
-    None: "未取得",
-    "fetched": "取得済み",
-    "submitted": "提出済み",
-    "graded": "採点済み",
-    "feedback": "講評返却済み",
-}
-
-
-def score_text(row) -> str:
-    if row is None or row.score is None:
-        return ""
-    return f"{row.score:g} / {row.max_score:g} 点"
 
 
 def render_markdown(text: str) -> str:
@@ -145,33 +134,36 @@ class Pages:
 
     # -- page data -----------------------------------------------------------------------
 
+    def open_url(self, user: str, course: str, assignment: str) -> str:
+        """「JupyterLab で開く」: the hub's spawn page goes straight on to `next` when the
+        learner's server runs, and starts it first when it does not. `next` is the Sunaba
+        handler in the learner's own server (sunaba.exchange.lab_open)."""
+        target = url_path_join(self.config.hub.base_url, "user", quote(user, safe=""), OPEN_PATH)
+        target += "?" + urlencode({"course": course, "assignment": assignment})
+        return url_path_join(self.hub_prefix, "spawn") + "?" + urlencode({"next": target})
+
     def my_courses(self, caller, store) -> str:
+        from sunaba.courses.learner_progress import course_progress
+
         known = store.courses()
         courses = []
         with self.events.session() as session:
             for course_id in known if caller.admin else caller.courses(known):
+                # Only the caller's own rows: progress, check records and question scores.
                 view = progress.course_view(session, course_id, [caller.name])
                 if view is None:
                     continue
                 learner = caller.is_learner(course_id)
-                assignments = []
-                for a in view.assignments:
-                    if not a.released:
-                        continue
-                    row = a.progress.get(caller.name)
-                    status = row.status if row else None
-                    assignments.append(
-                        {
-                            "id": a.assignment_id,
-                            "title": a.title,
-                            "opens": format_ja(a.opens) if a.opens else "公開中",
-                            "due": format_ja(a.due),
-                            "status": STATUS_JA[status],
-                            "status_key": status or "none",
-                            "late": bool(row and row.late and row.submitted_at),
-                            "score": score_text(row),
-                        }
+                mine = {"assignments": []}
+                if learner:
+                    mine = course_progress(
+                        session,
+                        view,
+                        caller.name,
+                        lambda a, c=course_id: store.released_dir(c, a),
                     )
+                    for item in mine["assignments"]:
+                        item["open_url"] = self.open_url(caller.name, course_id, item["id"])
                 readme = store.course_dir(course_id) / "README.md"
                 info = store.course_info(course_id) or {}
                 courses.append(
@@ -181,7 +173,8 @@ class Pages:
                         "learner": learner,
                         "staff": caller.may_read_course(course_id),
                         "formgrader_url": self.formgrader_url(course_id),
-                        "assignments": assignments,
+                        "progress": mine,
+                        "assignments": mine["assignments"],
                         "missing_datasets": missing_datasets(self.config, info.get("datasets", [])),
                         "syllabus": render_markdown(readme.read_text(encoding="utf-8"))
                         if readme.is_file()
