@@ -299,6 +299,12 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     try:
         page.wait_for_url(re.compile(rf".*/user/{LEARNER}/lab.*"), timeout=SLOW)
         panel = open_assignment_list(page)
+        # The list keeps the title and due date, says the solution is out and turns 「提出」 off.
+        fetched = panel.locator("#fetched_assignments_list .list_item", has_text=WALK.assignment)
+        meta = fetched.locator(".sunaba-assignment-meta")
+        expect(meta).to_contain_text("解答例を公開しました", timeout=WAIT)
+        assert "締切: なし" not in meta.inner_text()
+        expect(fetched.get_by_role("button", name="提出")).to_be_disabled()
         item = panel.locator("#submitted_assignments_list .list_item", has_text=WALK.assignment)
         item.get_by_role("button", name="フィードバックを取得").click()
         panel.get_by_text("（フィードバックを見る）").first.click()

@@ -243,6 +243,7 @@ class List(SunabaExchange, abc.ExchangeList):
                     "title": item.get("title", ""),
                     "due": item.get("due"),
                     "due_ja": format_ja(_parse(item.get("due"))) if item.get("due") else "",
+                    "solutions": bool(item.get("solutions")),
                     "status": "fetched" if local.exists() else "released",
                     "path": str(local.resolve()) if local.exists() else "",
                     "notebooks": [],

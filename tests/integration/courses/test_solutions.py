@@ -126,3 +126,8 @@ def test_after_the_due_date_feedback_brings_the_solution(sqlite_world, solutions
         data=tar_of({"problem.ipynb": solution.read_bytes()}),
     )
     assert late.status_code == 403 and message(late) == CLOSED
+    # …and the assignment list tells them before they try (its 「提出」 is turned off on screen).
+    listed = world.lab(bob, "GET", "assignments", course_id="kiso")["value"]
+    released = {e["assignment_id"]: e for e in listed if "due_ja" in e}
+    assert released["late"]["solutions"] is True and released["late"]["title"], released
+    assert released["hw1"]["solutions"] is False, released

@@ -110,8 +110,12 @@
         return response.ok ? response.json() : { value: [] };
       })
       .then(function (reply) {
+        // Only the released/fetched entries carry title and due date: the submitted entries of
+        // the same assignment come later in the reply and must not replace them.
         (Array.isArray(reply.value) ? reply.value : []).forEach(function (item) {
-          details[item.course_id + "/" + item.assignment_id] = item;
+          if (Object.prototype.hasOwnProperty.call(item, "due_ja")) {
+            details[item.course_id + "/" + item.assignment_id] = item;
+          }
         });
       })
       .catch(function () {})
@@ -131,7 +135,21 @@
     if (item.due && Date.parse(item.due) < Date.now()) {
       text += "（締切を過ぎています）";
     }
+    if (item.solutions) {
+      text += "　解答例を公開しました（フィードバックを取得すると feedback/解答例/ に入ります）。提出は締め切りました";
+    }
     return text;
+  }
+
+  // Once the model solutions are out the exchange refuses submissions: say so on the button.
+  function closeSubmit(row) {
+    row.querySelectorAll("button").forEach(function (button) {
+      var label = button.textContent.trim();
+      if (label === "提出" || label === "Submit") {
+        button.disabled = true;
+        button.title = "解答例の公開後は提出できません";
+      }
+    });
   }
 
   function rowKey(row) {
@@ -172,6 +190,9 @@
         meta.style.color = "var(--jp-ui-font-color2, #555)";
         meta.textContent = metaLine(item);
         row.querySelector(".item_name").appendChild(meta);
+        if (item.solutions) {
+          closeSubmit(row);
+        }
       });
     });
     return missing;
