@@ -163,7 +163,9 @@ class CoursesHandler(BaseHandler):
                 opens = parse_time(item.get("opens"))
                 visible = item["id"] in released and (staff or opens is None or opens <= now)
                 if visible:
-                    assignments.append(item)
+                    # Model solutions out means submissions closed: the assignment list says so.
+                    closed = await self.exchange.run(store.has_solutions, course, item["id"])
+                    assignments.append({**item, "solutions": closed})
             result.append(
                 {
                     "id": course,
