@@ -114,11 +114,16 @@ def check_summary(session: Session, course_id: str, assignment: str) -> dict:
         .where(e.course == course_id, e.assignment == assignment)
         .order_by(e.id)
     )
+    return fold_checks(rows)
+
+
+def fold_checks(rows) -> dict[tuple[str, str], tuple]:
+    """Fold check events `(id, who_or_what, question, kind, result, hint_level)`, in the order
+    they happened, into {(who_or_what, question): (first_pass_id, first_check_id, max_hint,
+    attempts, hints_before)}."""
     found: dict[tuple[str, str], list] = {}
-    for event_id, login, question, kind, result, level in rows:
-        item = found.get((login, question))
-        if item is None:
-            item = found[(login, question)] = [None, None, 0, 0, 0]
+    for event_id, owner, question, kind, result, level in rows:
+        item = found.setdefault((owner, question), [None, None, 0, 0, 0])
         if kind == "hint":
             item[2] = max(item[2], level or 0)
             if item[0] is None:

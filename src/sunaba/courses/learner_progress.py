@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from sunaba.checks.records import CheckEvent
 from sunaba.courses.insight import days_to, natural_key, question_state
+from sunaba.courses.insight_load import fold_checks
 from sunaba.courses.insight_records import QuestionScore
 
 STATE_JA = {
@@ -108,21 +109,7 @@ def own_checks(session: Session, course_id: str, login: str) -> dict[tuple[str, 
         .where(e.login == login, e.course == course_id)
         .order_by(e.id)
     )
-    found: dict[tuple[str, str], list] = {}
-    for event_id, assignment, question, kind, result, level in rows:
-        item = found.setdefault((assignment, question), [None, None, 0, 0, 0])
-        if kind == "hint":
-            item[2] = max(item[2], level or 0)
-            if item[0] is None:
-                item[4] = max(item[4], level or 0)
-            continue
-        if item[1] is None:
-            item[1] = event_id
-        if item[0] is None:
-            item[3] += 1
-            if result == "pass":
-                item[0] = event_id
-    return {key: tuple(value) for key, value in found.items()}
+    return fold_checks(rows)
 
 
 def own_scored(session: Session, course_id: str, login: str) -> dict[str, list[str]]:
