@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from sunaba.config.auth_schema import AuthSection
 from sunaba.config.deploy_schema import DeploySection
@@ -21,6 +22,9 @@ from sunaba.config.learner_schema import (
 from sunaba.config.section import Section, Size, parse_size
 
 __all__ = ["SiteConfig", "parse_size"]
+
+# Memory an app's Voilà server itself takes, before any kernel.
+APP_SERVER_MEMORY = 256 * 2**20
 
 
 class SiteSection(Section):
@@ -258,7 +262,15 @@ class ShowcaseSection(Section):
         ge=1,
         le=500,
         description="Viewers' kernels one app may run at once; further viewers see a Japanese "
-        "'busy' page until a kernel is free.",
+        "'busy' page until a kernel is free. Fewer when `memory_limit` cannot hold this many "
+        "kernels of `kernel_memory` each (besides the Voilà server and the preheated pool).",
+    )
+    kernel_memory: Size = Field(
+        "200M",
+        description="Memory one viewer's kernel is counted for when the number of kernels that "
+        "fit in `memory_limit` is worked out. A notebook with pandas and matplotlib needs "
+        "about 200M; raise it for heavier notebooks, so that viewers beyond what fits get the "
+        "'busy' page instead of a kernel that runs out of memory.",
     )
     pool_size: int = Field(
         2,
@@ -292,6 +304,28 @@ class ShowcaseSection(Section):
         description="Start every published app when the hub starts, so the first viewer finds "
         "it warm. Off: an app starts at its first view (the viewer sees a progress page).",
     )
+
+    def viewer_kernels(self) -> int:
+        """Viewers' kernels one app runs at most: `max_kernels`, or fewer if the memory cannot
+        hold them beside the Voilà server and the preheated pool."""
+        room = parse_size(self.memory_limit) - APP_SERVER_MEMORY
+        fit = room // parse_size(self.kernel_memory) - self.pool_size
+        return max(0, min(self.max_kernels, fit))
+
+    @model_validator(mode="after")
+    def _a_viewer_fits(self) -> ShowcaseSection:
+        if self.viewer_kernels() < 1:
+            need = APP_SERVER_MEMORY + (self.pool_size + 1) * parse_size(self.kernel_memory)
+            raise PydanticCustomError(
+                "showcase_memory",
+                f"showcase.memory_limit（{self.memory_limit}）では、アプリの Voilà サーバー"
+                f"（約 {APP_SERVER_MEMORY // 2**20}M）と事前に起動しておくカーネル "
+                f"showcase.pool_size（{self.pool_size} 個）のほかに、閲覧者のカーネル"
+                f"（1 つあたり showcase.kernel_memory = {self.kernel_memory}）を 1 つも動かせません。"
+                f"showcase.memory_limit を {-(-need // 2**20)}M 以上にするか、"
+                "showcase.kernel_memory か showcase.pool_size を小さくしてください。",
+            )
+        return self
 
 
 class SiteConfig(Section):

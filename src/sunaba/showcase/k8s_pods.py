@@ -64,7 +64,7 @@ def voila_settings(config: SiteConfig, base_url: str, notebook: str) -> dict:
         "base_url": base_url,
         "pool_size": showcase.pool_size,
         "cell_timeout": showcase.cell_timeout,
-        "max_kernels": showcase.max_kernels,
+        "max_kernels": showcase.viewer_kernels(),
         "idle_timeout": showcase.kernel_idle_timeout,
     }
 

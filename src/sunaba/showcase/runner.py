@@ -83,6 +83,17 @@ class AppRunner:
         self.failures: dict[int, str] = {}
         # Whether an app should be served at all (set by the showcase: the app is live).
         self.wanted: Callable[[int], bool] = lambda app_id: True
+        showcase = config.showcase
+        if showcase.viewer_kernels() < showcase.max_kernels:
+            log.info(
+                "each app serves at most %s viewers' kernels, not %s: that many of %s each fit "
+                "in %s beside the Voilà server and %s preheated kernel(s)",
+                showcase.viewer_kernels(),
+                showcase.max_kernels,
+                showcase.kernel_memory,
+                showcase.memory_limit,
+                showcase.pool_size,
+            )
 
     def lock(self, app_id: int) -> asyncio.Lock:
         return self.locks.setdefault(app_id, asyncio.Lock())
@@ -168,7 +179,7 @@ class AppRunner:
             "base_url": app_base_url(self.service_prefix, home.app_id),
             "pool_size": showcase.pool_size,
             "cell_timeout": showcase.cell_timeout,
-            "max_kernels": showcase.max_kernels,
+            "max_kernels": showcase.viewer_kernels(),
             "idle_timeout": showcase.kernel_idle_timeout,
         }
         run = SandboxedRun(

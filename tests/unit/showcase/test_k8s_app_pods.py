@@ -117,7 +117,7 @@ def test_voila_listens_on_the_pods_address_with_the_showcase_settings(config, po
     assert settings["notebook"] == f"{SNAPSHOT_DIR}/a.ipynb"
     assert settings["port"] == L.SHOWCASE_APP_PORT
     assert settings["base_url"] == "/services/showcase/apps/3/"
-    assert settings["max_kernels"] == config.showcase.max_kernels
+    assert settings["max_kernels"] == config.showcase.viewer_kernels()
     env = {e["name"]: e for e in voila["env"]}
     assert env[settings["listen_env"]]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
     assert voila["ports"] == [

@@ -8,8 +8,9 @@ viewers: kernels accept only widget (comm) messages, never `execute_request`.
 What this adds to stock Voilà:
 - listening on a Unix socket instead of a TCP port (in an app pod on Kubernetes, on the pod's
   own address, which the chart's NetworkPolicy opens to the hub pod only);
-- a cap on viewers' kernels: past it, new viewers get a Japanese "busy" page (HTTP 503) instead
-  of one more kernel;
+- a cap on viewers' kernels (the service works it out from the app's memory): past it, new
+  viewers get a Japanese "busy" page (HTTP 503) instead of one more kernel;
+- a kernel takes every process it started with it when it goes (`app_kernels`);
 - `<base_url>_sunaba/status`, the number of kernels, for the service (the service never forwards
   viewers' requests to `_sunaba/`);
 - Japanese explanations on the page when a cell fails or runs past its time limit;
@@ -25,6 +26,7 @@ What this adds to stock Voilà:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -42,13 +44,15 @@ from voila.app import Voila
 from voila.exporter import VoilaMarkdownRenderer
 from voila.tornado.handler import TornadoVoilaHandler
 
+from .app_kernels import ReapingKernelManager, sweep_forever
+
 BUSY_PAGE = """<!doctype html>
 <html lang="ja"><head><meta charset="utf-8"><title>混雑しています</title>
 <meta http-equiv="refresh" content="15"></head>
 <body style="font-family: sans-serif; margin: 3em">
 <h1>ただいま混雑しています</h1>
 <p>このアプリを同時に見ている人が上限（{limit} 人）に達しました。
-しばらくすると自動で読み込み直します。</p>
+少し待ってから、もう一度開いてください（15 秒ほどで自動で読み込み直します）。</p>
 </body></html>
 """
 
@@ -137,6 +141,8 @@ def voila_argv(settings: dict) -> list[str]:
         f"--MappingKernelManager.cull_interval={max(10, int(settings['idle_timeout']) // 4)}",
         "--MappingKernelManager.cull_connected=True",
         "--MappingKernelManager.cull_busy=True",
+        # Processes a notebook starts end with its kernel.
+        f"--MappingKernelManager.kernel_manager_class={ReapingKernelManager.dotted_name()}",
     ]
 
 
@@ -250,6 +256,9 @@ class SocketVoila(Voila):
             )
         return [*own, *handlers]
 
+    def start_sweep(self):
+        self.sweeper = asyncio.ensure_future(sweep_forever())
+
     def listen(self):
         server = httpserver.HTTPServer(self.app)
         if self.tcp_address:
@@ -260,6 +269,7 @@ class SocketVoila(Voila):
             server.add_socket(netutil.bind_unix_socket(self.socket_path, mode=0o600))
             self.log.info("Voilà is serving on %s", self.socket_path)
         self.ioloop = ioloop.IOLoop.current()
+        self.ioloop.add_callback(self.start_sweep)
         try:
             self.ioloop.start()
         finally:
@@ -299,18 +309,24 @@ class CappedVoilaHandler(TornadoVoilaHandler):
             self.set_header("Retry-After", "15")
             self.finish(BUSY_PAGE.format(limit=self.max_kernels))
             return
+        # Counted as in flight until the page names its kernel, then as that kernel (never
+        # both: a crowd arriving while the first pages stream would be turned away too early).
         ViewerKernels.in_flight += 1
+        in_flight = True
         tail = ""
         try:
             async for html in self.get_generator(path=path):
-                found = KERNEL_ID.search(tail + html)
+                found = KERNEL_ID.search(tail + html) if in_flight else None
                 if found:
                     ViewerKernels.assigned.add(found.group(1))
+                    ViewerKernels.in_flight -= 1
+                    in_flight = False
                 tail = html[-100:]
                 self.write(html)
                 self.flush()
         finally:
-            ViewerKernels.in_flight -= 1
+            if in_flight:
+                ViewerKernels.in_flight -= 1
 
 
 class StatusHandler(tornado.web.RequestHandler):
