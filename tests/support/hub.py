@@ -22,6 +22,8 @@ from pathlib import Path
 import requests
 import yaml
 
+from sunaba.sandbox.limits import learner_cgroup_parent
+
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
 SUNABA = PREFIX / "venv" / "bin" / "sunaba"
@@ -74,6 +76,8 @@ class SunabaHub:
                 "max_processes": max_processes,
             },
             "culler": {"enabled": True, "timeout": 600, "every": 60},
+            # Each test hub is an install of its own: grading uids apart from every other's.
+            "grading": {"sandbox_uid_base": 3_000_000_000 + int(tag, 16) * 1024},
         }
         for section, values in (extra or {}).items():
             site.setdefault(section, {}).update(values)
@@ -154,9 +158,13 @@ class SunabaHub:
             subprocess.run(["pkill", "-KILL", "-u", account], check=False)
             subprocess.run(["userdel", account], check=False, capture_output=True)
             for controller in ("memory", "cpu", "pids"):
-                group = CGROUP_V1 / controller / "sunaba" / account
+                group = CGROUP_V1 / controller / learner_cgroup_parent(str(self.state_dir))
+                group = group / account
                 with contextlib.suppress(OSError):
                     group.rmdir()
+        for controller in ("memory", "cpu", "pids"):
+            with contextlib.suppress(OSError):
+                (CGROUP_V1 / controller / learner_cgroup_parent(str(self.state_dir))).rmdir()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- HTTP -------------------------------------------------------------------------

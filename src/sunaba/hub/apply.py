@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.runtime.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
+from sunaba.sandbox.limits import learner_cgroup_parent
 
 # A hub name becomes part of a Unix account name (prefix + name, 32 characters at most).
 USERNAME_PATTERN = r"^[a-z][a-z0-9_-]{0,23}$"
@@ -122,6 +123,7 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
     c.SandboxSpawner.user_prefix = sandbox.user_prefix
     c.SandboxSpawner.home_root = sandbox.home_root
+    c.SandboxSpawner.cgroup_parent = learner_cgroup_parent(config.hub.state_dir)
     c.SandboxSpawner.kernels_over_ipc = config.network.firewall
     fast = sandbox.fast_start and facts.sandbox_mode == "full"
     zygote = StatePaths.from_config(config).zygote_socket

@@ -14,6 +14,7 @@ from sunaba.runtime.install import ensure_runtime
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.sandbox.doctor import describe, isolation_level, run_checks
 from sunaba.sandbox.firewall_cli import refusal, start_policy, stop_policy
+from sunaba.sandbox.uid_ranges import UidRangeConflict, ensure_uid_range
 from sunaba.users.admin import admin_password_file, ensure_first_admin
 
 
@@ -143,6 +144,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     os.environ["SUNABA_SANDBOX_MODE"] = level
     paths = StatePaths.from_config(config)
+    ensure_state_dir(paths)  # before the claim: a claim whose state dir is missing is dropped
+    try:  # no two installs on this machine grade as the same uids
+        ensure_uid_range(config)
+    except UidRangeConflict as exc:
+        print(exc, file=sys.stderr)
+        return 1
     _prepare_state(config, paths)
     _prepare_courses(config, paths, source)
     fast_start = config.sandbox.fast_start and level == "full"

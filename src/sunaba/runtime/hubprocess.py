@@ -16,7 +16,12 @@ from pathlib import Path
 from sunaba.config.schema import SiteConfig
 from sunaba.runtime.rungroup import AlreadyRunning, RunGroup
 from sunaba.runtime.state import StatePaths
-from sunaba.sandbox.limits import CgroupGroup, cgroup_version
+from sunaba.sandbox.limits import (
+    LEARNERS_PARENT,
+    CgroupGroup,
+    cgroup_version,
+    learner_cgroup_parent,
+)
 
 STOP_BUDGET = 15.0
 HUB_GRACE = 11.0
@@ -60,14 +65,19 @@ def kill_leftovers(config: SiteConfig, hub_pgid: int | None) -> None:
     version = cgroup_version()
     if version is None:
         return
-    root = Path("/sys/fs/cgroup") / ("pids" if version == "v1" else "") / "sunaba"
+    parent = learner_cgroup_parent(config.hub.state_dir)
+    root = Path("/sys/fs/cgroup") / ("pids" if version == "v1" else "") / parent
     if not root.is_dir():
         return
     for child in root.iterdir():
         if child.is_dir() and child.name.startswith(config.sandbox.user_prefix):
-            group = CgroupGroup("sunaba", child.name, version)
+            group = CgroupGroup(parent, child.name, version)
             group.kill_all()
             group.remove()
+    if parent != LEARNERS_PARENT:  # an install's own parent group goes with its last learner
+        for controller in ("memory", "cpu", "pids") if version == "v1" else ("",):
+            with contextlib.suppress(OSError):
+                (Path("/sys/fs/cgroup") / controller / parent).rmdir()
 
 
 def announce(config: SiteConfig) -> None:

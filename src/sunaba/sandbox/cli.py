@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from sunaba.config import load_config
-from sunaba.sandbox import firewall_cli
+from sunaba.sandbox import firewall_cli, uid_ranges_cli
 from sunaba.sandbox.doctor import describe, isolation_level, network_check, run_checks
 
 
@@ -14,6 +14,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     doctor = subparsers.add_parser("doctor", help="check the isolation this machine gives")
     doctor.set_defaults(func=cmd_doctor)
     firewall_cli.add_commands(subparsers)
+    uid_ranges_cli.add_commands(subparsers)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

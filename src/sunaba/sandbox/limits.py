@@ -7,6 +7,7 @@ that always works (per process for memory, per Unix user for processes).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import resource
 import signal
@@ -15,8 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+LEARNERS_PARENT = "sunaba"  # the default install's; any other install's carries its key
+DEFAULT_STATE_DIR = "/var/lib/sunaba"
 V1_CONTROLLERS = ("memory", "cpu", "pids")
 CPU_PERIOD_US = 100_000
+
+
+def learner_cgroup_parent(state_dir: str) -> str:
+    """The cgroup holding one install's learners: `sunaba` for the default state dir (as it
+    always was), `sunaba-<key of the state dir>` for any other, so that two installs whose
+    learners have the same account name never share a group or its limits."""
+    resolved = str(Path(state_dir).resolve())
+    if resolved == DEFAULT_STATE_DIR:
+        return LEARNERS_PARENT
+    return f"{LEARNERS_PARENT}-{hashlib.sha256(resolved.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
