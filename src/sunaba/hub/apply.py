@@ -117,7 +117,10 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.Spawner.default_url = config.learner.default_url
     c.Spawner.start_timeout = config.learner.start_timeout
     c.Spawner.http_timeout = config.learner.start_timeout
-    c.Spawner.environment = learner_env(config)
+    area_env = {
+        k: v for hook in area_hooks("server_environment") for k, v in hook(config, facts).items()
+    }
+    c.Spawner.environment = {**area_env, **learner_env(config)}  # the site's extra_env wins
     # Nothing from the hub's own environment leaks into a learner's server.
     c.Spawner.env_keep = []
     c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
@@ -208,6 +211,7 @@ def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
 #   roles(config, facts) -> list[dict]        entries for c.JupyterHub.load_roles
 #   readonly_paths(config) -> list[str]       host dirs every sandbox sees read-only
 #   server_scopes(config) -> list[str]        extra scopes of learners' server tokens
+#   server_environment(config, facts) -> dict  extra variables of learners' servers
 #   update(c, config, facts)                  traits no other area sets
 AREA_MODULES = (
     "sunaba.courses.hub",

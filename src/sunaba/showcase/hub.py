@@ -24,6 +24,8 @@ SERVICE_SCOPES = [
 USER_SCOPES = [f"access:services!service={SERVICE_NAME}"]
 # …and look it up in the hub (its URL and prefix: what `sunaba showcase publish` needs).
 LOOKUP_SCOPE = f"read:services!service={SERVICE_NAME}"
+# The showcase's address in a learner's server, for `sunaba showcase publish` in its terminal.
+URL_ENV = "SUNABA_SHOWCASE_URL"
 # On Kubernetes what a viewer's OAuth token of the showcase may do on their behalf: see whether
 # their own server runs and read their notebook from it (`author_server`). `!user` limits both
 # to the token's owner, so the showcase can open an author's server only while that author
@@ -97,12 +99,29 @@ def roles(config: SiteConfig, facts) -> list[dict]:
 
 
 def server_scopes(config: SiteConfig) -> list[str]:
-    """None for now. Giving learners' server tokens the showcase scopes (so that
-    `sunaba showcase publish` works from the JupyterLab terminal) made the assignment list of a
-    learner in no course fail with nbgrader's "exchange directory does not exist"
-    (tests/integration/courses/test_enrolment_changes.py); until that is understood, publishing
-    is done from the publish page, and the CLI from an admin's shell."""
-    return []
+    """A learner's server token may call the showcase as that learner, so that
+    `sunaba showcase publish` works from their JupyterLab terminal; the service still decides
+    everything from who the caller is (only a team's members publish for it).
+
+    Only `access:services`, never `read:services!service=showcase`: once a token holds any
+    `read:services` filter, the hub answers a service it may not read with 404 instead of 403,
+    and nbgrader's exchange plugin takes 404 for an error (a learner in no course then sees the
+    assignment list fail). The terminal finds the showcase through `server_environment`."""
+    return list(USER_SCOPES) if config.showcase.enabled else []
+
+
+def showcase_url(config: SiteConfig) -> str:
+    """The service's own address with its prefix, as the hub's service model would give it."""
+    prefix = f"{config.hub.base_url}services/{SERVICE_NAME}/"  # base_url ends in "/"
+    return f"http://127.0.0.1:{service_port(config)}{prefix}"
+
+
+def server_environment(config: SiteConfig, facts) -> dict[str, str]:
+    """Where a learner's server reaches the showcase on one machine (its loopback port, which
+    the network policy lets learners reach). On Kubernetes learners' pods never call it."""
+    if not enabled(config, facts) or facts.sandbox_mode == "kubernetes":
+        return {}
+    return {URL_ENV: showcase_url(config)}
 
 
 def update(c, config: SiteConfig, facts) -> None:

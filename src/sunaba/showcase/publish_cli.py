@@ -1,9 +1,14 @@
 """`sunaba showcase publish NOTEBOOK --team TEAM --title …`: publish from a terminal.
 
 Run by a team member in their own JupyterLab terminal (or anywhere with their hub token). It
-sends the very request the publish form's JSON API takes (`POST <showcase>/api/apps`, see
-docs/how-to/showcase.md) with the member's own token, so the showcase does exactly what it does
-for the form: snapshot, headless check, new version, start. Messages are in Japanese.
+sends the JSON API's publish request (`POST <showcase>/api/apps`, see
+docs/reference/showcase-api.md) with the member's own token; the showcase answers it with the
+same code as the publish form: snapshot, headless check, new version, start. Messages are in
+Japanese.
+
+In a learner's server the token is the server's own (JUPYTERHUB_API_TOKEN, which may call the
+showcase as its owner: `showcase.hub.server_scopes`) and the showcase's address comes from the
+server's environment (`showcase.hub.URL_ENV`); elsewhere `--url` or the hub's service model.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import TextIO
 
+from sunaba.showcase.hub import URL_ENV
 from sunaba.showcase.paths import SERVICE_NAME
 from sunaba.showcase.records import VISIBILITIES, VISIBILITY_LABELS
 
@@ -81,6 +87,13 @@ def _open(request: urllib.request.Request, timeout: float):
     return opener.open(request, timeout=timeout)
 
 
+NO_SHOWCASE_URL = (
+    "ショーケースの場所が分かりません。ハブのコントロールパネルで JupyterLab のサーバーを"
+    "いったん停止して起動し直してから、もう一度実行してください。直らないときは、メニュー"
+    "「ショーケース」→「ノートブックを公開…」から公開できます。"
+)
+
+
 def find_showcase(api_url: str, token: str) -> str:
     """The showcase's own base URL (with its prefix), from the hub's service model."""
     request = urllib.request.Request(f"{api_url.rstrip('/')}/services/{SERVICE_NAME}")  # noqa: S310
@@ -89,6 +102,8 @@ def find_showcase(api_url: str, token: str) -> str:
         with _open(request, 30) as response:
             model = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
+        if exc.code in (403, 404):  # the token may not look it up (a learner's server token)
+            raise PublishFailed(NO_SHOWCASE_URL) from exc
         raise PublishFailed(
             f"ハブからショーケースの場所を教えてもらえませんでした（HTTP {exc.code}）。"
         ) from exc
@@ -99,6 +114,17 @@ def find_showcase(api_url: str, token: str) -> str:
     parts = urllib.parse.urlsplit(model["url"])
     prefix = model.get("prefix") or f"/services/{SERVICE_NAME}/"
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, prefix, "", ""))
+
+
+def showcase_base(args: argparse.Namespace, api_url: str, token: str) -> str:
+    """`--url`, else the server's environment, else the hub's service model."""
+    if args.url:
+        return args.url
+    if os.environ.get(URL_ENV):
+        return os.environ[URL_ENV]
+    if not api_url:
+        raise PublishFailed(NO_SHOWCASE_URL)
+    return find_showcase(api_url, token)
 
 
 def post_publish(base_url: str, token: str, body: dict) -> dict:
@@ -163,12 +189,12 @@ def run_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
     api_url = os.environ.get("JUPYTERHUB_API_URL", "")
     try:
-        if not token or not (api_url or args.url):
+        if not token:
             raise PublishFailed(
                 "ハブのトークンが見つかりません。JupyterLab の「ターミナル」から実行してください。"
             )
         notebook = notebook_in_home(args.notebook, Path.home())
-        base_url = args.url or find_showcase(api_url, token)
+        base_url = showcase_base(args, api_url, token)
         print(
             f"「{notebook}」を公開しています。ノートブックとデータを写し取り、"
             "ブラウザーなしで最初から最後まで実行して確かめます（数秒〜1 分ほどかかります）…",

@@ -23,20 +23,22 @@ from sunaba.config import load_config
 from sunaba.config.schema import SiteConfig
 from sunaba.hub.ports import listen_address
 from sunaba.records.db import default_records_url, ensure_records_schema, make_session_factory
-from sunaba.showcase.apphandler import AppHandler
-from sunaba.showcase.core import DEFAULT_SERVERS_URL, Showcase
-from sunaba.showcase.handlers import (
+from sunaba.showcase.api import (
     AppAPI,
     AppsAPI,
-    GalleryPage,
     LeftoversAPI,
-    ManagePage,
     NotebooksAPI,
-    PublishPage,
     PurgeAPI,
     RestoreAPI,
     StatusAPI,
     TeamsAPI,
+)
+from sunaba.showcase.apphandler import AppHandler
+from sunaba.showcase.core import DEFAULT_SERVERS_URL, Showcase
+from sunaba.showcase.handlers import (
+    GalleryPage,
+    ManagePage,
+    PublishPage,
     TeamsPage,
     ThumbnailHandler,
 )

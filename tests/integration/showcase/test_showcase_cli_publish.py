@@ -1,7 +1,8 @@
-"""`sunaba showcase publish` run in a team member's own JupyterLab (their server's token): it
-publishes through the same request as the form, copies only what the notebook uses (the probe
-that prints its own name does not get its source copied), and a failure caused by a file left
-out says so."""
+"""`sunaba showcase publish` run in a team member's own JupyterLab (their server's token and the
+showcase's address from the server's environment): it publishes through the same request as the
+form, copies only what the notebook uses (the probe that prints its own name does not get its
+source copied), a failure caused by a file left out says so, and someone outside the team is
+refused by the showcase."""
 
 from __future__ import annotations
 
@@ -15,13 +16,7 @@ from tests.integration.showcase.conftest import remove_app_cgroups
 from tests.support.hub import SunabaHub
 from tests.support.showcase import ShowcaseClient, ensure_spawned, notebook, put_file, sunaba_cli
 
-pytestmark = [
-    pytest.mark.integration,
-    # Known not to work yet: learners' server tokens no longer carry the showcase scopes the
-    # terminal CLI needs (they broke the assignment list of learners in no course; see
-    # sunaba.showcase.hub.server_scopes). Kept running so that the fix shows here.
-    pytest.mark.xfail(reason="server tokens lack the showcase scopes", strict=False),
-]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +59,7 @@ print(json.dumps({{"code": done.returncode, "out": done.stdout, "err": done.stde
 
 def cli_publish(hub, learner, *args: str, cwd: str) -> dict:
     outcome = hub.run(learner, RUN.format(args=list(args), cwd=cwd), timeout=900)
-    assert outcome["status"] == "ok", outcome
+    assert outcome["status"] == "ok", json.dumps(outcome, ensure_ascii=False)  # all of it
     return json.loads(outcome["stdout"].strip().splitlines()[-1])
 
 
@@ -154,3 +149,38 @@ def test_someone_outside_the_team_cannot_publish_for_it(client, people, author_h
     )
     assert done["code"] == 1
     assert "メンバーではない" in done["err"]
+
+
+TOKEN_PROBE = """
+import json, os, urllib.error, urllib.request
+api = os.environ["JUPYTERHUB_API_URL"].rstrip("/")
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def get(path):
+    request = urllib.request.Request(api + path)
+    request.add_header("Authorization", "token " + os.environ["JUPYTERHUB_API_TOKEN"])
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+_, me = get("/user")
+print(json.dumps({"scopes": me["scopes"], "lookup": get("/services/sunaba-exchange")[0],
+                  "url": os.environ.get("SUNABA_SHOWCASE_URL", "")}))
+"""
+
+
+def test_the_server_token_may_call_the_showcase_and_read_no_service(client, people):
+    """The one scope the terminal needs, and no `read:services` filter: with one, the hub
+    answers 404 where nbgrader's exchange plugin needs 403 to say "in no course"."""
+    hub = client.hub
+    outsider = people["outsider"]
+    ensure_spawned(hub, outsider)
+    outcome = hub.run(outsider, TOKEN_PROBE, timeout=120)
+    assert outcome["status"] == "ok", json.dumps(outcome, ensure_ascii=False)
+    seen = json.loads(outcome["stdout"].strip().splitlines()[-1])
+    assert "access:services!service=showcase" in seen["scopes"]
+    assert not [s for s in seen["scopes"] if s.startswith(("read:services", "list:services"))]
+    assert seen["lookup"] == 403
+    assert seen["url"].startswith("http://127.0.0.1:") and seen["url"].endswith(
+        "/services/showcase/"
+    )

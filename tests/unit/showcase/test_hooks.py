@@ -45,8 +45,29 @@ def test_every_user_may_reach_the_service_and_other_scopes_are_kept():
         "access:services!service=showcase",
         "read:services!service=showcase",  # `sunaba showcase publish` looks it up
     }
-    # Not (yet) through a learner's server token: see showcase.hub.server_scopes.
-    assert hooks.server_scopes(validate({}, "test")) == []
+    # A learner's server token may call the showcase (the terminal CLI), but never carries a
+    # `read:services` filter: with one, the hub answers 404 where nbgrader's exchange plugin
+    # needs 403 to tell "in no course".
+    assert hooks.server_scopes(validate({}, "test")) == ["access:services!service=showcase"]
+
+
+def test_learners_servers_get_the_access_scope_beside_jupyterhubs_own_and_the_address():
+    c = applied({"showcase": {"port": 8093}, "hub": {"base_url": "/lab-site/"}})
+    scopes = c.Spawner.server_token_scopes
+    assert {"users:activity!user", "access:servers!server"} <= set(scopes)  # the server role's
+    assert "access:services!service=showcase" in scopes
+    assert not any(s.startswith("read:services") and s.endswith("=showcase") for s in scopes)
+    url = c.Spawner.environment["SUNABA_SHOWCASE_URL"]
+    assert url == "http://127.0.0.1:8093/lab-site/services/showcase/"
+
+
+def test_no_address_without_the_showcase_or_on_kubernetes():
+    config = validate({"showcase": {"port": 8093}}, "test")
+    k8s = HubFacts(sandbox_mode="kubernetes", hub_config_dir=Path("/x"))
+    assert hooks.server_environment(config, k8s) == {}
+    off = validate({"showcase": {"enabled": False}}, "test")
+    assert hooks.server_environment(off, FACTS) == {}
+    assert hooks.server_scopes(off) == []
 
 
 def test_a_free_port_is_picked_once_per_site():

@@ -1,17 +1,20 @@
-"""`sunaba showcase publish`: finds the showcase through the hub, sends the form's JSON request
-with the member's own token, and says in Japanese what was published, what was left out, or
-why it failed (against a small fake hub + showcase on loopback)."""
+"""`sunaba showcase publish`: finds the showcase (the server's environment, else the hub), sends
+the form's JSON request with the member's own token, and says in Japanese what was published,
+what was left out, or why it failed (against a small fake hub + showcase on loopback)."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
 from sunaba.cli import main
+from sunaba.showcase.hub import URL_ENV
 from sunaba.showcase.publish_cli import PublishFailed, notebook_in_home, run_publish
 
 TOKEN = "member-token"
@@ -19,6 +22,7 @@ TOKEN = "member-token"
 
 class Fake(BaseHTTPRequestHandler):
     requests: list = []
+    lookups: list = []
     answer: tuple[int, dict] = (201, {})
 
     def log_message(self, *args):
@@ -33,6 +37,7 @@ class Fake(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        Fake.lookups.append(self.path)
         if self.headers.get("Authorization") != f"token {TOKEN}":
             return self.reply(403, {"message": "no"})
         port = self.server.server_address[1]
@@ -50,6 +55,8 @@ def fake(monkeypatch, tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     Fake.requests = []
+    Fake.lookups = []
+    monkeypatch.delenv(URL_ENV, raising=False)
     home = tmp_path / "home"
     (home / "app").mkdir(parents=True)
     (home / "app" / "app.ipynb").write_text("{}")
@@ -120,6 +127,27 @@ def test_a_refusal_shows_the_message_the_cell_and_the_files_left_out(fake):
     assert Fake.requests[0][2]["app_id"] == 7
     assert "エラー: ブラウザーなしで" in err and "3 番目のコードセル" in err
     assert "pd.read_csv('big.csv')" in err and "「big.csv」" in err
+
+
+def test_in_a_learners_server_the_address_comes_from_its_environment(fake, monkeypatch):
+    # The server's token may call the showcase but not look it up in the hub.
+    port = urlsplit(os.environ["JUPYTERHUB_API_URL"]).port
+    monkeypatch.setenv(URL_ENV, f"http://127.0.0.1:{port}/services/showcase/")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "server-token")
+    Fake.answer = (201, {"title": "x", "live_version": 1, "versions": []})
+    code, out, err = publish("--team", "bousai", "--title", "x")
+    assert code == 0, err
+    assert not Fake.lookups
+    [(path, auth, _)] = Fake.requests
+    assert path == "/services/showcase/api/apps" and auth == "token server-token"
+
+
+def test_a_token_that_may_not_look_the_showcase_up_says_what_to_do(fake, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "server-token")  # the fake hub answers 403
+    code, _, err = publish("--team", "bousai", "--title", "x")
+    assert code == 1 and not Fake.requests
+    assert "ショーケースの場所が分かりません" in err and "起動し直して" in err
+    assert "ノートブックを公開…" in err
 
 
 def test_no_token_means_run_it_from_jupyterlab(fake, monkeypatch):
