@@ -89,7 +89,7 @@ def world(artifacts):
 def test_up_installs_the_policy_and_says_so(world):
     hub, _, _ = world
     output = hub.output.read_text()
-    assert "network: restricted by nftables table sunaba_" in output, output
+    assert "ネットワーク: nftables のテーブル sunaba_" in output, output
     listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     assert "sunaba_" in listed
 
@@ -326,7 +326,7 @@ def test_up_refuses_full_isolation_without_the_rules(tmp_path):
         env=env,
     )
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "network policy cannot be installed" in result.stderr, result.stderr
+    assert "受講者のネットワーク制限をインストールできません" in result.stderr, result.stderr
     assert "nftables" in result.stderr and "--insecure-demo" in result.stderr, result.stderr
     assert not state.exists()  # no account, database or secret was made
-    assert "Sunaba is running" not in result.stdout
+    assert "Sunaba を起動しました" not in result.stdout

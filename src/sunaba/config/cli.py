@@ -10,6 +10,7 @@ import yaml
 
 from sunaba.config.docs import render_reference
 from sunaba.config.loader import ConfigError, load_config, masked, read_yaml_layer, validate
+from sunaba.messages import say
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -34,19 +35,31 @@ def _site_file(args: argparse.Namespace) -> Path | None:
     return Path(args.config) if args.config else None
 
 
+def _readable_config(args: argparse.Namespace):
+    """The site config if it can be read (for the language to speak), else None: Japanese."""
+    try:
+        return load_config(_site_file(args), with_secrets=False)
+    except ConfigError:
+        return None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else _site_file(args)
     try:
         if path is None:
-            load_config(with_secrets=False)
+            config = load_config(with_secrets=False)
         else:
-            validate(read_yaml_layer(path), str(path))
+            config = validate(read_yaml_layer(path), str(path))
     except ConfigError as exc:
-        print(f"{len(exc.problems)} problem(s) found:", file=sys.stderr)
+        count = len(exc.problems)
+        # The config cannot be read: Japanese, the default language of a site.
+        said = say(None, ja=f"問題が {count} 件あります:", en=f"{count} problem(s) found:")
+        print(said, file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
-    print(f"{path or 'site config'}: OK")
+    name = path or say(config, ja="サイト設定", en="site config")
+    print(say(config, ja=f"{name}: 問題ありません", en=f"{name}: OK"))
     return 0
 
 
@@ -65,5 +78,6 @@ def cmd_docs(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_reference(), encoding="utf-8")
-    print(f"wrote {out}")
+    config = _readable_config(args)
+    print(say(config, ja=f"{out} を書き出しました", en=f"wrote {out}"))
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
 from sunaba.deploy.rendered import RenderError, write_files
+from sunaba.messages import error_text, say
 from sunaba.progress import Progress
 
 
@@ -72,6 +73,7 @@ def _config(args: argparse.Namespace):
 
 def cmd_render(args: argparse.Namespace) -> int:
     out = Path(args.out or f"sunaba-{args.target}")
+    config = None  # until it is read: Japanese
     try:
         config = _config(args)
         if args.target == "vm":
@@ -87,21 +89,34 @@ def cmd_render(args: argparse.Namespace) -> int:
                 reference = find_chart_reference(args.chart_reference)
                 if reference is None:
                     raise RenderError(
-                        "the Zero to JupyterHub chart schema was not found: pass "
+                        ja="Zero to JupyterHub チャートのスキーマが見つかりません: "
+                        "--chart-reference DIR（チャートの values.schema.yaml と values.yaml が"
+                        "あるフォルダ）か --skip-chart-schema を指定してください",
+                        en="the Zero to JupyterHub chart schema was not found: pass "
                         "--chart-reference DIR (values.schema.yaml and values.yaml of the "
-                        "chart) or --skip-chart-schema"
+                        "chart) or --skip-chart-schema",
                     )
             files = render_k8s(config, reference)
     except (ConfigError, RenderError) as exc:
-        print(f"nothing written: {exc}", file=sys.stderr)
+        reason = error_text(config, exc)
+        said = say(config, ja=f"何も書き出していません: {reason}", en=f"nothing written: {reason}")
+        print(said, file=sys.stderr)
         return 1
     written = write_files(files, out)
-    print(f"{len(written)} files written to {out}")
+    count = len(written)
+    print(
+        say(
+            config,
+            ja=f"{out} に {count} 個のファイルを書き出しました",
+            en=f"{count} files written to {out}",
+        )
+    )
     return 0
 
 
 def cmd_image_prepare(args: argparse.Namespace) -> int:
     from sunaba.deploy.image import prepare_image
+    from sunaba.runtime.install import step_line
 
     try:
         config = _config(args)
@@ -109,13 +124,15 @@ def cmd_image_prepare(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     for result in prepare_image(config, Path(args.source)):
-        print(f"  {'changed' if result.changed else 'ok     '} {result.name}: {result.detail}")
+        print(step_line(result, config))
     return 0
 
 
 def cmd_vm_install(args: argparse.Namespace) -> int:
     from sunaba.deploy.vm_install import install_vm
+    from sunaba.runtime.install import step_line
 
+    config = None  # until it is read: Japanese
     try:
         config = _config(args)
         from sunaba.config.loader import default_site_file
@@ -128,10 +145,14 @@ def cmd_vm_install(args: argparse.Namespace) -> int:
             source_config=Path(args.config) if args.config else default_site_file(),
         )
     except (ConfigError, RenderError) as exc:
-        print(f"nothing installed: {exc}", file=sys.stderr)
+        reason = error_text(config, exc)
+        said = say(
+            config, ja=f"何もインストールしていません: {reason}", en=f"nothing installed: {reason}"
+        )
+        print(said, file=sys.stderr)
         return 1
     for result in results:
-        print(f"  {'changed' if result.changed else 'ok     '} {result.name}: {result.detail}")
+        print(step_line(result, config))
     return 0
 
 

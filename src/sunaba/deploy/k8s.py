@@ -40,11 +40,12 @@ def k8s_services(pod_config: SiteConfig) -> list[HubService]:
             pod_config, facts, adapt=lambda specs: services_in_cluster(specs, pod_config)
         )
     except ServicePortError as exc:
-        raise RenderError(str(exc)) from exc
+        raise RenderError(ja=exc.text.ja, en=exc.text.en) from exc
     unfixed = [s.name for s in services if not s.port_fixed]
     if unfixed:
         raise RenderError(
-            f"hub services without a fixed port cannot be reached on Kubernetes: {unfixed}"
+            ja=f"ポートが固定されていないハブのサービスには Kubernetes 上で届きません: {unfixed}",
+            en=f"hub services without a fixed port cannot be reached on Kubernetes: {unfixed}",
         )
     return services
 

@@ -47,7 +47,10 @@ def find_chart_reference(explicit: str | None = None) -> ChartReference | None:
         if candidate and (Path(candidate) / "values.schema.yaml").is_file():
             return ChartReference(Path(candidate))
     if explicit:
-        raise RenderError(f"{explicit}: no values.schema.yaml there")
+        raise RenderError(
+            ja=f"{explicit}: values.schema.yaml がありません",
+            en=f"{explicit}: no values.schema.yaml there",
+        )
     return None
 
 
@@ -76,7 +79,9 @@ def validate_values(values: Mapping[str, Any], reference: ChartReference) -> dic
             where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
             lines.append(f"  jupyterhub.{where}: {error.message[:300]}")
         raise RenderError(
-            "the values do not match the Zero to JupyterHub chart schema "
-            f"({reference.folder}):\n" + "\n".join(lines)
+            ja=f"values が Zero to JupyterHub チャートのスキーマ（{reference.folder}）に"
+            "合いません:\n" + "\n".join(lines),
+            en="the values do not match the Zero to JupyterHub chart schema "
+            f"({reference.folder}):\n" + "\n".join(lines),
         )
     return merged

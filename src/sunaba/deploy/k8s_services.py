@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from sunaba.config.schema import SiteConfig
 from sunaba.hub.ports import LISTEN_ENV
+from sunaba.messages import BilingualError
 
 HUB_SERVICE_HOST = "hub"  # the chart's Service in front of the hub pod
 POD_LISTEN_ADDRESS = "0.0.0.0"  # noqa: S104 (inside the pod; NetworkPolicies decide who gets in)
@@ -30,7 +31,7 @@ PROXY_ONLY_SERVICES = frozenset({"showcase"})
 SINGLEUSER_COMMAND = "jupyterhub-singleuser"
 
 
-class ServicePortError(ValueError):
+class ServicePortError(BilingualError, ValueError):
     """A service would listen on a port the rendered chart does not open."""
 
 
@@ -94,10 +95,14 @@ def services_in_cluster(specs: list[dict], config: SiteConfig) -> list[dict]:
     for spec in specs:
         if runs_in_hub_pod(spec) and service_port(spec) not in allowed:
             raise ServicePortError(
-                f"hub service {spec['name']!r} would listen on port {service_port(spec)}, which "
-                f"the hub Service does not expose (it exposes {sorted(allowed)}): with more "
-                "courses than deploy.k8s.formgrader_ports, raise that setting and render and "
-                "install the chart again"
+                ja=f"ハブのサービス {spec['name']!r} はポート {service_port(spec)} で待ち受け"
+                f"ますが、ハブの Service はこのポートを開けていません（開けているのは "
+                f"{sorted(allowed)}）。コースが deploy.k8s.formgrader_ports より多いときは、"
+                "この設定を増やし、チャートを書き出してインストールし直してください",
+                en=f"hub service {spec['name']!r} would listen on port {service_port(spec)}, "
+                f"which the hub Service does not expose (it exposes {sorted(allowed)}): with "
+                "more courses than deploy.k8s.formgrader_ports, raise that setting and render "
+                "and install the chart again",
             )
     return [in_cluster(spec) for spec in specs]
 

@@ -85,13 +85,17 @@ def hub_db_url(config: SiteConfig) -> str:
         url = make_url(config.hub.db_url)
         if url.get_backend_name() != "postgresql":
             raise RenderError(
-                f"hub.db_url: Kubernetes needs PostgreSQL for the hub database, got "
-                f"{url.get_backend_name()!r}"
+                ja="hub.db_url: Kubernetes ではハブのデータベースに PostgreSQL が必要です"
+                f"（指定されているのは {url.get_backend_name()!r}）",
+                en=f"hub.db_url: Kubernetes needs PostgreSQL for the hub database, got "
+                f"{url.get_backend_name()!r}",
             )
         return without_password(url)
     if not config.deploy.k8s.postgresql:
         raise RenderError(
-            "hub.db_url is empty and deploy.k8s.postgresql is off: name a PostgreSQL database"
+            ja="hub.db_url が空で deploy.k8s.postgresql も off です: PostgreSQL のデータベースを"
+            "指定してください",
+            en="hub.db_url is empty and deploy.k8s.postgresql is off: name a PostgreSQL database",
         )
     return L.database_url(config)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from sunaba.messages import BilingualError
+
 HEADER = "Rendered by `sunaba deploy render` from the site config; edit the config, not this file."
 
 
@@ -24,8 +26,9 @@ class RenderedFile:
     mode: int = 0o644
 
 
-class RenderError(Exception):
-    """The config cannot be rendered for this target; the message says what and where."""
+class RenderError(BilingualError):
+    """The config cannot be rendered for this target; the message says what and where, in
+    Japanese and English (`sunaba.messages`)."""
 
 
 def comment_header(prefix: str = "#") -> str:
@@ -58,8 +61,10 @@ def check_no_secrets(files: Iterable[RenderedFile], secrets: Iterable[str]) -> N
         for secret in secrets:
             if secret in rendered.text:
                 raise RenderError(
-                    f"{rendered.path} would contain a secret; keep secrets in secrets.yaml "
-                    "(VM) or a Kubernetes Secret, never in rendered files"
+                    ja=f"{rendered.path} に秘密の値が入ってしまいます。秘密の値は secrets.yaml"
+                    "（VM）か Kubernetes の Secret に置き、書き出すファイルには入れないでください",
+                    en=f"{rendered.path} would contain a secret; keep secrets in secrets.yaml "
+                    "(VM) or a Kubernetes Secret, never in rendered files",
                 )
 
 

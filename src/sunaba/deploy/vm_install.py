@@ -21,6 +21,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.deploy.rendered import RenderedFile, RenderError
 from sunaba.deploy.vm import INSTALL_DIRS, render_vm
 from sunaba.deploy.vm_units import uses_local_postgresql
+from sunaba.messages import Text
 from sunaba.runtime.install import DEBIAN_PACKAGES, StepResult, ensure_debian_packages
 from sunaba.runtime.state import StatePaths, ensure_state_dir
 
@@ -32,6 +33,7 @@ VM_PACKAGES: dict[str, str | None] = {
     "logrotate": "logrotate",
 }
 UNITS_TO_ENABLE = ("sunaba-hub.service", "sunaba-backup.timer")
+SERVICES = Text("サービス", "services")
 
 
 def _under(root: Path, path: str | Path) -> Path:
@@ -58,33 +60,41 @@ def ensure_rendered_files(files: list[RenderedFile], root: Path) -> StepResult:
         target = _under(root, Path(INSTALL_DIRS[folder]) / name)
         if _write_if_changed(target, rendered.text, rendered.mode):
             changed.append(str(target))
-    return StepResult("rendered files", bool(changed), ", ".join(changed) or "up to date")
+    name = Text("書き出したファイル", "rendered files")
+    if not changed:
+        return StepResult(name, False, Text("最新です", "up to date"))
+    return StepResult(name, True, ", ".join(changed))
 
 
 def ensure_site_config(config: SiteConfig, source: Path | None, root: Path) -> StepResult:
     target = _under(root, config.deploy.vm.config_file)
+    name = Text("サイト設定", "site config")
     if target.exists():
-        return StepResult("site config", False, f"{target} kept")
+        return StepResult(name, False, Text(f"{target} はそのままです", f"{target} kept"))
     if source is None or not source.is_file():
-        return StepResult("site config", False, f"missing: write {target}")
+        missing = Text(f"ありません: {target} を書いてください", f"missing: write {target}")
+        return StepResult(name, False, missing)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     target.chmod(0o644)
-    return StepResult("site config", True, f"{source} -> {target}")
+    return StepResult(name, True, f"{source} -> {target}")
 
 
 def ensure_state(config: SiteConfig, root: Path) -> StepResult:
     paths = StatePaths(_under(root, config.hub.state_dir))
-    return StepResult("state dir", ensure_state_dir(paths), str(paths.root))
+    return StepResult(
+        Text("状態ディレクトリ", "state dir"), ensure_state_dir(paths), str(paths.root)
+    )
 
 
 def ensure_nginx_default_site_off(root: Path) -> StepResult:
     """Debian's default site also claims port 80 as default_server."""
     default = _under(root, "/etc/nginx/sites-enabled/default")
+    name = Text("nginx の既定サイト", "nginx default site")
     if not default.is_symlink() and not default.exists():
-        return StepResult("nginx default site", False, "not enabled")
+        return StepResult(name, False, Text("有効になっていません", "not enabled"))
     default.unlink()
-    return StepResult("nginx default site", True, f"removed {default}")
+    return StepResult(name, True, Text(f"削除しました: {default}", f"removed {default}"))
 
 
 def _psql_as_postgres(sql: str) -> subprocess.CompletedProcess:
@@ -99,7 +109,10 @@ def ensure_local_database(config: SiteConfig) -> StepResult:
     """A role and database on this server's PostgreSQL, with a generated password kept in the
     state dir's pgpass file (the units point libpq at it)."""
     if not uses_local_postgresql(config):
-        return StepResult("postgresql", False, "no local PostgreSQL in the config")
+        none = Text(
+            "設定にこのサーバーの PostgreSQL はありません", "no local PostgreSQL in the config"
+        )
+        return StepResult("PostgreSQL", False, none)
     pgpass = StatePaths.from_config(config).root / "pgpass"
     changed = False
     for url in {config.hub.db_url, config.records.db_url} - {""}:
@@ -107,7 +120,10 @@ def ensure_local_database(config: SiteConfig) -> StepResult:
         role, database = parsed.username or "sunaba", parsed.database or "sunaba"
         for value in (role, database):
             if not re.match(r"^[a-z_][a-z0-9_]*$", value):
-                raise RenderError(f"database or role name {value!r}: use a-z, 0-9 and _ only")
+                raise RenderError(
+                    ja=f"データベース名またはロール名 {value!r}: a-z、0-9、_ だけを使ってください",
+                    en=f"database or role name {value!r}: use a-z, 0-9 and _ only",
+                )
         exists = _psql_as_postgres(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'")  # noqa: S608
         if exists.stdout.strip() != "1":
             password = secrets.token_urlsafe(24)
@@ -121,7 +137,7 @@ def ensure_local_database(config: SiteConfig) -> StepResult:
         if found.stdout.strip() != "1":
             _psql_as_postgres(f'CREATE DATABASE "{database}" OWNER "{role}"')
             changed = True
-    return StepResult("postgresql", changed, str(pgpass))
+    return StepResult("PostgreSQL", changed, str(pgpass))
 
 
 def systemd_running() -> bool:
@@ -130,12 +146,20 @@ def systemd_running() -> bool:
 
 def ensure_services() -> StepResult:
     if not systemd_running():
-        return StepResult("services", False, "systemd is not running here: units not enabled")
+        return StepResult(
+            SERVICES,
+            False,
+            Text(
+                "ここでは systemd が動いていません: ユニットは有効にしていません",
+                "systemd is not running here: units not enabled",
+            ),
+        )
     subprocess.run(["systemctl", "daemon-reload"], check=True)
     subprocess.run(["systemctl", "enable", "--now", *UNITS_TO_ENABLE], check=True)
     subprocess.run(["nginx", "-t"], check=True, capture_output=True)
     subprocess.run(["systemctl", "reload-or-restart", "nginx"], check=True)
-    return StepResult("services", True, "enabled " + ", ".join(UNITS_TO_ENABLE))
+    units = ", ".join(UNITS_TO_ENABLE)
+    return StepResult(SERVICES, True, Text(f"有効にしました: {units}", f"enabled {units}"))
 
 
 def install_vm(
@@ -158,9 +182,11 @@ def install_vm(
     results.append(ensure_nginx_default_site_off(root))
     certificate = _under(root, config.deploy.vm.tls_certificate)
     if not certificate.exists():
-        results.append(
-            StepResult("tls certificate", False, f"missing: put the certificate at {certificate}")
+        missing = Text(
+            f"ありません: 証明書を {certificate} に置いてください",
+            f"missing: put the certificate at {certificate}",
         )
+        results.append(StepResult(Text("TLS 証明書", "tls certificate"), False, missing))
     if services and not staging:
         results.append(ensure_services())
     return results

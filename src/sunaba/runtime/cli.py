@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
 from sunaba.config.loader import repo_root
+from sunaba.messages import say
 from sunaba.runtime.hubprocess import run_hub
 from sunaba.runtime.install import ensure_runtime
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
@@ -61,7 +62,14 @@ def _overrides(args: argparse.Namespace) -> None:
 def _source() -> Path:
     root = repo_root()
     if root is None:
-        sys.exit("sunaba up must run from a Sunaba checkout (hub_config/ not found)")
+        sys.exit(
+            say(
+                None,  # before the config is read
+                ja="sunaba up は Sunaba のチェックアウトの中で実行してください"
+                "（hub_config/ が見つかりません）",
+                en="sunaba up must run from a Sunaba checkout (hub_config/ not found)",
+            )
+        )
     return root
 
 
@@ -110,7 +118,8 @@ def cmd_install(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"Sunaba: preparing {config.hub.prefix}")
+    prefix = config.hub.prefix
+    print(say(config, ja=f"Sunaba: {prefix} を準備しています", en=f"Sunaba: preparing {prefix}"))
     ensure_runtime(config, Path(os.environ["SUNABA_SOURCE"]))
     return 0
 
@@ -123,19 +132,30 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     source = Path(os.environ["SUNABA_SOURCE"])
-    print(f"Sunaba: preparing {config.hub.prefix} and {config.hub.state_dir}")
+    prefix, state = config.hub.prefix, config.hub.state_dir
+    print(
+        say(
+            config,
+            ja=f"Sunaba: {prefix} と {state} を準備しています",
+            en=f"Sunaba: preparing {prefix} and {state}",
+        )
+    )
     ensure_runtime(config, source)
     checks = run_checks(config)
     level = isolation_level(config, checks)
-    print(f"isolation: {describe(level, checks)}")
+    print(say(config, ja="隔離: ", en="isolation: ") + describe(level, checks).to(config))
     if level == "none":
         if not args.insecure_demo:
-            print(
-                "Refusing to start: learners' servers cannot be isolated here. "
+            refusing = say(
+                config,
+                ja="起動しません: ここでは受講者のサーバーを隔離できません。理由は "
+                "`sunaba doctor` で確かめられます。使い捨てのデモなら "
+                "`sunaba up --insecure-demo` で起動できます。",
+                en="Refusing to start: learners' servers cannot be isolated here. "
                 "Run `sunaba doctor` to see why, or `sunaba up --insecure-demo` for a "
                 "throwaway demo.",
-                file=sys.stderr,
             )
+            print(refusing, file=sys.stderr)
             return 1
         os.environ["SUNABA_INSECURE_DEMO"] = "1"
     network_refusal = refusal(config, level)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.messages import say
 from sunaba.runtime.rungroup import AlreadyRunning, RunGroup
 from sunaba.runtime.state import StatePaths
 from sunaba.sandbox.limits import (
@@ -83,14 +84,20 @@ def kill_leftovers(config: SiteConfig, hub_pgid: int | None) -> None:
 def announce(config: SiteConfig) -> None:
     url = public_url(config)
     admin = config.hub.admin_users[0] if config.hub.admin_users else "admin"
-    print(
-        f"\nSunaba is running: {url}\n"
+    running = say(
+        config,
+        ja=f"\nSunaba を起動しました: {url}\n"
+        f"'{admin}' でログインしてください。パスワードはアカウントを作成したときに表示したもの"
+        "です（状態ディレクトリの admin-password.txt にも保存しています）。スタッフは "
+        f"{url}hub/signup で登録し、管理者が {url}hub/authorize で承認します。名簿を "
+        "`sunaba users import FILE` で取り込むこともできます。\nCtrl-C で停止します。\n",
+        en=f"\nSunaba is running: {url}\n"
         f"Log in as '{admin}' with the password printed when the account was created "
         "(saved in admin-password.txt in the state dir). Staff sign up at "
         f"{url}hub/signup and the admin approves them at {url}hub/authorize, or import a "
         "roster with `sunaba users import FILE`.\nStop with Ctrl-C.\n",
-        flush=True,
     )
+    print(running, flush=True)
 
 
 def start_zygote(config: SiteConfig, paths: StatePaths, log_path: Path) -> subprocess.Popen:
@@ -162,7 +169,7 @@ def run_hub(
     if before_start is not None and not before_start():
         group.end(grace=REST_GRACE)
         return 1
-    print(f"hub log: {log_path}")
+    print(say(config, ja=f"ハブのログ: {log_path}", en=f"hub log: {log_path}"))
     zygote = start_zygote(config, paths, log_path) if fast_start else None
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -177,7 +184,7 @@ def run_hub(
     def forward(signum, _frame):
         if stopping["since"] is None:
             stopping["since"] = time.monotonic()
-            print("\nstopping Sunaba…", flush=True)
+            print(say(config, ja="\nSunaba を停止しています…", en="\nstopping Sunaba…"), flush=True)
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
 
@@ -199,7 +206,16 @@ def run_hub(
     if after_stop is not None:
         after_stop()
     if stopping["since"] is not None:
-        print(f"stopped in {time.monotonic() - stopping['since']:.1f} s", flush=True)
+        took = time.monotonic() - stopping["since"]
+        print(
+            say(config, ja=f"停止しました（{took:.1f} 秒）", en=f"stopped in {took:.1f} s"),
+            flush=True,
+        )
         return 0
-    print(f"the hub exited with code {code}; see {log_path}", file=sys.stderr)
+    exited = say(
+        config,
+        ja=f"ハブが終了コード {code} で終了しました。{log_path} を確認してください",
+        en=f"the hub exited with code {code}; see {log_path}",
+    )
+    print(exited, file=sys.stderr)
     return code or 1

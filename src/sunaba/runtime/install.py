@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.messages import Text, localized, say
 from sunaba.runtime.state import public_datasets_dir
 
 # Debian package -> command that proves it is there (None: ask dpkg). Node may come from
@@ -27,14 +28,26 @@ DEBIAN_PACKAGES: dict[str, str | None] = {
     "python3-venv": None,
 }
 
+NODE_PROXY = Text("Node のプロキシ", "node proxy")
+DATASETS = Text("データセット", "datasets")
 JAPANESE_FONTS = ["IPAexGothic", "IPAGothic", "Noto Sans CJK JP", "DejaVu Sans"]
 
 
 @dataclass(frozen=True)
 class StepResult:
-    name: str
+    name: str | Text
     changed: bool
-    detail: str = ""
+    detail: str | Text = ""
+
+
+def step_line(result: StepResult, where) -> str:
+    """One step as the admin reads it, in the site's language (`where`: a config or a code)."""
+    mark = (
+        say(where, ja="変更しました", en="changed")
+        if result.changed
+        else say(where, ja="変更なし    ", en="ok     ")
+    )
+    return f"  {mark} {localized(where, result.name)}: {localized(where, result.detail)}"
 
 
 def _stamp_matches(stamp: Path, digest: str) -> bool:
@@ -50,7 +63,14 @@ def _digest(*paths: Path) -> str:
 
 def ensure_debian_packages(packages=DEBIAN_PACKAGES) -> StepResult:
     if os.geteuid() != 0 or shutil.which("dpkg-query") is None:
-        return StepResult("debian packages", False, "skipped (not root or not Debian)")
+        return StepResult(
+            Text("Debian パッケージ", "debian packages"),
+            False,
+            Text(
+                "省略しました（root でないか Debian ではありません）",
+                "skipped (not root or not Debian)",
+            ),
+        )
     missing = []
     for package, command in packages.items():
         if command is not None:
@@ -63,18 +83,27 @@ def ensure_debian_packages(packages=DEBIAN_PACKAGES) -> StepResult:
         if "install ok installed" not in result.stdout:
             missing.append(package)
     if not missing:
-        return StepResult("debian packages", False, "all present")
+        return StepResult(
+            Text("Debian パッケージ", "debian packages"),
+            False,
+            Text("すべてあります", "all present"),
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
-    return StepResult("debian packages", True, "installed " + " ".join(missing))
+    names = " ".join(missing)
+    return StepResult(
+        Text("Debian パッケージ", "debian packages"),
+        True,
+        Text(f"インストールしました: {names}", f"installed {names}"),
+    )
 
 
 def ensure_prefix(prefix: Path) -> StepResult:
     changed = not prefix.exists()
     prefix.mkdir(parents=True, exist_ok=True)
     prefix.chmod(0o755)
-    return StepResult("runtime prefix", changed, str(prefix))
+    return StepResult(Text("実行環境の置き場所", "runtime prefix"), changed, str(prefix))
 
 
 def ensure_node_proxy(prefix: Path, source: Path) -> StepResult:
@@ -85,7 +114,7 @@ def ensure_node_proxy(prefix: Path, source: Path) -> StepResult:
     stamp = target / ".installed"
     binary = target / "node_modules" / ".bin" / "configurable-http-proxy"
     if _stamp_matches(stamp, digest) and binary.exists():
-        return StepResult("node proxy", False, str(binary))
+        return StepResult(NODE_PROXY, False, str(binary))
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / "package.json", target / "package.json")
     shutil.copy2(lock, target / "package-lock.json")
@@ -95,7 +124,7 @@ def ensure_node_proxy(prefix: Path, source: Path) -> StepResult:
         check=True,
     )
     stamp.write_text(digest)
-    return StepResult("node proxy", True, str(binary))
+    return StepResult(NODE_PROXY, True, str(binary))
 
 
 def lab_overrides(language: str) -> dict:
@@ -126,7 +155,9 @@ def _write_if_changed(path: Path, text: str) -> bool:
 def ensure_lab_settings(prefix: Path, language: str) -> StepResult:
     path = prefix / "venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     text = json.dumps(lab_overrides(language), indent=2, ensure_ascii=False) + "\n"
-    return StepResult("jupyterlab settings", _write_if_changed(path, text), str(path))
+    return StepResult(
+        Text("JupyterLab の設定", "jupyterlab settings"), _write_if_changed(path, text), str(path)
+    )
 
 
 def ensure_matplotlibrc(prefix: Path) -> StepResult:
@@ -137,7 +168,9 @@ def ensure_matplotlibrc(prefix: Path) -> StepResult:
         f"font.sans-serif: {', '.join(JAPANESE_FONTS)}\n"
         "axes.unicode_minus: False\n"
     )
-    return StepResult("matplotlib fonts", _write_if_changed(path, text), str(path))
+    return StepResult(
+        Text("matplotlib のフォント", "matplotlib fonts"), _write_if_changed(path, text), str(path)
+    )
 
 
 def ensure_datasets_tree(config: SiteConfig, source: Path) -> StepResult:
@@ -145,7 +178,11 @@ def ensure_datasets_tree(config: SiteConfig, source: Path) -> StepResult:
     target = public_datasets_dir(config)
     catalogue = Path(config.datasets.catalogue) if config.datasets.catalogue else source
     if not catalogue.is_dir():
-        return StepResult("datasets", False, f"no catalogue at {catalogue}")
+        return StepResult(
+            DATASETS,
+            False,
+            Text(f"カタログがありません: {catalogue}", f"no catalogue at {catalogue}"),
+        )
     changed = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     for path in sorted(catalogue.rglob("*")):
@@ -160,7 +197,7 @@ def ensure_datasets_tree(config: SiteConfig, source: Path) -> StepResult:
         changed = True
     for directory in [target, *[p for p in target.rglob("*") if p.is_dir()]]:
         directory.chmod(0o755)
-    return StepResult("datasets", changed, str(target))
+    return StepResult(DATASETS, changed, str(target))
 
 
 def runtime_steps(config: SiteConfig, source: Path) -> list[Callable[[], StepResult]]:
@@ -179,6 +216,6 @@ def ensure_runtime(config: SiteConfig, source: Path, log=print) -> list[StepResu
     results = []
     for step in runtime_steps(config, source):
         result = step()
-        log(f"  {'changed' if result.changed else 'ok     '} {result.name}: {result.detail}")
+        log(step_line(result, config))
         results.append(result)
     return results

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.messages import BilingualError, Text
 
 NFT = "nft"
 # Never an account: the uid `sunaba doctor` and `sunaba up` test the rules with.
@@ -45,8 +46,18 @@ KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 KERNEL_RUNTIME_DIR = "/tmp/.jupyter-runtime"
 
 
-class FirewallError(RuntimeError):
-    pass
+class FirewallError(BilingualError, RuntimeError):
+    """The rules cannot be installed; said to the admin in the site's language."""
+
+
+NEEDS_ROOT = Text(
+    "ファイアウォールのルールのインストールには root が必要です",
+    "installing firewall rules needs root",
+)
+NO_NFT = Text(
+    "nft が見つかりません（Debian パッケージ `nftables`）",
+    "nft not found (Debian package `nftables`)",
+)
 
 
 @dataclass(frozen=True)
@@ -139,7 +150,10 @@ def allowed(config: SiteConfig) -> tuple[Allowed, ...]:
             try:
                 infos = socket.getaddrinfo(entry.host, None, proto=socket.IPPROTO_TCP)
             except OSError as exc:
-                raise FirewallError(f"network.allow: {entry.host} cannot be looked up") from exc
+                raise FirewallError(
+                    ja=f"network.allow: {entry.host} の名前を引けません",
+                    en=f"network.allow: {entry.host} cannot be looked up",
+                ) from exc
             networks = sorted({info[4][0] for info in infos})
         found += [Allowed(network, ports) for network in networks]
     return tuple(found)
@@ -262,20 +276,23 @@ def nft_path() -> str | None:
     return shutil.which(wanted) or shutil.which(wanted, path="/usr/sbin:/sbin")
 
 
-def unavailable() -> str | None:
+def unavailable() -> Text | None:
     """Why the rules cannot be installed here, or None."""
     if os.geteuid() != 0:
-        return "installing firewall rules needs root"
+        return NEEDS_ROOT
     if nft_path() is None:
-        return "nft not found (Debian package `nftables`)"
+        return NO_NFT
     result = _nft("list", "tables")
-    return None if result.returncode == 0 else f"nft does not work here: {result.stderr.strip()}"
+    if result.returncode == 0:
+        return None
+    error = result.stderr.strip()
+    return Text(f"ここでは nft が動きません: {error}", f"nft does not work here: {error}")
 
 
 def _nft(*args: str, script: str | None = None, netns: str | None = None):
     nft = nft_path()
     if nft is None:
-        raise FirewallError("nft not found (Debian package `nftables`)")
+        raise FirewallError(ja=NO_NFT.ja, en=NO_NFT.en)
     prefix = ["ip", "netns", "exec", netns] if netns else []
     if script is None:
         return subprocess.run([*prefix, nft, *args], capture_output=True, text=True, timeout=30)
@@ -291,7 +308,10 @@ def load(facts: Facts, netns: str | None = None) -> None:
     """Install the rendered table (in network namespace `netns` when given, for tests)."""
     result = _nft(script=render(facts), netns=netns)
     if result.returncode != 0:
-        raise FirewallError(f"nft refused the rules: {result.stderr.strip()}")
+        error = result.stderr.strip()
+        raise FirewallError(
+            ja=f"nft がルールを受け付けません: {error}", en=f"nft refused the rules: {error}"
+        )
 
 
 def prune_stale() -> list[str]:
@@ -309,7 +329,7 @@ def prune_stale() -> list[str]:
 def install(config: SiteConfig) -> Facts:
     """Install (or replace) this install's table; raises FirewallError when it cannot."""
     if os.geteuid() != 0:
-        raise FirewallError("installing firewall rules needs root")
+        raise FirewallError(ja=NEEDS_ROOT.ja, en=NEEDS_ROOT.en)
     facts = gather_facts(config)
     with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
         prune_stale()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
+from sunaba.messages import error_text, localized, say
 from sunaba.sandbox import firewall
 from sunaba.sandbox.doctor import probe
 
@@ -35,21 +36,61 @@ def cmd_firewall(args: argparse.Namespace) -> int:
         if args.action == "show":
             print(firewall.render(firewall.gather_facts(config)), end="")
         elif args.action == "remove":
-            removed = firewall.remove(config)
-            print(
-                f"firewall table {firewall.table_name(config)} "
-                + ("removed" if removed else "was not installed")
-            )
+            print(_removed(config, firewall.remove(config)))
         else:
             if not config.network.firewall:
-                print("network.firewall is off: no rules installed")
+                print(
+                    say(
+                        config,
+                        ja="network.firewall が off のため、ルールはインストールしていません",
+                        en="network.firewall is off: no rules installed",
+                    )
+                )
                 return 0
             facts = firewall.install(config)
-            print(f"firewall table {facts.table} installed for {len(facts.uids)} sandbox uids")
+            table, count = facts.table, len(facts.uids)
+            print(
+                say(
+                    config,
+                    ja=f"ファイアウォールのテーブル {table} をインストールしました"
+                    f"（サンドボックスの uid {count} 個）",
+                    en=f"firewall table {table} installed for {count} sandbox uids",
+                )
+            )
     except firewall.FirewallError as exc:
-        print(f"firewall: {exc}", file=sys.stderr)
+        reason = error_text(config, exc)
+        print(
+            say(config, ja=f"ファイアウォール: {reason}", en=f"firewall: {reason}"), file=sys.stderr
+        )
         return 1
     return 0
+
+
+def _removed(config, removed: bool) -> str:
+    table = firewall.table_name(config)
+    if removed:
+        return say(
+            config,
+            ja=f"ファイアウォールのテーブル {table} を削除しました",
+            en=f"firewall table {table} removed",
+        )
+    return say(
+        config,
+        ja=f"ファイアウォールのテーブル {table} はインストールされていませんでした",
+        en=f"firewall table {table} was not installed",
+    )
+
+
+def _refusing(config, reason) -> str:
+    return say(
+        config,
+        ja=f"起動しません: 受講者のネットワーク制限をインストールできません（{reason}）。"
+        "Debian パッケージ `nftables` をインストールするか、`network.firewall: false` を"
+        "設定してください。使い捨てのデモなら `sunaba up --insecure-demo` で起動できます。",
+        en=f"Refusing to start: learners' network policy cannot be installed ({reason}). "
+        "Install the Debian package `nftables`, set `network.firewall: false`, or run "
+        "`sunaba up --insecure-demo` for a throwaway demo.",
+    )
 
 
 def refusal(config, level: str) -> str | None:
@@ -59,21 +100,23 @@ def refusal(config, level: str) -> str | None:
     reason = firewall.unavailable()
     if reason is None:
         return None
-    return (
-        f"Refusing to start: learners' network policy cannot be installed ({reason}). "
-        "Install the Debian package `nftables`, set `network.firewall: false`, or run "
-        "`sunaba up --insecure-demo` for a throwaway demo."
-    )
+    return _refusing(config, localized(config, reason))
 
 
 def start_policy(config, level: str, insecure_demo: bool) -> bool:
     """`sunaba up`, before the hub starts: pin the services' ports, install and test the rules.
     False (after saying why) when full isolation cannot have them and no demo was asked for."""
-    if level != "full":
-        print("network: learners' connections are NOT restricted (needs full isolation)")
-        return True
-    if not config.network.firewall:
-        print("network: learners' connections are NOT restricted (network.firewall: false)")
+    if level != "full" or not config.network.firewall:
+        why = "network.firewall: false" if level == "full" else None
+        ja_why = why or "完全な隔離が必要です"
+        print(
+            say(
+                config,
+                ja=f"ネットワーク: 受講者の通信は制限されていません（{ja_why}）",
+                en="network: learners' connections are NOT restricted "
+                f"({why or 'needs full isolation'})",
+            )
+        )
         return True
     os.environ.update(firewall.pinned_ports(config))
     pinned = load_config()
@@ -81,29 +124,50 @@ def start_policy(config, level: str, insecure_demo: bool) -> bool:
         facts = firewall.install(pinned)
         ok, detail = probe(pinned)
         if not ok:
-            raise firewall.FirewallError(detail)
+            raise firewall.FirewallError(ja=detail.ja, en=detail.en)
     except firewall.FirewallError as exc:
         firewall.remove(pinned)
         if insecure_demo:
-            print(f"network: NOT restricted, the rules could not be installed ({exc})")
+            print(
+                say(
+                    config,
+                    ja="ネットワーク: 制限されていません。ルールをインストールできませんでした"
+                    f"（{exc.to(config)}）",
+                    en=f"network: NOT restricted, the rules could not be installed ({exc})",
+                )
+            )
             return True
-        print(
-            f"Refusing to start: learners' network policy cannot be installed ({exc}). "
-            "Install the Debian package `nftables`, set `network.firewall: false`, or run "
-            "`sunaba up --insecure-demo` for a throwaway demo.",
-            file=sys.stderr,
-        )
+        print(_refusing(config, error_text(config, exc)), file=sys.stderr)
         return False
-    internet = "the internet, " if pinned.network.internet else "no internet, "
-    print(
-        f"network: restricted by nftables table {facts.table}: hub API, Sunaba services, DNS, "
-        f"{internet}{len(facts.allowed)} allowed destinations; no other port of this machine, "
-        "no private or link-local network, no metadata server"
-    )
+    print(_restricted(pinned, facts))
     return True
+
+
+def _restricted(config, facts) -> str:
+    internet = config.network.internet
+    count = len(facts.allowed)
+    return say(
+        config,
+        ja=f"ネットワーク: nftables のテーブル {facts.table} で制限しています。つながる先は"
+        f"ハブの API、Sunaba のサービス、DNS、{'インターネット、' if internet else ''}"
+        f"許可した宛先 {count} 件です（{'' if internet else 'インターネット、'}"
+        "このマシンの他のポート、プライベートやリンクローカルのネットワーク、"
+        "メタデータサーバーにはつながりません）",
+        en=f"network: restricted by nftables table {facts.table}: hub API, Sunaba services, "
+        f"DNS, {'the internet' if internet else 'no internet'}, {count} allowed destinations; "
+        "no other port of this machine, no private or link-local network, no metadata server",
+    )
 
 
 def stop_policy(config) -> None:
     """`sunaba up`, after everything it started has ended."""
     if firewall.remove(config):
-        print(f"network: firewall table {firewall.table_name(config)} removed", flush=True)
+        table = firewall.table_name(config)
+        print(
+            say(
+                config,
+                ja=f"ネットワーク: ファイアウォールのテーブル {table} を削除しました",
+                en=f"network: firewall table {table} removed",
+            ),
+            flush=True,
+        )

@@ -170,7 +170,7 @@ def test_k8s_refuses_sqlite_before_writing(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["--config", str(config_file), "deploy", "render", "k8s", "--out", str(out)]) == 1
     assert not out.exists()
-    assert "Kubernetes needs PostgreSQL" in capsys.readouterr().err
+    assert "Kubernetes ではハブのデータベースに PostgreSQL が必要です" in capsys.readouterr().err
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path):

@@ -29,7 +29,7 @@ def test_installer_is_idempotent(tmp_path, capsys):
     args = ["--config", str(site), "deploy", "vm", "install", "--root", str(root)]
     assert main(args) == 0
     first = capsys.readouterr().out
-    assert "changed rendered files" in first and "changed site config" in first
+    assert "変更しました 書き出したファイル" in first and "変更しました サイト設定" in first
     assert (root / "etc/systemd/system/sunaba-hub.service").is_file()
     assert (root / "etc/nginx/conf.d/sunaba.conf").is_file()
     assert (root / "etc/logrotate.d/sunaba").is_file()
@@ -38,7 +38,7 @@ def test_installer_is_idempotent(tmp_path, capsys):
     assert not (root / "etc/nginx/sites-enabled/default").is_symlink()
     assert main(args) == 0
     second = capsys.readouterr().out
-    assert "changed" not in second.replace("unchanged", "")
+    assert "変更しました" not in second
 
 
 def oidc_config(**groups):
