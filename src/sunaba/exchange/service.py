@@ -447,6 +447,8 @@ def main() -> None:
     from sunaba.exchange.pages import Pages
 
     store = ExchangeStore(exchange_root(config))
+    for folder in store.remove_unfinished_submissions():
+        log.warning("removed an unfinished submission left by an earlier run: %s", folder)
     events = RecordsEvents.from_config(config)
     exchange = Exchange(config, store, events)
     # Every request is checked with the hub: a revoked token or a learner just removed from a

@@ -17,6 +17,7 @@ half-written submission and a refused one leaves nothing.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -85,8 +86,27 @@ class Submission:
         return data
 
 
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+
+
+def _swap(first: Path, second: Path) -> bool:
+    """Exchange two existing paths in one step (Linux renameat2); False where the system or
+    file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    done = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    return done == 0
+
+
 def _replace_dir(tmp: Path, target: Path) -> None:
-    """Put `tmp` at `target`, replacing an older folder there."""
+    """Put `tmp` at `target`, replacing an older folder there. Readers, and a process killed
+    half-way, see either the old folder or the new one, never none."""
+    if target.exists() and _swap(tmp, target):
+        shutil.rmtree(tmp, ignore_errors=True)  # it now holds the old version
+        return
     old = None
     if target.exists():
         old = target.with_name(f".old-{target.name}-{os.getpid()}-{id(tmp)}")
@@ -234,6 +254,15 @@ class ExchangeStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return submission
+
+    def remove_unfinished_submissions(self) -> list[Path]:
+        """Attempts a killed service left half-written (`.tmp-*` beside the attempts): no
+        reader ever saw one, and its sender was told to submit again. Only the service writes
+        submissions, so it calls this when it starts, before it takes requests."""
+        found = sorted(self.root.glob("*/submissions/*/*/.tmp-*"))
+        for folder in found:
+            shutil.rmtree(folder, ignore_errors=True)
+        return found
 
     def _read_submission(self, folder: Path) -> Submission | None:
         meta = folder / "meta.json"
