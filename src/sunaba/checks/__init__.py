@@ -11,6 +11,7 @@ imports only the standard library until an answer needs more.
 from __future__ import annotations
 
 import html
+import http.client
 import json
 import os
 import urllib.error
@@ -90,10 +91,16 @@ def _send(url: str, token: str, data: bytes | None = None) -> dict:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             message = f"確認サービスがエラーを返しました（HTTP {exc.code}）"
         raise CheckUnavailable(message) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise CheckUnavailable(
-            "確認サービスに接続できません。しばらくしてからもう一度試してください"
-        ) from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise _service_down() from exc
+
+
+def _service_down() -> CheckUnavailable:
+    """No answer, or one cut short: the service is stopped or being restarted by the hub. The
+    learner only has to wait and run the cell again; the kernel keeps everything."""
+    return CheckUnavailable(
+        "確認サービスが一時的に使えません。少し待ってから、このセルをもう一度実行してください"
+    )
 
 
 def _limits(base: str, token: str) -> dict:

@@ -12,6 +12,7 @@ portable copy the nbgrader plugin uses (see `sunaba.courses.learner_files`).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -39,6 +40,18 @@ def _message(raw: bytes, fallback: str) -> str:
         return str(json.loads(raw.decode("utf-8")).get("message") or fallback)
     except (ValueError, AttributeError, UnicodeDecodeError):
         return fallback
+
+
+def _unreachable(method: str, path: str) -> str:
+    """No answer, or one cut short (the service is stopped or being restarted). A submission
+    is then either stored whole or not at all, never in part: sending it again is always safe."""
+    if method == "POST" and path.endswith("/submissions"):
+        return (
+            "提出が届いたことを確かめられませんでした（課題の受け渡しサービスが再起動中かも"
+            "しれません）。少し待ってから、もう一度提出してください。前の提出が消えることは"
+            "ありません"
+        )
+    return "課題の受け渡しサービスに接続できません。しばらくしてからもう一度試してください"
 
 
 class ExchangeClient:
@@ -75,10 +88,8 @@ class ExchangeClient:
                 _message(raw, f"課題の受け渡しサービスがエラーを返しました（HTTP {exc.code}）"),
                 exc.code,
             ) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise ExchangeUnavailable(
-                "課題の受け渡しサービスに接続できません。しばらくしてからもう一度試してください"
-            ) from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise ExchangeUnavailable(_unreachable(method, path)) from exc
 
     def get_json(self, path: str) -> dict:
         return json.loads(self.request("GET", path).decode("utf-8"))
