@@ -242,8 +242,9 @@ class CourseWorld:
             raise AssertionError(f"sync failed: {exc}\n{self.hub.log_tail(60)}") from exc
 
 
-def start_course_world(backend: str) -> CourseWorld:
-    """Write two courses, sync them as `sunaba up` does before the hub starts, start the hub."""
+def start_course_world(backend: str, more: dict | None = None) -> CourseWorld:
+    """Write two courses, sync them as `sunaba up` does before the hub starts, start the hub.
+    `more` adds site config sections (merged into those below)."""
     from sunaba.config.loader import load_config
     from sunaba.courses.sync import sync_courses
 
@@ -267,6 +268,8 @@ def start_course_world(backend: str) -> CourseWorld:
         if backend == "postgresql":
             db_name = new_database_name()
             extra["records"] = {"db_url": create_database(db_name)}
+        for section, values in (more or {}).items():
+            extra.setdefault(section, {}).update(values)
         hub = SunabaHub(extra=extra)
         config = load_config(hub.config_file, environ={})
         hub.state_dir.mkdir(mode=0o700)
