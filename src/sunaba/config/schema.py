@@ -242,7 +242,8 @@ class ShowcaseSection(Section):
         ge=0,
         le=65535,
         description="Loopback port of the showcase service. 0: a free port is picked each time "
-        "the hub starts (the hub's proxy routes `/services/showcase/` to it).",
+        "the hub starts (the hub's proxy routes `/services/showcase/` to it; learners' servers "
+        "get it in `SUNABA_SHOWCASE_URL`, for `sunaba showcase publish`).",
     )
     app_user_prefix: str = Field(
         "",
@@ -251,7 +252,10 @@ class ShowcaseSection(Section):
         "learners' prefix followed by `_`, which no hub user name can start with.",
     )
     memory_limit: Size = Field(
-        "2G", description="Memory for one app: its Voilà server and all its viewers' kernels."
+        # A ceiling, not a reservation: an app uses what its viewers' kernels use. 5G holds
+        # the Voilà server, the preheated pool and `max_kernels` (20) kernels of 200M.
+        "5G",
+        description="Memory for one app: its Voilà server and all its viewers' kernels.",
     )
     cpu_limit: float = Field(1.0, gt=0, le=64, description="CPU cores one app may use at most.")
     max_processes: int = Field(

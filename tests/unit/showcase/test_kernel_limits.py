@@ -22,12 +22,14 @@ def showcase(**values):
 
 
 def test_the_kernel_cap_follows_the_memory():
-    # Defaults: 2G, less the Voilà server (256M), is 8 kernels of 200M; 2 are the preheated pool.
-    assert SiteConfig().showcase.viewer_kernels() == 6
+    # Defaults: 5G, less the Voilà server (256M), is 24 kernels of 200M; 2 are the preheated
+    # pool, and max_kernels (20) bounds the rest: a crowd of 20 is served at the defaults.
+    assert SiteConfig().showcase.viewer_kernels() == 20
+    assert showcase(memory_limit="2G").viewer_kernels() == 6
     assert showcase(memory_limit="6G").viewer_kernels() == 20  # max_kernels bounds it
     assert showcase(memory_limit="6G", max_kernels=5).viewer_kernels() == 5
     assert showcase(memory_limit="1G", pool_size=1).viewer_kernels() == 2
-    assert showcase(kernel_memory="400M", pool_size=0).viewer_kernels() == 4
+    assert showcase(memory_limit="2G", kernel_memory="400M", pool_size=0).viewer_kernels() == 4
 
 
 def test_a_memory_that_holds_no_viewer_is_refused_naming_the_keys():
