@@ -56,7 +56,9 @@ def test_every_problem_is_reported_with_its_key_path(tmp_path):
         "sandbox.mode",
         "culler.timeout",
     }
-    assert "unknown key" in found["hub.admin_user"]
+    assert "知らない項目です" in found["hub.admin_user"]
+    assert "65535 以下にしてください" in found["hub.port"] and "70000" in found["hub.port"]
+    assert "30 以上にしてください" in found["culler.timeout"] or "以上" in found["culler.timeout"]
     assert "512M" in found["sandbox.memory_limit"]
     assert "'docker'" in found["sandbox.mode"]
     assert all(p.source == str(path) for p in info.value.problems)
@@ -66,8 +68,8 @@ def test_yaml_syntax_error_names_line(tmp_path):
     path = write(tmp_path, "hub:\n  port: [8000\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={}, with_secrets=False)
-    assert "line" in info.value.problems[0].path
-    assert "YAML" in info.value.problems[0].message
+    assert info.value.problems[0].path == "3 行 1 列"
+    assert "YAML として読めません" in info.value.problems[0].message
 
 
 def test_environment_overrides_file(tmp_path):

@@ -162,7 +162,7 @@ class GroupMappingSection(Section):
         for group, target in value.items():
             if not re.match(r"^[a-z0-9][a-z0-9_-]{0,39}$", target):
                 raise ValueError(
-                    f"{group!r} maps to {target!r}: use lower-case letters, digits, - and _"
+                    f"{group!r} の行き先 {target!r} には半角英小文字・数字・-・_ だけを使ってください"
                 )
         return value
 
@@ -197,14 +197,14 @@ class AuthSection(Section):
             if not self.oidc.issuer:
                 for key in ("authorize_url", "token_url", "userdata_url"):
                     if not getattr(self.oidc, key):
-                        missing.append(f"auth.oidc.{key} (or auth.oidc.issuer)")
+                        missing.append(f"auth.oidc.{key}（または auth.oidc.issuer）")
         if self.type == "ldap":
             if not self.ldap.server_address:
                 missing.append("auth.ldap.server_address")
             if not self.ldap.bind_dn_templates and not self.ldap.lookup_dn:
-                missing.append("auth.ldap.bind_dn_templates (or auth.ldap.lookup_dn)")
+                missing.append("auth.ldap.bind_dn_templates（または auth.ldap.lookup_dn）")
         if missing:
             raise ValueError(
-                f"auth.type is {self.type!r} but these are empty: " + ", ".join(missing)
+                f"auth.type が {self.type!r} ですが、次の項目が空です: " + "、".join(missing)
             )
         return self

@@ -50,7 +50,7 @@ class VmDeploySection(Section):
     @classmethod
     def _upload_size(cls, value: str) -> str:
         if not re.match(r"^\d+[kKmMgG]?$", value):
-            raise ValueError("must be an nginx size such as 100M or 1G")
+            raise ValueError("100M や 1G のような nginx の大きさで書いてください")
         return value
 
 

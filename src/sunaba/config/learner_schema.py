@@ -90,7 +90,7 @@ class AllowedDestination(Section):
     @classmethod
     def _valid_ports(cls, value: list[int]) -> list[int]:
         if any(not 1 <= port <= 65535 for port in value):
-            raise ValueError("ports must be between 1 and 65535")
+            raise ValueError("ポート番号は 1 から 65535 までです")
         return value
 
 

@@ -83,23 +83,30 @@ def read_yaml_layer(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError([Problem(str(path), "(file)", "file not found")]) from exc
+        raise ConfigError([Problem(str(path), WHOLE_FILE, "ファイルがありません")]) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            [Problem(str(path), "(file)", f"not UTF-8 text (byte {exc.start})")]
+            [
+                Problem(
+                    str(path), WHOLE_FILE, f"UTF-8 のテキストではありません（{exc.start} バイト目）"
+                )
+            ]
         ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        where = f"{mark.line + 1} 行 {mark.column + 1} 列" if mark else WHOLE_FILE
+        problem = getattr(exc, "problem", exc)
         raise ConfigError(
-            [Problem(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+            [Problem(str(path), where, f"YAML として読めません（{problem}）")]
         ) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem(str(path), "(top level)", "expected a mapping of sections")])
+        raise ConfigError(
+            [Problem(str(path), TOP_LEVEL, "「セクション名: 設定」の形で書いてください")]
+        )
     return data
 
 
@@ -117,18 +124,60 @@ def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
-def _problems_from(exc: ValidationError, source: str) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling; see docs/reference/config.md)"
-        else:
+# Admins read these before the site's language is known: Japanese, the default. Pydantic's
+# own (English) text is kept for any error type not listed.
+PROBLEM_TEXTS = {
+    "missing": "必須の項目です",
+    "extra_forbidden": "知らない項目です（綴りを確かめてください。一覧は docs/reference/config.md）",
+    "int_parsing": "整数を書いてください",
+    "int_type": "整数を書いてください",
+    "int_from_float": "整数を書いてください",
+    "float_parsing": "数値を書いてください",
+    "float_type": "数値を書いてください",
+    "bool_parsing": "true か false を書いてください",
+    "bool_type": "true か false を書いてください",
+    "string_type": "文字列を書いてください",
+    "list_type": "リスト（- で始まる行）で書いてください",
+    "dict_type": "「キー: 値」の形で書いてください",
+    "model_type": "「キー: 値」の形で書いてください",
+    "literal_error": "{expected} のどれかを書いてください",
+    "greater_than_equal": "{ge} 以上にしてください",
+    "greater_than": "{gt} より大きくしてください",
+    "less_than_equal": "{le} 以下にしてください",
+    "less_than": "{lt} より小さくしてください",
+    "string_pattern_mismatch": "形が正しくありません（正規表現 {pattern}）",
+    "string_too_short": "{min_length} 文字以上にしてください",
+    "string_too_long": "{max_length} 文字以下にしてください",
+}
+WHOLE_FILE = "（ファイル全体）"
+TOP_LEVEL = "（全体）"
+
+
+def problem_text(err: dict) -> str:
+    """One validation error in plain Japanese, with the value that was written."""
+    template = PROBLEM_TEXTS.get(err["type"])
+    if template is not None:
+        ctx = dict(err.get("ctx", {}))
+        if "expected" in ctx:  # "'a', 'b' or 'c'"
+            ctx["expected"] = str(ctx["expected"]).replace(" or ", ", ").replace(", ", "、")
+        try:
+            message = template.format(**ctx)
+        except (KeyError, IndexError):
             message = err["msg"]
-            if "input" in err and not isinstance(err["input"], dict | list):
-                message += f" (got {err['input']!r})"
-        problems.append(Problem(source, path, message))
-    return problems
+    elif err["type"] == "value_error":  # Sunaba's own validators: already in plain words
+        message = err["msg"].removeprefix("Value error, ")
+    else:
+        message = err["msg"]
+    if "input" in err and not isinstance(err["input"], dict | list):
+        message += f"（書かれていた値: {err['input']!r}）"
+    return message
+
+
+def _problems_from(exc: ValidationError, source: str) -> list[Problem]:
+    return [
+        Problem(source, ".".join(str(p) for p in err["loc"]) or TOP_LEVEL, problem_text(err))
+        for err in exc.errors()
+    ]
 
 
 def validate(data: Mapping[str, Any], source: str) -> SiteConfig:

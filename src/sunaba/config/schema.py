@@ -96,7 +96,7 @@ class HubSection(Section):
     @classmethod
     def _slashes(cls, value: str) -> str:
         if not value.startswith("/") or not value.endswith("/"):
-            raise ValueError("must start and end with '/'")
+            raise ValueError("「/」で始めて「/」で終えてください")
         return value
 
 

@@ -20,7 +20,7 @@ _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 def _valid_size(value: str) -> str:
     if not _SIZE.match(value.strip()):
-        raise ValueError("must be a size such as 512M, 1G or 1.5GiB")
+        raise ValueError("512M、1G、1.5GiB のような大きさで書いてください")
     return value
 
 

@@ -150,7 +150,7 @@ def test_a_secret_put_where_it_would_be_rendered_is_refused():
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"hub": {"prot": 80}}, "hub.prot: unknown key"),
+        ({"hub": {"prot": 80}}, "hub.prot: 知らない項目です"),
         ({"auth": {"type": "ldap"}}, "auth.ldap.server_address"),
         ({"deploy": {"vm": {"backup_time": "25:00"}}}, "deploy.vm.backup_time"),
     ],

@@ -135,7 +135,7 @@ def test_oidc_issuer_stands_for_the_endpoints():
         issuer="https://sso.city.example.jp", token_url="https://gw.city.example.jp/token"
     )
     assert section.token_url == "https://gw.city.example.jp/token"
-    with pytest.raises(ConfigError, match=r"auth\.oidc\.token_url \(or auth\.oidc\.issuer\)"):
+    with pytest.raises(ConfigError, match=r"auth\.oidc\.token_url（または auth\.oidc\.issuer）"):
         validate(
             {"auth": {"type": "oidc", "oidc": {"client_id": "hub", "authorize_url": "https://a"}}},
             "test",
