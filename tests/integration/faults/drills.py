@@ -54,9 +54,10 @@ def service_pid(hub: SunabaHub, module: str) -> int | None:
     return None
 
 
-def kill_service(hub: SunabaHub, module: str) -> int:
-    """SIGKILL the service and wait until it no longer runs; returns the pid it had."""
-    pid = service_pid(hub, module)
+def kill_service(hub: SunabaHub, module: str, pid: int | None = None) -> int:
+    """SIGKILL the service (`pid`, found when not given) and wait until it no longer runs;
+    returns the pid it had."""
+    pid = pid or service_pid(hub, module)
     assert pid is not None, f"{module} is not running\n{hub.log_tail(40)}"
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: _parent_of(pid) is None, 10, f"{module} (pid {pid}) still running")
@@ -69,14 +70,16 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str, hub=None):
+def wait_for(
+    condition: Callable[[], object], timeout: float, what: str, hub=None, every: float = 0.3
+):
     """Poll until `condition()` is truthy; a drill fails on a condition, never on a time."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.3)
+        time.sleep(every)
     raise AssertionError(f"{what}\n{hub.log_tail(40) if hub else ''}")
 
 
