@@ -1,7 +1,8 @@
 """Grader files: `graders/<course>/<assignment>.py`, one `Question` per checked answer.
 
-A grader file is instructor code that only the hub side runs (the check service, and the
-autograder with graders mounted read-only). It defines `QUESTIONS`, a list such as::
+A grader file is instructor code that only the hub side runs (the check service, and while
+autograding the judge outside the grading sandbox, `sunaba.checks.judge_service`; learners'
+kernels never see it). It defines `QUESTIONS`, a list such as::
 
     from sunaba.checks.grader import Question
 

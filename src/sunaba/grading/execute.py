@@ -227,6 +227,9 @@ def _executor_class():
             self.output_bytes = 0
             self.capped_cells: set[int] = set()
             self.stopped: tuple[str, str] | None = None
+            # {cell index: [start, end]} in CLOCK_MONOTONIC ns, shared with the judge outside:
+            # the verdicts asked in between belong to that cell.
+            self.windows: dict[int, list[int]] = {}
             self.timeout_message = TIMEOUT.format(seconds=self.timeout)
 
         def output(self, outs, msg, display_id, cell_index):
@@ -255,6 +258,7 @@ def _executor_class():
             if self.stopped is not None:
                 cell.outputs = [_node(error_output(*self.stopped))]
                 return cell
+            started = time.monotonic_ns()
             try:
                 return await super().async_execute_cell(cell, cell_index, execution_count, **kw)
             except CellTimeoutError:  # the kernel answered but its output never settled
@@ -264,6 +268,8 @@ def _executor_class():
                 cell.outputs.append(_node(error_output("KernelDied", KERNEL_DIED)))
                 self.stopped = ("KernelDied", NOT_RUN_AFTER_DEATH)
                 return cell
+            finally:
+                self.windows[cell_index] = [started, time.monotonic_ns()]
 
         # The base class binds its own coroutine; the preprocessor calls this name.
         execute_cell = run_sync(async_execute_cell)
@@ -286,8 +292,10 @@ def execute_notebook(
     cell_timeout: int,
     notebook_timeout: int,
     max_output: int,
+    windows: dict | None = None,
 ) -> dict:
-    """Run every cell of `notebook` in the sandbox's kernel; returns the executed notebook."""
+    """Run every cell of `notebook` in the sandbox's kernel; returns the executed notebook.
+    `windows`, when given, gets when each code cell started and ended (see `SandboxExecute`)."""
     import nbformat
 
     node = nbformat.reads(json.dumps(notebook), as_version=4)  # joins multi-line sources
@@ -312,19 +320,24 @@ def execute_notebook(
     except RuntimeError as exc:  # the kernel never answered (it died while starting)
         mark_code_cells(notebook, 0, "KernelDied", f"{KERNEL_DIED}（{exc}）")
         return notebook
+    finally:
+        if windows is not None:
+            windows.update(executor.windows)
     return json.loads(nbformat.writes(node))
 
 
 def execute_and_report(out: int, name: str, notebook: dict, **execution) -> None:
-    """Execute `notebook` (see `execute_notebook`) and write `{"name", "notebook"}` as one JSON
-    line to the descriptor `out`. An executor that fails itself marks every code cell, so the
-    notebook can never be scored as passed."""
+    """Execute `notebook` (see `execute_notebook`) and write `{"name", "notebook", "windows"}`
+    as one JSON line to the descriptor `out`. An executor that fails itself marks every code
+    cell, so the notebook can never be scored as passed."""
+    windows: dict = {}
     try:
-        executed = execute_notebook(notebook, **execution)
+        executed = execute_notebook(notebook, windows=windows, **execution)
     except Exception as exc:  # the learner sees why; the details are the instructor's business
         reason = f"{type(exc).__name__}: {exc}"
         mark_code_cells(notebook, 0, "SandboxError", SANDBOX_FAILED.format(reason=reason))
         executed = notebook
-    data = (json.dumps({"name": name, "notebook": executed}, ensure_ascii=False) + "\n").encode()
+    message = {"name": name, "notebook": executed, "windows": windows}
+    data = (json.dumps(message, ensure_ascii=False) + "\n").encode()
     while data:
         data = data[os.write(out, data) :]

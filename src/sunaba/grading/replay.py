@@ -6,12 +6,20 @@ stock autograde; only the outputs (and execution counts) come from the sandbox, 
 cell whose source is the one that was sent to run. Whatever does not match, or is missing, is
 an error in that cell, so it can never be scored as passed.
 
+A test cell whose source (the instructor's, as restored) calls `assert_check("q…", …)` passes
+only if the judge outside the sandbox recorded, while that very cell ran, verdicts for each
+question it names, and all of them passes (`sunaba.grading.judging` writes them into the executed
+notebook's metadata). What the kernel printed or raised can only lower that: a missing,
+malformed or failed verdict is an error in the cell, with the judge's message.
+
 Only nbgrader, nbformat and the standard library are imported: grader accounts run this.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -23,6 +31,10 @@ MISMATCH = "採点用の環境の実行結果がこのセルと一致しませ�
 RESTORED = (
     "このセルは提出されたノートブックで書き換えられていたため、講師の元のセルに戻して採点しました"
 )
+
+NO_VERDICT = "{question}: 採点用の判定プロセスにこのセルの答えが届いていません（不合格）"
+JUDGE_KEY = "sunaba_judge"  # the executed notebook's metadata: {"cells": {index: [verdicts]}}
+CHECK_CALL = re.compile(r"""\bassert_check\(\s*["']([A-Za-z0-9_.-]{1,40})["']""")
 
 # "<student>/<notebook file>" -> the executed notebook (JSON text), as the sandboxes wrote it.
 _results: dict[str, bytes] = {}
@@ -61,9 +73,70 @@ def apply_outputs(nb, executed, reason: str = "") -> None:
         cell.execution_count = ran.get("execution_count")
 
 
-def _cells_of(text: str | bytes | None) -> list | None:
-    """The cells of an executed notebook, or None when it is missing or not a valid notebook
-    (then every code cell of it fails)."""
+def named_questions(source: str) -> list[str]:
+    """The questions a cell's `assert_check` calls name (first argument or `question=`)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython syntax: the plain pattern
+        return list(dict.fromkeys(CHECK_CALL.findall(source)))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        if name != "assert_check":
+            continue
+        args = [*node.args[:1], *(k.value for k in node.keywords if k.arg == "question")]
+        for arg in args:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                found.append(arg.value)
+    return list(dict.fromkeys(found))
+
+
+def _verdict_problem(questions: list[str], verdicts) -> str:
+    """Why the recorded verdicts do not pass every question (empty when they do)."""
+    verdicts = [v for v in verdicts if isinstance(v, dict)] if isinstance(verdicts, list) else []
+    for question in questions:
+        mine = [v for v in verdicts if v.get("question") == question]
+        if not mine:
+            return NO_VERDICT.format(question=question)
+        for verdict in mine:
+            if verdict.get("ok") is not True:
+                return f"{question}: {str(verdict.get('message') or '')[:2000]}"
+    return ""
+
+
+def apply_verdicts(nb, judged) -> None:
+    """The judge's record decides every graded cell that calls `assert_check`. `judged` is
+    None only where no judge runs (a grading pod judges inside, as before)."""
+    if judged is None:
+        return
+    cells = judged.get("cells") if isinstance(judged, dict) else None
+    cells = cells if isinstance(cells, dict) else {}
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        questions = named_questions(cell.source)
+        problem = _verdict_problem(questions, cells.get(str(index))) if questions else ""
+        if problem and not any(o.get("output_type") == "error" for o in cell.outputs):
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "error", ename="AssertionError", evalue=problem, traceback=[problem]
+                )
+            )
+
+
+def _judged(executed):
+    """The verdicts the grading sandbox's parent attached, or None (no judge ran)."""
+    if executed is None:
+        return {"cells": {}}
+    return executed.metadata.get(JUDGE_KEY)
+
+
+def _notebook_of(text: str | bytes | None):
+    """An executed notebook, or None when it is missing or not a valid notebook (then every
+    code cell of it fails)."""
     if text is None:
         return None
     try:
@@ -73,7 +146,7 @@ def _cells_of(text: str | bytes | None) -> list | None:
         nbformat.validate(notebook)
     except Exception:
         return None
-    return notebook.cells
+    return notebook
 
 
 class ReplayExecution(NbGraderPreprocessor):
@@ -82,7 +155,9 @@ class ReplayExecution(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         key = f"{info['student']}/{info['notebook']}.ipynb"
-        apply_outputs(nb, _cells_of(_results.get(key)))
+        executed = _notebook_of(_results.get(key))
+        apply_outputs(nb, executed.cells if executed is not None else None)
+        apply_verdicts(nb, _judged(executed))
         changed = _changed.get(key, {})
         for cell in nb.cells:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -123,10 +198,11 @@ class SandboxedExecute(NbGraderPreprocessor):
             client.timeout = 3600
             reply = json.loads(client.request("POST", path, pack(files), "application/gzip"))
             ran = reply.get("executed")
-            executed = _cells_of(json.dumps(ran) if ran is not None else None)
+            executed = _notebook_of(json.dumps(ran) if ran is not None else None)
             reason = "; ".join(reply["problems"])
         except (ExchangeUnavailable, ValueError, KeyError, TypeError) as exc:
             self.log.error("sandboxed execution failed: %s", exc)
             executed, reason = None, str(exc)
-        apply_outputs(nb, executed, reason)
+        apply_outputs(nb, executed.cells if executed is not None else None, reason)
+        apply_verdicts(nb, _judged(executed))
         return nb, resources

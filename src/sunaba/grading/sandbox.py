@@ -3,8 +3,9 @@
 The trusted parent (root, the `sunaba grade autograde` process) forks one child per submission.
 The child joins a cgroup of its own (memory, CPU, processes), takes rlimits, unshares mount,
 PID, IPC, UTS and network namespaces, and builds a filesystem view holding only the system,
-the runtime prefix, the public datasets and this course's graders (all read-only) and the
-submission's own directory. Its PID 1 then, for each notebook, forks
+the runtime prefix and the public datasets (read-only), the submission's own directory and the
+directory of its judge's socket. No grader is there: the learner's checks are judged outside,
+by a judge of their own (`sunaba.grading.judging`), whose record decides the test cells. Its PID 1 then, for each notebook, forks
 
 - the kernel, as a throwaway uid that owns the submission directory and runs learners' code;
 - the executor, as a second throwaway uid, running nbgrader's Execute against that kernel and
@@ -37,7 +38,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sunaba.checks.judge_service import SOCKET_ENV
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.grading.judging import (
+    Judge,
+    JudgeSettings,
+    JudgeSetupError,
+    attach_verdicts,
+    cell_windows,
+    copy_graders,
+    judge_settings,
+    start_judge,
+)
 from sunaba.sandbox.enter import close_all_but, fork_into_sandbox
 from sunaba.sandbox.limits import (
     CgroupGroup,
@@ -71,6 +83,10 @@ PRELOAD = (
     "sunaba.datasets",
     "sunaba.checks",
     "sunaba.checks.autograde",
+    "sunaba.checks.grader",
+    "sunaba.checks.judge_service",
+    "sunaba.checks.wire",
+    "pyarrow",
     "sunaba.grading.execute",
 )
 READ_CHUNK = 1 << 16
@@ -91,6 +107,7 @@ class SandboxSettings:
     readonly: tuple[str, ...]
     env: dict[str, str]
     scratch_parent: Path
+    judge: JudgeSettings | None = None  # None: the course has no graders
 
     @classmethod
     def from_config(
@@ -102,6 +119,10 @@ class SandboxSettings:
         grading = config.grading
         prefix = Path(config.hub.prefix)
         datasets = public_datasets_dir(config)
+        try:
+            judge = judge_settings(config, course_id, assignment_id, graders_root)
+        except JudgeSetupError as exc:
+            raise SandboxError(str(exc)) from None
         return cls(
             workers=grading.workers or os.cpu_count() or 1,
             cell_timeout=grading.cell_timeout,
@@ -114,8 +135,8 @@ class SandboxSettings:
                 max_file_bytes=parse_size(config.sandbox.max_file_size),
             ),
             uid_base=grading.sandbox_uid_base,
-            # Only this course's graders: another course's expected answers stay out of reach.
-            readonly=(str(prefix), str(datasets), str(graders_root / course_id)),
+            # No graders at all: the learner's checks go to the judge, outside.
+            readonly=(str(prefix), str(datasets)),
             env={
                 "PATH": f"{prefix / 'venv' / 'bin'}:/usr/bin:/bin",
                 "LANG": "C.UTF-8",
@@ -126,11 +147,9 @@ class SandboxSettings:
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "NBGRADER_EXECUTION": "autograde",
                 "SUNABA_DATASETS_PATH": str(datasets),
-                "SUNABA_GRADERS_DIR": str(graders_root),
-                "SUNABA_CHECK_COURSE": course_id,
-                "SUNABA_CHECK_ASSIGNMENT": assignment_id,
             },
             scratch_parent=grading_root(config),
+            judge=judge,
         )
 
 
@@ -296,6 +315,7 @@ class _Running:
     started: float
     deadline: float
     limit: int = 0  # bytes of results accepted
+    judge: Judge | None = None
     data: bytearray = field(default_factory=bytearray)
     problems: list[str] = field(default_factory=list)
 
@@ -335,6 +355,7 @@ class GradingPool:
             raise SandboxError("採点用の環境を作るには root で実行してください")
         self.settings = settings
         self.version = cgroup_version()
+        self.graders: Path | None = None  # the judges' copy, for the length of a run
         for slot in range(settings.workers):
             for uid in self._uids(slot):
                 _check_uid_free(uid)
@@ -354,6 +375,8 @@ class GradingPool:
         scratch = Path(
             _mkdtemp(scratch_parent, f".autograde-{os.getpid()}-")
         )  # root 0700 until a job's own directory is handed over
+        judge = self.settings.judge
+        self.graders = copy_graders(judge, scratch) if judge is not None else None
         results: dict[str, JobResult] = {}
         pending = deque(jobs)
         running: dict[int, _Running] = {}
@@ -440,14 +463,22 @@ class GradingPool:
                     limits.max_file_bytes,
                 )
             )
-        read_fd, write_fd = os.pipe()
+        settings, judge = self.settings, None
         sys.stdout.flush()
         sys.stderr.flush()
+        if settings.judge is not None:
+            judge = start_judge(settings.judge, self.graders, scratch, kernel_uid, executor_uid)
+            settings = dataclasses.replace(
+                settings,
+                readonly=(*settings.readonly, judge.directory),
+                env={**settings.env, SOCKET_ENV: judge.socket_path},
+            )
+        read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
             _sandbox_child(
-                self.settings, notebooks, str(workdir), (executor_uid, kernel_uid), group, write_fd
+                settings, notebooks, str(workdir), (executor_uid, kernel_uid), group, write_fd
             )
         os.close(write_fd)
         os.set_blocking(read_fd, False)
@@ -457,7 +488,7 @@ class GradingPool:
         now = time.monotonic()
         deadline = now + budget + HARD_DEADLINE_GRACE
         return _Running(
-            job, slot, pid, read_fd, workdir, group, now, deadline, self._max_result(job)
+            job, slot, pid, read_fd, workdir, group, now, deadline, self._max_result(job), judge
         )
 
     def _kill(self, item: _Running) -> None:
@@ -477,6 +508,7 @@ class GradingPool:
         shutil.rmtree(item.workdir, ignore_errors=True)
         result = JobResult(problems=list(item.problems))
         result.seconds = time.monotonic() - item.started
+        windows: dict[str, dict] = {}
         for line in bytes(item.data).split(b"\n"):
             if not line.strip():
                 continue
@@ -488,6 +520,9 @@ class GradingPool:
                 continue
             if name in item.job.notebooks and isinstance(notebook, dict):
                 result.executed[name] = notebook
+                windows[name] = cell_windows(message.get("windows"))
+        records = item.judge.stop() if item.judge is not None else []
+        attach_verdicts(result.executed, windows, records)
         for name in item.job.notebooks:
             if name not in result.executed:
                 result.problems.append(
@@ -513,6 +548,7 @@ def _settings_from_json(data: dict) -> SandboxSettings:
             "limits": Limits(**data["limits"]),
             "readonly": tuple(data["readonly"]),
             "scratch_parent": Path(data["scratch_parent"]),
+            "judge": JudgeSettings(**data["judge"]) if data.get("judge") else None,
         }
     )
 
