@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import sunaba.courses.insight_records  # noqa: F401 - its tables and the check index, on Base
 from sunaba.checks.records import CheckEvent, hints_given, record_event
 from sunaba.records.db import VERSION_TABLE, ensure_records_schema, make_engine
 from sunaba.records.models import Base
