@@ -65,9 +65,10 @@ print('NOW', len(held))
 
 
 def _free_block(span: int) -> int:
-    """First of `span` consecutive loopback ports nothing listens on, below the ephemeral ones."""
+    """First of `span` consecutive loopback ports nothing listens on, below the ranges hubs
+    derive their services' ports from (20000 and up) and the ephemeral ones."""
     for _ in range(200):
-        low = random.randrange(20000, 30000 - span)
+        low = random.randrange(10000, 20000 - span)
         try:
             for port in range(low, low + span):
                 with socket.socket() as sock:
