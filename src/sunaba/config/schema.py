@@ -222,7 +222,10 @@ class GradingSection(Section):
         le=4_000_000_000,
         description="First of the throwaway Unix uids submissions run as: two per worker from "
         "`base`, and two from `base + 512` for the formgrader's autograde button. No account "
-        "needs to exist; no file outside a submission's own directory belongs to them.",
+        "needs to exist; no file outside a submission's own directory belongs to them. Each "
+        "install on a machine claims its 1024 uids in `/etc/sunaba/uid-ranges` when it starts; "
+        "`sunaba up` refuses a range another install holds and suggests a free base "
+        "(`sunaba uid-ranges show`).",
     )
 
 
