@@ -7,17 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 
 from sunaba.config.schema import SiteConfig
+from sunaba.courses.insight import days_to
 from sunaba.courses.layout import exchange_root
 from sunaba.exchange.events import RecordsEvents
 from sunaba.exchange.identity import Caller
 from sunaba.exchange.pages import Pages
 from sunaba.exchange.store import ExchangeStore
 from sunaba.runtime.state import public_datasets_dir
-from tests.unit.courses.test_insight import build
+from tests.unit.courses.test_insight import DUE_A2, build
 from tests.unit.test_up_datasets import write_dataset
 
 TEACH = Caller("user", "teach", frozenset({"formgrade-fx"}))
@@ -72,7 +74,8 @@ def test_learner_rows_show_states_and_manual_grading_waits(pages):
     l4 = re.search(r'<tr data-learner="l4">.*?</tr>', html, re.S).group(0)
     assert "manage_students" not in l4  # nothing submitted: nothing to open
     follow = pages.course_page(TEACH, "fx", "a2")
-    assert 'data-late="l2"' in follow and "締切を 2 日過ぎています" in follow
+    overdue = -days_to(DUE_A2, datetime.now(UTC))  # the page counts from today in Japan time
+    assert 'data-late="l2"' in follow and f"締切を {overdue} 日過ぎています" in follow
     assert 'data-not-started="l3"' in follow
     assert 'http-equiv="refresh"' not in follow
     assert 'http-equiv="refresh"' in pages.course_page(TEACH, "fx", "a2", follow=True)
