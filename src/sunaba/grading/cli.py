@@ -10,6 +10,7 @@ from pathlib import Path
 from sunaba.config import ConfigError, load_config
 from sunaba.grading.runner import GradingError
 from sunaba.progress import Progress
+from sunaba.sandbox.uid_ranges import UidRangeConflict, ensure_uid_range
 
 STEPS = {
     "collect": "collect the latest submission of every learner into the course directory",
@@ -70,6 +71,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        if args.step == "autograde":  # also when no hub runs: grading uids are per install
+            ensure_uid_range(config)
         course, assignment = cycle.find_course(config, args.course, args.assignment)
         students = getattr(args, "student", None)
         if args.step == "collect":
@@ -86,7 +89,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             report = cycle.release_solutions(config, course, assignment)
         else:
             return export(config, course, assignment, args.output)
-    except GradingError as exc:
+    except (GradingError, UidRangeConflict) as exc:
         print(exc, file=sys.stderr)
         return 1
     print("\n".join(report.lines))
