@@ -9,30 +9,23 @@ of its own (`activeDeadlineSeconds`) in case the service goes away mid-check.
 As for grading pods (`sunaba.grading.pods`): the job goes in on the container's stdin over
 pods/attach, the result comes back on its stdout, and the pod is deleted afterwards whatever
 happened. The attach and polling are the app runner's (`k8s_runner`), so the showcase asks the
-API for nothing its Role (`k8s_manifests.showcase_rbac`) does not already grant.
+API for nothing its Role (`k8s_rbac.showcase_rbac`) does not already grant.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import secrets
 import time
 from pathlib import Path, PurePosixPath
 
-from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_values import kubespawner_traits
 from sunaba.kube_attach import attach_exchange
-from sunaba.showcase.k8s_pods import (
-    SNAPSHOT_DIR,
-    TMP_DIR,
-    app_resources,
-    container_env,
-    python_in_image,
-)
+from sunaba.showcase.k8s_pods import encoded_files, pod_volumes, stdin_container
 
 CHECK_LABEL = "sunaba.jp/showcase-check"
 CHECK_CONTAINER = "check"
@@ -46,27 +39,7 @@ def check_pod_name(app_id: int) -> str:
 
 def check_pod(config: SiteConfig, name: str, app_id: int, budget: int, start: float) -> dict:
     security = kubespawner_traits(config)  # exactly what learners' and apps' pods get
-    container = {
-        "name": CHECK_CONTAINER,
-        "image": config.deploy.k8s.singleuser_image,
-        "command": [
-            python_in_image(config),
-            "-I",
-            "-m",
-            "sunaba.showcase.sandboxed.check_in_pod",
-            SNAPSHOT_DIR,
-        ],
-        "stdin": True,
-        "stdinOnce": True,
-        "tty": False,
-        "env": container_env(config),
-        "securityContext": dict(security["container_security_context"]),
-        "resources": app_resources(config),
-        "volumeMounts": [
-            {"name": "snapshot", "mountPath": SNAPSHOT_DIR},
-            {"name": "tmp", "mountPath": TMP_DIR},
-        ],
-    }
+    module = "sunaba.showcase.sandboxed.check_in_pod"
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -86,29 +59,19 @@ def check_pod(config: SiteConfig, name: str, app_id: int, budget: int, start: fl
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": dict(security["pod_security_context"]),
-            "containers": [container],
-            "volumes": [
-                {
-                    "name": "snapshot",
-                    "emptyDir": {"sizeLimit": str(parse_size(config.showcase.max_snapshot_size))},
-                },
-                {
-                    "name": "tmp",
-                    "emptyDir": {"sizeLimit": str(parse_size(config.sandbox.max_file_size))},
-                },
-            ],
+            "containers": [stdin_container(config, security, CHECK_CONTAINER, module)],
+            "volumes": pod_volumes(config),
         },
     }
 
 
 def check_payload(folder: Path, notebook: str, timeout: int) -> bytes:
     """The one JSON line `sandboxed/check_in_pod.py` reads: the snapshot and what to run."""
-    files = {
-        path.relative_to(folder).as_posix(): base64.b64encode(path.read_bytes()).decode("ascii")
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.is_symlink()
+    line = {
+        "files": encoded_files(folder),
+        "notebook": str(PurePosixPath(notebook)),
+        "timeout": timeout,
     }
-    line = {"files": files, "notebook": str(PurePosixPath(notebook)), "timeout": timeout}
     return (json.dumps(line) + "\n").encode("utf-8")
 
 

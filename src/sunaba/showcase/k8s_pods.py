@@ -26,7 +26,7 @@ from sunaba.deploy.k8s_values import kubespawner_traits
 from sunaba.hub.apply import learner_env
 
 # What the pod backend asks of the Kubernetes API, as RBAC names it; the chart's Role
-# (`sunaba.deploy.k8s_manifests.showcase_rbac`) grants exactly this. `list` finds the pods a
+# (`sunaba.deploy.k8s_rbac.showcase_rbac`) grants exactly this. `list` finds the pods a
 # previous run of the service left; a websocket attach is authorised as `get` or `create`.
 API_PERMISSIONS = {"pods": ("create", "delete", "get", "list"), "pods/attach": ("create", "get")}
 
@@ -92,45 +92,49 @@ def app_resources(config: SiteConfig) -> dict:
     return {"limits": limits, "requests": dict(limits)}
 
 
-def app_pod(
-    config: SiteConfig, name: str, app_id: int, version: int, base_url: str, notebook: str
-) -> dict:
-    k8s = config.deploy.k8s
-    security = kubespawner_traits(config)  # exactly what learners' pods get
-    python = python_in_image(config)
-    labels = {
+def app_labels(app_id: int, version: int) -> dict:
+    return {
         "app.kubernetes.io/part-of": "sunaba",
         L.ROLE_LABEL: L.SHOWCASE_APP_ROLE,
         APP_LABEL: str(app_id),
         VERSION_LABEL: str(version),
     }
-    env = container_env(config)
-    tmp_mount = {"name": "tmp", "mountPath": TMP_DIR}
-    snapshot = {
-        "name": SNAPSHOT_CONTAINER,
-        "image": k8s.singleuser_image,
-        "command": [python, "-I", "-m", "sunaba.showcase.sandboxed.receive_snapshot", SNAPSHOT_DIR],
+
+
+def stdin_container(config: SiteConfig, security: dict, name: str, module: str) -> dict:
+    """A container running `python -m module` that reads one JSON line (the snapshot and, for
+    the check, what to run) on stdin into the `snapshot` volume; the app's and the check's."""
+    return {
+        "name": name,
+        "image": config.deploy.k8s.singleuser_image,
+        "command": [python_in_image(config), "-I", "-m", module, SNAPSHOT_DIR],
         "stdin": True,
         "stdinOnce": True,
         "tty": False,
-        "env": env,
+        "env": container_env(config),
         "securityContext": dict(security["container_security_context"]),
         "resources": app_resources(config),
-        "volumeMounts": [{"name": "snapshot", "mountPath": SNAPSHOT_DIR}, tmp_mount],
+        "volumeMounts": [
+            {"name": "snapshot", "mountPath": SNAPSHOT_DIR},
+            {"name": "tmp", "mountPath": TMP_DIR},
+        ],
     }
-    settings = voila_settings(config, base_url, notebook)
-    voila = {
+
+
+def voila_container(config: SiteConfig, security: dict, settings: dict) -> dict:
+    """The app's Voilà server, serving the snapshot read-only."""
+    return {
         "name": VOILA_CONTAINER,
-        "image": k8s.singleuser_image,
+        "image": config.deploy.k8s.singleuser_image,
         "command": [
-            python,
+            python_in_image(config),
             "-I",
             "-m",
             "sunaba.showcase.sandboxed.voila_app",
             json.dumps(settings, sort_keys=True),
         ],
         "env": [
-            *env,
+            *container_env(config),
             {"name": POD_IP_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         ],
         "ports": [{"name": "http", "containerPort": L.SHOWCASE_APP_PORT, "protocol": "TCP"}],
@@ -138,40 +142,57 @@ def app_pod(
         "resources": app_resources(config),
         "volumeMounts": [
             {"name": "snapshot", "mountPath": SNAPSHOT_DIR, "readOnly": True},
-            tmp_mount,
+            {"name": "tmp", "mountPath": TMP_DIR},
         ],
     }
+
+
+def app_pod(
+    config: SiteConfig, name: str, app_id: int, version: int, base_url: str, notebook: str
+) -> dict:
+    security = kubespawner_traits(config)  # exactly what learners' pods get
+    receiver = "sunaba.showcase.sandboxed.receive_snapshot"
+    settings = voila_settings(config, base_url, notebook)
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "labels": labels},
+        "metadata": {"name": name, "labels": app_labels(app_id, version)},
         "spec": {
             # The showcase restarts a dead app with a new pod (and a fresh snapshot copy).
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
             "securityContext": dict(security["pod_security_context"]),
-            "initContainers": [snapshot],
-            "containers": [voila],
-            "volumes": [
-                {
-                    "name": "snapshot",
-                    "emptyDir": {"sizeLimit": str(parse_size(config.showcase.max_snapshot_size))},
-                },
-                {
-                    "name": "tmp",
-                    "emptyDir": {"sizeLimit": str(parse_size(config.sandbox.max_file_size))},
-                },
-            ],
+            "initContainers": [stdin_container(config, security, SNAPSHOT_CONTAINER, receiver)],
+            "containers": [voila_container(config, security, settings)],
+            "volumes": pod_volumes(config),
         },
+    }
+
+
+def pod_volumes(config: SiteConfig) -> list[dict]:
+    """The snapshot (as large as a snapshot may be) and a scratch folder, both emptyDirs."""
+    return [
+        {
+            "name": "snapshot",
+            "emptyDir": {"sizeLimit": str(parse_size(config.showcase.max_snapshot_size))},
+        },
+        {
+            "name": "tmp",
+            "emptyDir": {"sizeLimit": str(parse_size(config.sandbox.max_file_size))},
+        },
+    ]
+
+
+def encoded_files(folder: Path) -> dict[str, str]:
+    """A stored version's files as a pod's stdin carries them: path -> base64 of the bytes."""
+    return {
+        path.relative_to(folder).as_posix(): base64.b64encode(path.read_bytes()).decode("ascii")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.is_symlink()
     }
 
 
 def snapshot_payload(folder: Path) -> bytes:
     """The stored version as the init container reads it: one JSON line."""
-    files = {
-        path.relative_to(folder).as_posix(): base64.b64encode(path.read_bytes()).decode("ascii")
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.is_symlink()
-    }
-    return (json.dumps({"files": files}) + "\n").encode("utf-8")
+    return (json.dumps({"files": encoded_files(folder)}) + "\n").encode("utf-8")
