@@ -154,7 +154,7 @@ def test_kernel_config_makes_kernels_use_unix_sockets(tmp_path):
 
 
 def test_kubernetes_learner_policy_says_the_same():
-    from sunaba.deploy.k8s_manifests import learner_policy
+    from sunaba.deploy.k8s_policies import learner_policy
 
     site = {
         "network": {"allow": [{"host": "10.20.0.0/16", "ports": [443]}, {"host": "192.168.9.9"}]},

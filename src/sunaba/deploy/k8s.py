@@ -1,5 +1,6 @@
 """The Helm chart for Kubernetes: Sunaba's chart, which depends on Zero to JupyterHub, with its
-values and extra manifests rendered from the site config."""
+values and extra manifests rendered from the site config. The extra objects are rendered as
+plain manifests (no Helm templating), so tests read exactly what the cluster gets."""
 
 from __future__ import annotations
 
@@ -9,9 +10,22 @@ from pathlib import Path
 from sunaba.config.loader import validate
 from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
-from sunaba.deploy.k8s_manifests import manifests
+from sunaba.deploy.k8s_manifests import grader_template
+from sunaba.deploy.k8s_policies import (
+    formgrader_policy,
+    grader_policy,
+    learner_policy,
+    showcase_app_policy,
+)
+from sunaba.deploy.k8s_rbac import formgrader_rbac, grading_rbac, showcase_rbac
 from sunaba.deploy.k8s_schema import ChartReference, validate_values
-from sunaba.deploy.k8s_services import ServicePortError, exposed_ports, services_in_cluster
+from sunaba.deploy.k8s_services import (
+    ServicePort,
+    ServicePortError,
+    exposed_ports,
+    services_in_cluster,
+)
+from sunaba.deploy.k8s_storage import courses_volume, postgres, volumes
 from sunaba.deploy.k8s_values import jupyterhub_values, k8s_site_config
 from sunaba.deploy.rendered import (
     RenderedFile,
@@ -67,6 +81,31 @@ def chart_metadata(config: SiteConfig) -> dict:
             }
         ],
     }
+
+
+def showcase_manifests(config: SiteConfig) -> dict[str, list[dict]]:
+    if not config.showcase.enabled:
+        return {}
+    return {"templates/sunaba-showcase.yaml": [showcase_app_policy(), *showcase_rbac()]}
+
+
+def manifests(config: SiteConfig, ports: list[ServicePort]) -> dict[str, list[dict]]:
+    """Template file name -> the objects it holds; `ports` are the hub Service's extra ports."""
+    files = {
+        "templates/sunaba-networkpolicies.yaml": [
+            learner_policy(config, ports),
+            grader_policy(),
+            formgrader_policy(config),
+        ],
+        "templates/sunaba-volumes.yaml": [*volumes(config), courses_volume(config)],
+        "templates/sunaba-grader.yaml": [grader_template(config)],
+        "templates/sunaba-grading-rbac.yaml": grading_rbac(),
+        "templates/sunaba-formgrader-rbac.yaml": formgrader_rbac(),
+    }
+    if config.deploy.k8s.postgresql:
+        files["templates/sunaba-postgresql.yaml"] = postgres(config)
+    files.update(showcase_manifests(config))
+    return files
 
 
 def _multi_doc(objects: list[dict]) -> str:

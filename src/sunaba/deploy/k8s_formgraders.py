@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.courses.layout import FORMGRADER_SERVICE, CoursePaths, grader_account
 from sunaba.deploy import k8s_layout as L
-from sunaba.deploy.k8s_manifests import LABELS, _restricted
+from sunaba.deploy.k8s_objects import LABELS, restricted
 from sunaba.deploy.k8s_services import HUB_SERVICE_HOST, POD_LISTEN_ADDRESS
 
 DIGEST_ANNOTATION = "sunaba.jp/spec-sha256"
@@ -34,7 +34,7 @@ TOKEN_KEY = "api-token"  # noqa: S105 (the key inside the Secret, not a token)
 CONTAINER = "formgrader"
 
 # What `sunaba.courses.formgrader_pods` asks of the API, as RBAC names it; the chart's Role
-# (`sunaba.deploy.k8s_manifests.formgrader_rbac`) grants exactly this.
+# (`sunaba.deploy.k8s_rbac.formgrader_rbac`) grants exactly this.
 API_PERMISSIONS = {
     ("apps", "deployments"): ("create", "delete", "get", "update"),
     ("", "services"): ("create", "delete", "get", "update"),
@@ -171,7 +171,7 @@ def pod_spec(config: SiteConfig, course_id: str) -> dict:
         "workingDir": root,
         "env": _env(config, course_id),
         "ports": [{"name": "http", "containerPort": L.FORMGRADER_PORT}],
-        "securityContext": _restricted(L.LEARNER_UID),
+        "securityContext": restricted(L.LEARNER_UID),
         "resources": _resources(config),
         # Jupyter Server answers /api without a login.
         "readinessProbe": {"httpGet": {"path": prefix + "api", "port": "http"}},

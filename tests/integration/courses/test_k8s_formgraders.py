@@ -25,7 +25,7 @@ from sunaba.courses.layout import CoursePaths, grader_account
 from sunaba.courses.sync import sync_courses
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
-from sunaba.deploy.k8s_manifests import formgrader_rbac
+from sunaba.deploy.k8s_rbac import formgrader_rbac
 from tests.support.fake_kube import FakeKubernetes
 from tests.support.k8s_courses import FACTS, NAMESPACE, add_course, site
 

@@ -16,7 +16,9 @@ import pytest
 
 from sunaba.config.loader import validate
 from sunaba.deploy import k8s_layout as L
-from sunaba.deploy.k8s_manifests import grader_policy, grader_template, grading_rbac
+from sunaba.deploy.k8s_manifests import grader_template
+from sunaba.deploy.k8s_policies import grader_policy
+from sunaba.deploy.k8s_rbac import grading_rbac
 from sunaba.grading import pods
 from sunaba.grading.execute import KERNEL_DIED, TIMEOUT
 from sunaba.grading.sandbox import Job, run_jobs

@@ -21,7 +21,8 @@ from sunaba.courses.layout import CoursePaths
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s import render_k8s
-from sunaba.deploy.k8s_manifests import formgrader_policy, formgrader_rbac
+from sunaba.deploy.k8s_policies import formgrader_policy
+from sunaba.deploy.k8s_rbac import formgrader_rbac
 from sunaba.deploy.k8s_schema import find_chart_reference, validate_values
 from tests.support.deploy.netpol import Endpoint, allowed
 from tests.support.deploy.z2jh import HUB_POD_LABELS, PROXY_POD_LABELS, chart_network_policies

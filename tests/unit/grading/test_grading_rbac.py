@@ -9,7 +9,7 @@ import yaml
 
 from sunaba.config.loader import validate
 from sunaba.deploy.k8s import render_k8s
-from sunaba.deploy.k8s_manifests import GRADING_ROLE, HUB_SERVICE_ACCOUNT
+from sunaba.deploy.k8s_rbac import GRADING_ROLE, HUB_SERVICE_ACCOUNT
 from sunaba.deploy.k8s_schema import find_chart_reference
 from sunaba.grading.pods import API_PERMISSIONS
 

@@ -23,7 +23,7 @@ from sunaba.config.loader import validate
 from sunaba.config.schema import parse_size
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s import render_k8s
-from sunaba.deploy.k8s_manifests import showcase_rbac
+from sunaba.deploy.k8s_rbac import showcase_rbac
 from sunaba.deploy.k8s_schema import find_chart_reference, validate_values
 from sunaba.showcase import hub as showcase_hub
 from sunaba.showcase.core import Showcase

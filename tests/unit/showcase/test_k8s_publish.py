@@ -22,7 +22,7 @@ import yaml
 from sunaba.config.loader import validate
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s import render_k8s
-from sunaba.deploy.k8s_manifests import showcase_app_policy
+from sunaba.deploy.k8s_policies import showcase_app_policy
 from sunaba.deploy.k8s_schema import find_chart_reference, validate_values
 from sunaba.showcase import hub as showcase_hub
 from sunaba.showcase.author_server import (
