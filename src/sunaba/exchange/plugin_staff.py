@@ -15,18 +15,26 @@ from .plugin import SunabaExchange
 from .stamps import nbgrader_time, stamp_from_nbgrader_time
 
 
-class ReleaseAssignment(SunabaExchange, abc.ExchangeReleaseAssignment):
+class StaffStep(SunabaExchange):
+    """An instructor's step on one assignment of one course. The service holds the exchange's
+    side, so there is nothing to prepare locally before `copy_files`."""
+
     def init_src(self):
         self.course = self.course_id()
         self.assignment = self.coursedir.assignment_id
+
+    def init_dest(self):
+        pass
+
+
+class ReleaseAssignment(StaffStep, abc.ExchangeReleaseAssignment):
+    def init_src(self):
+        super().init_src()
         self.src = Path(
             self.coursedir.format_path(self.coursedir.release_directory, ".", self.assignment)
         )
         if not self.src.is_dir():
             self.fail(f"配布用のフォルダ {self.src} がありません。先に課題を生成してください")
-
-    def init_dest(self):
-        pass
 
     def copy_files(self):
         files = collect_files(self.src, max_bytes=self.max_upload_bytes)
@@ -71,14 +79,7 @@ def write_collected(
     return written
 
 
-class Collect(SunabaExchange, abc.ExchangeCollect):
-    def init_src(self):
-        self.course = self.course_id()
-        self.assignment = self.coursedir.assignment_id
-
-    def init_dest(self):
-        pass
-
+class Collect(StaffStep, abc.ExchangeCollect):
     def copy_files(self):
         blob = self.call(
             self.call(self.client).request,
@@ -109,14 +110,7 @@ def feedback_to_release(coursedir, assignment: str) -> list[tuple[str, str, dict
     return found
 
 
-class ReleaseFeedback(SunabaExchange, abc.ExchangeReleaseFeedback):
-    def init_src(self):
-        self.course = self.course_id()
-        self.assignment = self.coursedir.assignment_id
-
-    def init_dest(self):
-        pass
-
+class ReleaseFeedback(StaffStep, abc.ExchangeReleaseFeedback):
     def copy_files(self):
         client = self.call(self.client)
         for student, stamp, files in feedback_to_release(self.coursedir, self.assignment):
