@@ -103,7 +103,8 @@ class SandboxedAutograder:
         return prepared
 
     def _run(self, course, assignment, prepared_future):
-        from sunaba.grading.sandbox import Job, SandboxError, run_jobs
+        from sunaba.grading.jobs import Job, SandboxError
+        from sunaba.grading.sandbox import run_jobs
 
         jobs = []
         for student, item in sorted(prepared_future.result().items()):

@@ -217,7 +217,7 @@ def main() -> int:
     os.dup2(null, 1)
     os.dup2(null, 2)
     os.close(null)
-    from sunaba.grading.sandbox import preload
+    from sunaba.grading.preload import preload
 
     # Once, before any fork, so each kernel starts in milliseconds; meanwhile the hub attaches.
     preload()

@@ -31,7 +31,7 @@ from pathlib import Path
 from sunaba.config.schema import SiteConfig
 from sunaba.grading.execute import KERNEL_DIED, human_size, mark_code_cells
 from sunaba.grading.inpod import bad_file_name
-from sunaba.grading.sandbox import Job, JobResult, SandboxError, settings_for
+from sunaba.grading.jobs import Job, JobResult, SandboxError, settings_for
 from sunaba.kube_attach import attach_exchange
 
 log = logging.getLogger("sunaba.grading")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import importlib
 import json
 import os
 import pwd
@@ -39,17 +38,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.checks.judge_service import SOCKET_ENV
-from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.config.schema import SiteConfig
+from sunaba.grading.jobs import Job, JobResult, SandboxError, SandboxSettings, settings_for
 from sunaba.grading.judging import (
     Judge,
     JudgeSettings,
-    JudgeSetupError,
     attach_verdicts,
     cell_windows,
     copy_graders,
-    judge_settings,
     start_judge,
 )
+from sunaba.grading.preload import preload
 from sunaba.sandbox.enter import close_all_but, fork_into_sandbox
 from sunaba.sandbox.limits import (
     CgroupGroup,
@@ -70,113 +69,11 @@ from sunaba.sandbox.namespace import (
 MOUNT_ROOT = "/run/sunaba-grading-root"
 CGROUP_PARENT = "sunaba-grading"
 HOSTNAME = "sunaba-grading"
-PRELOAD = (
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",
-    "IPython.core.interactiveshell",
-    "jupyter_client.manager",
-    "nbclient",
-    "nbformat",
-    "nbgrader.preprocessors",
-    "numpy",
-    "pandas",
-    "sunaba.datasets",
-    "sunaba.checks",
-    "sunaba.checks.autograde",
-    "sunaba.checks.grader",
-    "sunaba.checks.judge_service",
-    "sunaba.checks.wire",
-    "pyarrow",
-    "sunaba.grading.execute",
-)
 READ_CHUNK = 1 << 16
 # A line the pool process writes to its stderr as each job finishes (progress only: it never
 # counts towards a result, and names no one outside the jobs the parent sent).
 PROGRESS_MARK = b"sunaba-grading-done "
 HARD_DEADLINE_GRACE = 60  # seconds past the executors' own deadlines before a sandbox is killed
-
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    workers: int
-    cell_timeout: int
-    notebook_timeout: int
-    max_output: int
-    limits: Limits
-    uid_base: int
-    readonly: tuple[str, ...]
-    env: dict[str, str]
-    scratch_parent: Path
-    judge: JudgeSettings | None = None  # None: the course has no graders
-
-    @classmethod
-    def from_config(
-        cls, config: SiteConfig, course_id: str, assignment_id: str, graders_root: Path
-    ) -> SandboxSettings:
-        from sunaba.courses.layout import grading_root
-        from sunaba.runtime.state import public_datasets_dir
-
-        grading = config.grading
-        prefix = Path(config.hub.prefix)
-        datasets = public_datasets_dir(config)
-        try:
-            judge = judge_settings(config, course_id, assignment_id, graders_root)
-        except JudgeSetupError as exc:
-            raise SandboxError(str(exc)) from None
-        return cls(
-            workers=grading.workers or os.cpu_count() or 1,
-            cell_timeout=grading.cell_timeout,
-            notebook_timeout=grading.notebook_timeout,
-            max_output=parse_size(grading.max_output),
-            limits=Limits(
-                memory_bytes=parse_size(grading.memory_limit),
-                cpu_cores=grading.cpu_limit,
-                max_processes=grading.max_processes,
-                max_file_bytes=parse_size(config.sandbox.max_file_size),
-            ),
-            uid_base=grading.sandbox_uid_base,
-            # No graders at all: the learner's checks go to the judge, outside.
-            readonly=(str(prefix), str(datasets)),
-            env={
-                "PATH": f"{prefix / 'venv' / 'bin'}:/usr/bin:/bin",
-                "LANG": "C.UTF-8",
-                "TMPDIR": "/tmp",
-                "IPYTHONDIR": "/tmp/ipython",
-                "MPLCONFIGDIR": "/tmp/matplotlib",
-                "JUPYTER_RUNTIME_DIR": "/tmp/runtime",
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "NBGRADER_EXECUTION": "autograde",
-                "SUNABA_DATASETS_PATH": str(datasets),
-            },
-            scratch_parent=grading_root(config),
-            judge=judge,
-        )
-
-
-@dataclass
-class Job:
-    student: str
-    files: dict[str, bytes]  # the sanitised submission directory, notebooks included
-    notebooks: tuple[str, ...]  # which of the files to run, in order
-
-
-@dataclass
-class JobResult:
-    executed: dict[str, dict] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)  # Japanese, for the instructor's report
-    seconds: float = 0.0
-
-
-class SandboxError(RuntimeError):
-    """The grading sandboxes cannot be set up here (message in Japanese)."""
-
-
-def preload() -> None:
-    """Import what kernels and executors need, once, before any fork."""
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    for name in PRELOAD:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -551,14 +448,6 @@ def _settings_from_json(data: dict) -> SandboxSettings:
             "judge": JudgeSettings(**data["judge"]) if data.get("judge") else None,
         }
     )
-
-
-def settings_for(config: SiteConfig, course_id: str, assignment_id: str) -> SandboxSettings:
-    from sunaba.checks.hub import graders_dir
-    from sunaba.courses.layout import courses_dir
-
-    graders = graders_dir(config, courses_dir(config).parent / "hub_config")
-    return SandboxSettings.from_config(config, course_id, assignment_id, graders)
 
 
 # The formgrader's single runs (through the exchange service) may overlap a CLI run: their uids

@@ -21,7 +21,8 @@ from sunaba.deploy.k8s_policies import grader_policy
 from sunaba.deploy.k8s_rbac import grading_rbac
 from sunaba.grading import pods
 from sunaba.grading.execute import KERNEL_DIED, TIMEOUT
-from sunaba.grading.sandbox import Job, run_jobs
+from sunaba.grading.jobs import Job
+from sunaba.grading.sandbox import run_jobs
 from tests.support.fake_kube import FakeKubernetes
 from tests.support.pod_grading import (
     ANSWER_42,
