@@ -134,7 +134,7 @@ class MemorySampler(threading.Thread):
                     continue
                 fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
                 uid = int(fields.get("Uid", "0").split()[0])
-                if uid in self.uids or b"sunaba.grading.sandbox" in cmdline:
+                if uid in self.uids or b"sunaba.grading.pool_process" in cmdline:
                     total += _pss(entry)
             self.peak = max(self.peak, total)
             time.sleep(0.1)

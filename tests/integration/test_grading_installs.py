@@ -19,7 +19,7 @@ import pytest
 
 from sunaba.config.loader import validate
 from sunaba.grading.jobs import Job, SandboxSettings
-from sunaba.grading.sandbox import run_in_fresh_process
+from sunaba.grading.pool_process import run_in_fresh_process
 from sunaba.sandbox.limits import Limits
 from sunaba.sandbox.uid_ranges import (
     GRADING_UID_SPAN,

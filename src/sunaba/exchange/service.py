@@ -363,7 +363,7 @@ class ExecuteHandler(BaseHandler):
 
     async def post(self, course: str, assignment: str):
         from sunaba.grading.jobs import Job, SandboxError
-        from sunaba.grading.sandbox import FORMGRADER_UID_OFFSET, run_jobs
+        from sunaba.grading.pool_process import FORMGRADER_UID_OFFSET, run_jobs
 
         self.need_staff(course)
         student = self.get_query_argument("student", "")

@@ -104,7 +104,7 @@ class SandboxedAutograder:
 
     def _run(self, course, assignment, prepared_future):
         from sunaba.grading.jobs import Job, SandboxError
-        from sunaba.grading.sandbox import run_jobs
+        from sunaba.grading.pool_process import run_jobs
 
         jobs = []
         for student, item in sorted(prepared_future.result().items()):

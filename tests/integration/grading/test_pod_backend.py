@@ -22,7 +22,7 @@ from sunaba.deploy.k8s_rbac import grading_rbac
 from sunaba.grading import pods
 from sunaba.grading.execute import KERNEL_DIED, TIMEOUT
 from sunaba.grading.jobs import Job
-from sunaba.grading.sandbox import run_jobs
+from sunaba.grading.pool_process import run_jobs
 from tests.support.fake_kube import FakeKubernetes
 from tests.support.pod_grading import (
     ANSWER_42,
