@@ -8,7 +8,7 @@ import pytest
 
 from sunaba.config.schema import SiteConfig
 from sunaba.sandbox import firewall
-from sunaba.sandbox.firewall import Allowed, Facts
+from sunaba.sandbox.firewall_rules import Allowed, Facts
 
 
 def facts(**changes) -> Facts:

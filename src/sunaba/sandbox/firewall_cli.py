@@ -12,6 +12,7 @@ from sunaba.config import ConfigError, load_config
 from sunaba.messages import error_text, localized, say
 from sunaba.sandbox import firewall
 from sunaba.sandbox.doctor import probe
+from sunaba.sandbox.firewall_rules import render
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +35,7 @@ def cmd_firewall(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.action == "show":
-            print(firewall.render(firewall.gather_facts(config)), end="")
+            print(render(firewall.gather_facts(config)), end="")
         elif args.action == "remove":
             print(_removed(config, firewall.remove(config)))
         else:
