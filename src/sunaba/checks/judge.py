@@ -92,7 +92,7 @@ def judge(answer, expected, tol: Tolerance | None = None) -> Verdict:
         return _judge_frame(answer, expected, tol)
     if isinstance(expected, pd.Series):
         if isinstance(answer, pd.Series):
-            return _judge_frame(answer.to_frame("値"), expected.to_frame("値"), tol, "値")
+            return _judge_frame(answer.to_frame("値"), expected.to_frame("値"), tol)
         return _wrong_kind(answer, expected)
     if isinstance(expected, Figure):
         return judge_figure(answer, expected)
@@ -177,22 +177,12 @@ def _dtype_kind(series) -> str:
     return "文字列など"
 
 
-def _judge_frame(answer, expected, tol: Tolerance, column_word: str = "列") -> Verdict:
+def _judge_frame(answer, expected, tol: Tolerance) -> Verdict:
     import pandas as pd
 
     if not isinstance(answer, pd.DataFrame):
         return _wrong_kind(answer, expected)
-    messages = []
-    missing = [c for c in expected.columns if c not in answer.columns]
-    extra = [c for c in answer.columns if c not in expected.columns]
-    if missing:
-        messages.append(f"足りない列があります: {_listed(missing)}")
-    if extra:
-        messages.append(f"余分な列があります: {_listed(extra)}")
-    if len(answer) != len(expected):
-        messages.append(
-            f"行の数が違います（あなたの答えは {len(answer)} 行、正しくは {len(expected)} 行）"
-        )
+    messages = _frame_shape_problems(answer, expected)
     if messages:
         return Verdict.failed(*messages)
     answer = answer[list(expected.columns)]
@@ -215,20 +205,35 @@ def _judge_frame(answer, expected, tol: Tolerance, column_word: str = "列") -> 
         return Verdict.failed(
             "行の並び（インデックス）が違います。並べ替えや reset_index を確かめてください"
         )
+    return _judge_frame_values(answer, expected, labels, tol)
+
+
+def _frame_shape_problems(answer, expected) -> list[str]:
+    """Missing or extra columns and a different number of rows: nothing else is worth comparing
+    until these are right."""
+    messages = []
+    missing = [c for c in expected.columns if c not in answer.columns]
+    extra = [c for c in answer.columns if c not in expected.columns]
+    if missing:
+        messages.append(f"足りない列があります: {_listed(missing)}")
+    if extra:
+        messages.append(f"余分な列があります: {_listed(extra)}")
+    if len(answer) != len(expected):
+        messages.append(
+            f"行の数が違います（あなたの答えは {len(answer)} 行、正しくは {len(expected)} 行）"
+        )
+    return messages
+
+
+def _judge_frame_values(answer, expected, labels: list, tol: Tolerance) -> Verdict:
+    """Cell by cell, frames of the same columns and aligned rows; `labels` are the row labels
+    to report, taken before the index was reset."""
+    import pandas as pd
+
     differs = pd.Series(False, index=answer.index)
     bad_columns = []
     for column in expected.columns:
-        mine, theirs = answer[column], expected[column]
-        if pd.api.types.is_numeric_dtype(theirs) and pd.api.types.is_numeric_dtype(mine):
-            a = mine.astype("float64").to_numpy()
-            e = theirs.astype("float64").to_numpy()
-            import numpy as np
-
-            close = np.isclose(a, e, rtol=tol.rel_tol, atol=tol.abs_tol, equal_nan=True)
-            wrong = pd.Series(~close, index=answer.index)
-        else:
-            both_missing = mine.isna() & theirs.isna()
-            wrong = (mine.astype(object) != theirs.astype(object)) & ~both_missing
+        wrong = _wrong_cells(answer[column], expected[column], tol)
         if wrong.any():
             bad_columns.append(column)
             differs |= wrong
@@ -239,6 +244,22 @@ def _judge_frame(answer, expected, tol: Tolerance, column_word: str = "列") -> 
         f"{len(rows)} 行の値が違います（行: {_listed(rows)}）",
         f"違いのある列: {_listed(bad_columns)}",
     )
+
+
+def _wrong_cells(mine, theirs, tol: Tolerance):
+    """A boolean Series over `mine`'s index: numbers within the tolerance are equal, and so
+    are two missing values."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(theirs) and pd.api.types.is_numeric_dtype(mine):
+        import numpy as np
+
+        a = mine.astype("float64").to_numpy()
+        e = theirs.astype("float64").to_numpy()
+        close = np.isclose(a, e, rtol=tol.rel_tol, atol=tol.abs_tol, equal_nan=True)
+        return pd.Series(~close, index=mine.index)
+    both_missing = mine.isna() & theirs.isna()
+    return (mine.astype(object) != theirs.astype(object)) & ~both_missing
 
 
 def judge_figure(answer, expected: Figure) -> Verdict:
