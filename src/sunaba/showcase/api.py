@@ -14,9 +14,9 @@ import json
 from tornado import web
 
 from sunaba.showcase.access import can_manage, can_view
-from sunaba.showcase.core import PublishRequest
 from sunaba.showcase.handlers import ShowcaseHandler
 from sunaba.showcase.messages import ShowcaseError, left_out_lines
+from sunaba.showcase.publish_request import PublishRequest
 from sunaba.showcase.records import ShowcaseApp
 from sunaba.showcase.teams import Viewer, list_teams
 

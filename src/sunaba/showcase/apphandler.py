@@ -10,7 +10,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketHandler
 
 from sunaba.showcase.access import can_view
-from sunaba.showcase.core import THUMBNAIL_HEADER, Showcase
+from sunaba.showcase.core import Showcase
 from sunaba.showcase.handlers import ShowcaseHandler
 from sunaba.showcase.proxy import (
     DROP_RESPONSE,
@@ -24,6 +24,7 @@ from sunaba.showcase.proxy import (
     upstream_request_headers,
 )
 from sunaba.showcase.runner import AppProcess
+from sunaba.showcase.thumbnails import THUMBNAIL_HEADER
 
 log = logging.getLogger("sunaba.showcase")
 
@@ -80,7 +81,7 @@ class AppHandler(ShowcaseHandler, WebSocketHandler):
 
     def _thumbnail_pass(self, app_id: int) -> bool:
         presented = self.request.headers.get(THUMBNAIL_HEADER)
-        return self.showcase.thumbnail_pass_ok(app_id, presented)
+        return self.showcase.thumbnails.pass_ok(app_id, presented)
 
     def _process(self, app) -> AppProcess | None:
         return self.showcase.process(app)

@@ -12,8 +12,9 @@ from tornado import web
 from tornado.escape import url_escape
 
 from sunaba.showcase.access import can_manage, can_view
-from sunaba.showcase.core import PublishRequest, Showcase
+from sunaba.showcase.core import Showcase
 from sunaba.showcase.messages import ShowcaseError, left_out_lines
+from sunaba.showcase.publish_request import PublishRequest
 from sunaba.showcase.records import VISIBILITY_LABELS
 from sunaba.showcase.teams import (
     TeamError,

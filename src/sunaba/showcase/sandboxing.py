@@ -20,6 +20,11 @@ from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
 from sunaba.sandbox.limits import CgroupGroup, Limits, apply_rlimits, join_cgroup_files
 from sunaba.showcase.sandboxed import script_source
 
+# On Kubernetes each app runs in a pod of its own (`k8s_runner`), an author's notebook is read
+# from their own running server (`author_server`) and the publish-time check runs in a pod of
+# its own (`k8s_check`); thumbnails (a browser next to the app) are not rendered there.
+KUBERNETES = "kubernetes"
+
 
 @dataclass(frozen=True)
 class Identity:

@@ -141,3 +141,11 @@ def discard(folder: Path) -> None:
 
 def purge_app(paths: ShowcasePaths, app_id: int) -> None:
     discard(paths.app_store(app_id))
+
+
+def notebook_in(folder: Path, preferred: str) -> str:
+    """The notebook a stored version serves: `preferred` if it has it, else its first one."""
+    if (folder / preferred).is_file():
+        return preferred
+    found = sorted(p.name for p in folder.glob("*.ipynb"))
+    return found[0] if found else preferred

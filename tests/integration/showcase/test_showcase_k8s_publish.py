@@ -26,11 +26,11 @@ import tornado.web
 
 from sunaba.config.loader import validate
 from sunaba.showcase.author_server import find_author_server, read_snapshot
-from sunaba.showcase.core import PublishRequest
 from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.k8s_check import CHECK_LABEL
 from sunaba.showcase.k8s_pods import API_PERMISSIONS
 from sunaba.showcase.messages import ShowcaseError
+from sunaba.showcase.publish_request import PublishRequest
 from sunaba.showcase.records import ShowcaseApp
 from sunaba.showcase.sandboxed.snapshot_reader import MANIFEST
 from sunaba.showcase.teams import Viewer
