@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
@@ -22,14 +22,16 @@ from jupyterhub.services.auth import HubAuth
 from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 
 from sunaba.checks.grader import NAME, Caller, GraderDirectory, GraderError
-from sunaba.checks.records import hints_given, record_event
+from sunaba.checks.records import hints_given, new_event, write_events
+from sunaba.checks.spool import EventSpool
 from sunaba.checks.wire import FORMAT, AnswerRefused, decode_answer
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.hub.ports import listen_address
 from sunaba.hub.service_auth import FreshHubAuth
+from sunaba.runtime.state import StatePaths
 
 log = logging.getLogger("sunaba.checks")
 SERVICE = "sunaba-checks"
@@ -37,6 +39,7 @@ CONFIG_ENV = "SUNABA_CHECKS_SITE_CONFIG"
 GRADERS_ENV = "SUNABA_CHECKS_GRADERS"
 LEARNER_GROUP = "nbgrader-{}"
 GRADER_GROUP = "formgrade-{}"
+PENDING_EVERY = 5  # seconds between tries to store events kept while the database was down
 
 
 class RateLimiter:
@@ -70,11 +73,51 @@ class Checks:
         self.max_bytes = parse_size(config.checks.max_answer_size)
         self.limiter = RateLimiter(config.checks.rate_limit)
         self.engine = make_engine(records_url)
+        self.spool = EventSpool(StatePaths.from_config(config).pending_check_events)
+        self.hints_seen: Counter[tuple[str, str, str, str]] = Counter()
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="checks")
 
     async def run(self, fn, *args, **kwargs):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, lambda: fn(*args, **kwargs))
+
+    async def record(self, event: dict) -> None:
+        """Store the event, or keep it in the spool while the records database is down: a
+        check must answer, and its record must not be lost, during a database restart."""
+        if event["kind"] == "hint":
+            where = (event["login"], event["course"], event["assignment"], event["question"])
+            self.hints_seen[where] += 1
+        try:
+            await self.run(write_events, self.engine, [event])
+        except Exception as exc:
+            log.warning(
+                "records: database unavailable (%s); check event kept in %s",
+                type(exc).__name__,
+                self.spool.path,
+            )
+            try:
+                await self.run(self.spool.append, event)
+            except OSError:
+                log.exception("records: check event of %s lost", event["login"])
+
+    async def write_pending(self) -> None:
+        try:
+            await self.run(self.spool.drain, self.engine)
+        except Exception as exc:
+            log.warning(
+                "records: %d check events still waiting (%s)",
+                len(self.spool.pending()),
+                type(exc).__name__,
+            )
+
+    async def hints_given(self, login: str, course: str, assignment: str, question: str) -> int:
+        waiting = await self.run(self.spool.hints, login, course, assignment, question)
+        try:
+            stored = await self.run(hints_given, self.engine, login, course, assignment, question)
+        except Exception:
+            log.warning("records: database unavailable; hint level from this run's hints")
+            return max(self.hints_seen[(login, course, assignment, question)], waiting)
+        return stored + waiting
 
     def member_courses(self, groups: frozenset[str]) -> list[str]:
         return [
@@ -192,10 +235,7 @@ class BaseHandler(web.RequestHandler):
         return course, assignment, question
 
     async def record(self, **fields) -> None:
-        try:
-            await self.checks.run(record_event, self.checks.engine, login=self.login, **fields)
-        except Exception:  # a check must answer even while the records database is down
-            log.exception("records: could not record a check of %s", self.login)
+        await self.checks.record(new_event(login=self.login, **fields))
 
     def write_error(self, status_code: int, **kwargs):
         message = self._reason
@@ -238,9 +278,7 @@ class HintHandler(BaseHandler):
         body = self.body()
         course, assignment, question = self.locate(body)
         where = {"course": course, "assignment": assignment, "question": question.id}
-        given = await self.checks.run(
-            hints_given, self.checks.engine, self.login, course, assignment, question.id
-        )
+        given = await self.checks.hints_given(self.login, course, assignment, question.id)
         level = min(given + 1, max(len(question.hints), 1))
         text = question.hint(level)
         await self.record(kind="hint", result="hint", hint_level=level, **where)
@@ -294,7 +332,10 @@ def main() -> None:
     server = HTTPServer(make_app(checks, hub_auth, prefix), max_body_size=checks.max_bytes + 1)
     server.listen(port, host)
     log.info("checks listening on %s:%s, graders in %s", host, port, checks.graders.root)
-    IOLoop.current().start()
+    loop = IOLoop.current()
+    loop.add_callback(checks.write_pending)  # events a previous run could not store
+    PeriodicCallback(checks.write_pending, PENDING_EVERY * 1000).start()
+    loop.start()
 
 
 if __name__ == "__main__":

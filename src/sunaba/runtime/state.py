@@ -61,6 +61,10 @@ class StatePaths:
         return self.root / "records.sqlite"
 
     @property
+    def pending_check_events(self) -> Path:
+        return self.root / "checks" / "pending-events.jsonl"
+
+    @property
     def pid_file(self) -> Path:
         return self.root / "jupyterhub.pid"
 
