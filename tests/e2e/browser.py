@@ -30,3 +30,17 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def logged_in_page(browser: Browser, hub_url: str, person, next_path: str = "", timeout=None):
+    """A new Japanese page, logged in through the hub's form as `person`; the hub goes on to
+    `next_path` when given (a page that starts no server) or to the person's default page."""
+    page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    if timeout is not None:
+        page.set_default_timeout(timeout)
+    page.goto(f"{hub_url}/hub/login" + (f"?next={next_path}" if next_path else ""))
+    page.fill("#username_input", person.name)
+    page.fill("#password_input", person.password)
+    page.click("#login_submit")
+    page.wait_for_load_state()
+    return page

@@ -13,6 +13,7 @@ import pytest
 from sunaba.courses.layout import CoursePaths
 from sunaba.grading import cycle
 from sunaba.grading.runner import run_step
+from tests.e2e.browser import logged_in_page
 from tests.support.courses import HIDDEN_MARK, start_course_world, stop_course_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -39,16 +40,6 @@ def world():
         yield course_world
     finally:
         stop_course_world(course_world)
-
-
-def log_in(browser, world, person):
-    page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
-    page.goto(f"{world.hub.url}/hub/login")
-    page.fill("#username_input", person.name)
-    page.fill("#password_input", person.password)
-    page.click("#login_submit")
-    page.wait_for_load_state()
-    return page
 
 
 def in_kernel(world, person, code: str) -> dict:
@@ -82,7 +73,7 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
     teach = world.learner("teach", spawn=False)
 
     # The learner: fetch and submit from JupyterLab's assignment list.
-    page = log_in(browser, world, ann)
+    page = logged_in_page(browser, world.hub.url, ann)
     try:
         page.wait_for_url(re.compile(r".*/user/ann/lab.*"), timeout=120_000)
         panel, menu = open_assignment_list(page)
@@ -135,7 +126,7 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
     # The instructor: from the course page to the formgrader (its own tab), autograde with
     # the formgrader's own request (learners' code runs in a grading sandbox, not as the
     # grader), then grade by hand.
-    page = log_in(browser, world, teach)
+    page = logged_in_page(browser, world.hub.url, teach)
     try:
         page.goto(f"{world.hub.url}/services/sunaba-exchange/courses/kiso")
         link = page.get_by_role("link", name="採点画面を開く（新しいタブ）")
@@ -178,7 +169,7 @@ def test_fetch_submit_grade_by_hand_and_read_feedback(world, browser, artifacts)
     assert "ann" in "\n".join(report.lines)
 
     # The learner again: fetch the feedback and read it.
-    page = log_in(browser, world, ann)
+    page = logged_in_page(browser, world.hub.url, ann)
     try:
         page.wait_for_url(re.compile(r".*/user/ann/lab.*"), timeout=120_000)
         panel, _ = open_assignment_list(page)

@@ -15,7 +15,7 @@ from sunaba.courses.insight_records import record_question_scores
 from sunaba.courses.records import Enrolment, Progress
 from sunaba.records import PersonData, session_scope, upsert_people
 from sunaba.records.db import default_records_url
-from tests.e2e.test_courses_browser import log_in
+from tests.e2e.browser import logged_in_page
 from tests.support.courses import start_course_world, stop_course_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -68,7 +68,7 @@ def test_instructor_sees_the_hardest_question_first_and_downloads_excel(
     world, browser, artifacts, tmp_path
 ):
     teach = world.learner("teach", spawn=False)
-    page = log_in(browser, world, teach)
+    page = logged_in_page(browser, world.hub.url, teach)
     try:
         page.set_viewport_size({"width": 1280, "height": 1000})
         page.goto(f"{world.hub.url}/services/sunaba-exchange/courses/kiso?assignment=hw1")

@@ -26,6 +26,7 @@ from playwright.sync_api import expect
 from sunaba.checks.grader import GraderDirectory
 from sunaba.exchange.plugin import SOLUTION_FOLDER
 from sunaba.grading import cycle
+from tests.e2e.browser import logged_in_page
 from tests.support.hub import REPO
 from tests.support.real_course import (
     autograded_points,
@@ -86,17 +87,6 @@ def world():
     finally:
         course_world.hub.close()
         shutil.rmtree(course_world.data, ignore_errors=True)
-
-
-def log_in(browser, world, person, then: str = ""):
-    page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(WAIT)
-    page.goto(f"{world.hub.url}/hub/login" + (f"?next={then}" if then else ""))
-    page.fill("#username_input", person.name)
-    page.fill("#password_input", person.password)
-    page.click("#login_submit")
-    page.wait_for_load_state()
-    return page
 
 
 def in_kernel(world, person, code: str) -> dict:
@@ -179,7 +169,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
 
     lap("servers started")
     # The learner fetches the assignment from 「課題一覧」.
-    page = log_in(browser, world, learner)
+    page = logged_in_page(browser, world.hub.url, learner, timeout=WAIT)
     try:
         page.wait_for_url(re.compile(rf".*/user/{LEARNER}/lab.*"), timeout=SLOW)
         panel = open_assignment_list(page)
@@ -271,7 +261,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     cycle.collect(world.config, course, assignment)
     formgrader_url = f"/services/formgrader-{WALK.course}/formgrader"
     # Straight to the course's formgrader: the instructor needs no server of their own here.
-    page = log_in(browser, world, instructor, then=formgrader_url)
+    page = logged_in_page(browser, world.hub.url, instructor, formgrader_url, timeout=WAIT)
     try:
         page.wait_for_url(re.compile(".*/formgrader.*"))
         page.get_by_text("Manage Assignments").first.wait_for()
@@ -295,7 +285,7 @@ def test_learner_walks_one_assignment_and_reads_the_solution(world, browser, art
     lap("feedback released")
     # The learner fetches the feedback: 「（フィードバックを見る）」 opens its folder, where the
     # model solution came along; they open the solution, then the feedback.
-    page = log_in(browser, world, learner)
+    page = logged_in_page(browser, world.hub.url, learner, timeout=WAIT)
     try:
         page.wait_for_url(re.compile(rf".*/user/{LEARNER}/lab.*"), timeout=SLOW)
         panel = open_assignment_list(page)

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.e2e.browser import logged_in_page
 from tests.support.courses import start_course_world, stop_course_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -23,22 +24,11 @@ def world():
         stop_course_world(course_world)
 
 
-def log_in_to(browser, world, person, next_path: str):
-    """Log in with the hub's form, going on to `next_path` (no server is started)."""
-    page = browser.new_page(locale="ja-JP", viewport={"width": 1280, "height": 900})
-    page.goto(f"{world.hub.url}/hub/login?next={next_path}")
-    page.fill("#username_input", person.name)
-    page.fill("#password_input", person.password)
-    page.click("#login_submit")
-    page.wait_for_load_state()
-    return page
-
-
 def test_one_click_fetches_and_opens_the_notebook_in_jupyterlab(world, browser, artifacts):
     ann = world.learner("ann", spawn=False)
     folder = world.hub.home_of(ann) / "kiso" / "hw1"
     assert not folder.exists()
-    page = log_in_to(browser, world, ann, "/services/sunaba-exchange/mycourses")
+    page = logged_in_page(browser, world.hub.url, ann, "/services/sunaba-exchange/mycourses")
     try:
         hw1 = page.locator('section.assignment[data-assignment="hw1"]')
         hw1.wait_for(timeout=60_000)
