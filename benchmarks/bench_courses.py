@@ -34,9 +34,9 @@ from tests.support.grading import gradebook_scores, stock_course_copy  # noqa: E
 
 from sunaba.config.loader import validate  # noqa: E402
 from sunaba.courses.accounts import ensure_grader  # noqa: E402
+from sunaba.courses.course_settings import course_nbgrader_config  # noqa: E402
 from sunaba.courses.layout import CoursePaths, grader_account  # noqa: E402
 from sunaba.courses.model import load_catalogue  # noqa: E402
-from sunaba.courses.sync import course_nbgrader_config  # noqa: E402
 from sunaba.datasets.catalogue import Catalogue  # noqa: E402
 from sunaba.datasets.fetch import fetch  # noqa: E402
 from sunaba.exchange.archive import collect_files  # noqa: E402

@@ -19,9 +19,9 @@ import pytest
 
 from sunaba.config.loader import validate
 from sunaba.courses.accounts import ensure_grader
+from sunaba.courses.course_settings import course_nbgrader_config
 from sunaba.courses.layout import grader_account
 from sunaba.courses.model import load_catalogue
-from sunaba.courses.sync import course_nbgrader_config
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.fetch import fetch
 from sunaba.exchange.archive import collect_files

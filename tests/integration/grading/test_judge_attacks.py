@@ -25,9 +25,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from sunaba.config.loader import validate
 from sunaba.courses.accounts import ensure_grader
+from sunaba.courses.course_settings import course_nbgrader_config
 from sunaba.courses.layout import CoursePaths, grader_account
 from sunaba.courses.model import load_course_file
-from sunaba.courses.sync import course_nbgrader_config
 from sunaba.exchange.archive import collect_files
 from sunaba.grading.cycle import SandboxedAutograder
 from sunaba.grading.runner import files_from, run_step

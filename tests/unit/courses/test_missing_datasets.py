@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sunaba.config.schema import SiteConfig
+from sunaba.courses.course_settings import course_info
 from sunaba.courses.layout import exchange_root
 from sunaba.courses.model import parse_course
 from sunaba.courses.progress import record_course, record_enrolments
-from sunaba.courses.sync import course_info
 from sunaba.datasets import load
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.errors import DatasetError
