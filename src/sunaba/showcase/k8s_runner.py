@@ -17,87 +17,31 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from tornado.httpclient import HTTPClientError
 
 from sunaba.config.schema import SiteConfig
-from sunaba.deploy import k8s_layout as L
 from sunaba.grading.pods import current_namespace, in_cluster_configuration
-from sunaba.kube_attach import attach_exchange
 from sunaba.showcase.apphome import AppHome
+from sunaba.showcase.k8s_pod_launch import PodLaunch
+from sunaba.showcase.k8s_pod_status import AppPod, pod_state, start_failure
 from sunaba.showcase.k8s_pods import (
     APP_LABEL,
-    SNAPSHOT_CONTAINER,
     app_pod,
     app_selector,
     pod_name,
     snapshot_payload,
 )
 from sunaba.showcase.paths import ShowcasePaths
-from sunaba.showcase.runner import SERVER_START_TIMEOUT, AppStartFailed, app_base_url
+from sunaba.showcase.runner import app_base_url
 from sunaba.showcase.sockets import SocketDirectory
 
 log = logging.getLogger("sunaba.showcase")
 
 POD_START_TIMEOUT = 300.0  # scheduling and pulling the image, before the server's own timeout
-POLL_SECONDS = 0.5
 WATCH_SECONDS = 5.0
 # Pages still streaming from the previous version's pod when viewers switch are let finish.
 DRAIN_SECONDS = 15.0
-
-
-@dataclass
-class AppPod:
-    """One running app version, as the proxy and the supervisor see it."""
-
-    app_id: int
-    version: int
-    name: str
-    host: str  # the made-up host name the proxy's resolver maps to the pod's address
-    address: str = ""
-    ended: bool = False
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def alive(self) -> bool:
-        return not self.ended
-
-
-def pod_state(pod) -> tuple[str, str]:
-    """(phase, why it ended or waits) from a pod's status, in words for the showcase's log."""
-    status = pod.status
-    if status is None:
-        return "Pending", ""
-    statuses = [*(status.init_container_statuses or []), *(status.container_statuses or [])]
-    for container in statuses:
-        state = container.state
-        if state and state.terminated and state.terminated.exit_code:
-            terminated = state.terminated
-            return status.phase or "Failed", (
-                f"container {container.name}: {terminated.reason} (exit {terminated.exit_code})"
-            )
-        if state and state.waiting and state.waiting.reason not in (None, "PodInitializing"):
-            reason = state.waiting.reason
-            if reason != "ContainerCreating":
-                return status.phase or "Pending", f"container {container.name}: {reason}"
-    return status.phase or "Pending", status.reason or ""
-
-
-def start_failure(app_id: int, exc: BaseException) -> AppStartFailed | None:
-    """What a failed start is reported as: the API's refusals and unreachability too, in the
-    app's failure record, which admins read on the status page."""
-    import aiohttp
-    from kubernetes_asyncio.client.exceptions import ApiException
-
-    if isinstance(exc, AppStartFailed):
-        return exc
-    if isinstance(exc, ApiException):
-        hint = " (the Role sunaba-showcase is missing?)" if exc.status in (401, 403) else ""
-        return AppStartFailed(app_id, f"Kubernetes API: {exc.status} {exc.reason}{hint}")
-    if isinstance(exc, (aiohttp.ClientError, OSError, TimeoutError)):
-        return AppStartFailed(app_id, f"Kubernetes API unreachable: {type(exc).__name__}: {exc}")
-    return None
 
 
 class PodAppRunner:
@@ -213,108 +157,46 @@ class PodAppRunner:
             name = pod_name(app_id, version)
             base_url = app_base_url(self.service_prefix, app_id)
             manifest = app_pod(self.config, name, app_id, version, base_url, notebook)
-            host = f"app-{app_id}-{secrets.token_hex(3)}.pod"
-            pod = AppPod(app_id, version, name, host)
-            try:
-                async with self._api() as core:
-                    # Named here, not by the server: it can be deleted even if the reply is lost.
-                    await core.create_namespaced_pod(self.namespace, manifest)
-                    await self._send_snapshot(core, pod, payload)
-                    await self._wait_ready(core, pod)
-            except BaseException as exc:  # also cancelled: the service is stopping
-                with contextlib.suppress(Exception):  # else the next start or stop deletes it
-                    await self._delete(pod)
-                failure = start_failure(app_id, exc)
-                if failure is None:
-                    raise
-                self.failures[app_id] = failure.log_tail
-                if failure is exc:
-                    raise
-                raise failure from exc
-            self.failures.pop(app_id, None)
-            pod.started = time.monotonic()
-            self.live[app_id] = pod
-            if previous is not None:
-                self.sockets.unregister(previous.host)  # new requests go to the new pod
-            # The previous version's pod, and any that a killed service left behind.
-            others = await self._app_pod_names(app_id)
-            others.discard(name)
-            if others:
-                self._in_background(self._retire(others, self.drain_seconds))
-            self._ensure_watcher()
+            pod = AppPod(app_id, version, name, f"app-{app_id}-{secrets.token_hex(3)}.pod")
+            await self._launch(pod, manifest, payload)
+            await self._switch_to(pod, previous)
             log.info("app %s serves version %s from pod %s", app_id, version, name)
             return pod
 
+    async def _launch(self, pod: AppPod, manifest: dict, payload: bytes) -> None:
+        """Create the pod and bring it up; if it fails, delete it and record why."""
+        try:
+            async with self._api() as core:
+                # Named here, not by the server: it can be deleted even if the reply is lost.
+                await core.create_namespaced_pod(self.namespace, manifest)
+                await PodLaunch(self, core, pod).run(payload)
+        except BaseException as exc:  # also cancelled: the service is stopping
+            with contextlib.suppress(Exception):  # else the next start or stop deletes it
+                await self._delete(pod)
+            failure = start_failure(pod.app_id, exc)
+            if failure is None:
+                raise
+            self.failures[pod.app_id] = failure.log_tail
+            if failure is exc:
+                raise
+            raise failure from exc
+
+    async def _switch_to(self, pod: AppPod, previous: AppPod | None) -> None:
+        """Viewers go to the new pod; the old ones go once their pages are done."""
+        self.failures.pop(pod.app_id, None)
+        pod.started = time.monotonic()
+        self.live[pod.app_id] = pod
+        if previous is not None:
+            self.sockets.unregister(previous.host)  # new requests go to the new pod
+        # The previous version's pod, and any that a killed service left behind.
+        others = await self._app_pod_names(pod.app_id)
+        others.discard(pod.name)
+        if others:
+            self._in_background(self._retire(others, self.drain_seconds))
+        self._ensure_watcher()
+
     async def _read_pod(self, core, pod: AppPod):
         return await core.read_namespaced_pod(pod.name, self.namespace)
-
-    async def _until(self, core, pod: AppPod, ready, timeout: float, what: str):
-        """Poll the pod until `ready(pod)`; fail if it ends first or time runs out."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = await self._read_pod(core, pod)
-            if ready(found):
-                return found
-            phase, why = pod_state(found)
-            if phase in ("Failed", "Succeeded"):
-                raise AppStartFailed(pod.app_id, f"pod {pod.name} {what}: {phase} {why}".strip())
-            if time.monotonic() > deadline:
-                raise AppStartFailed(
-                    pod.app_id, f"pod {pod.name} {what}: waited {int(timeout)} s ({phase} {why})"
-                )
-            await asyncio.sleep(POLL_SECONDS)
-
-    async def _send_snapshot(self, core, pod: AppPod, payload: bytes) -> None:
-        def init_running(found) -> bool:
-            statuses = found.status.init_container_statuses if found.status else None
-            return any(s.state and s.state.running for s in statuses or [])
-
-        await self._until(core, pod, init_running, self.start_timeout, "did not start")
-        answer = await self._attach_and_send(pod, payload)
-        try:
-            reply = json.loads(answer.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            reply = {"ok": False, "error": f"no answer from the snapshot step: {answer[-200:]!r}"}
-        if not reply.get("ok"):
-            raise AppStartFailed(pod.app_id, f"pod {pod.name}: {reply.get('error', '')}")
-
-    async def _attach_and_send(self, pod: AppPod, payload: bytes) -> str:
-        received = bytearray()
-        async with self._api(websocket=True) as attach, asyncio.timeout(120):
-            await attach_exchange(
-                attach,
-                pod.name,
-                self.namespace,
-                SNAPSHOT_CONTAINER,
-                payload,
-                received,
-                enough=lambda data: b"\n" in data,
-            )
-        return received.decode("utf-8", errors="replace")
-
-    async def _wait_ready(self, core, pod: AppPod) -> None:
-        def serving(found) -> bool:
-            return bool(found.status and found.status.phase == "Running" and found.status.pod_ip)
-
-        found = await self._until(core, pod, serving, self.start_timeout, "did not run")
-        pod.address = found.status.pod_ip
-        self.sockets.register_address(pod.host, pod.address, L.SHOWCASE_APP_PORT)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while await self.status(pod) is None:
-            phase, why = pod_state(await self._read_pod(core, pod))
-            if phase != "Running":
-                raise AppStartFailed(pod.app_id, f"pod {pod.name} stopped: {phase} {why}".strip())
-            if time.monotonic() > deadline:
-                raise AppStartFailed(pod.app_id, f"pod {pod.name}: Voilà did not answer")
-            await asyncio.sleep(POLL_SECONDS)
-        # Up. As on one machine: give the preheated pool the time to run the notebook once.
-        want = min(1, self.config.showcase.pool_size)
-        deadline = time.monotonic() + self.config.showcase.cell_timeout + 30
-        while want and time.monotonic() < deadline:
-            status = await self.status(pod)
-            if status and status.get("pool_ready", 0) >= want:
-                return
-            await asyncio.sleep(POLL_SECONDS)
 
     async def status(self, pod: AppPod) -> dict | None:
         url = f"http://{pod.host}{app_base_url(self.service_prefix, pod.app_id)}_sunaba/status"

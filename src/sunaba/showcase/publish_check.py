@@ -88,7 +88,7 @@ class PublishCheck:
     async def _in_pod(self, app_id: int, snapshot: store.Snapshot, budget: int) -> dict:
         # Imported here: the Kubernetes modules are needed only in that mode.
         from sunaba.showcase.k8s_check import PodCheck
-        from sunaba.showcase.k8s_runner import start_failure
+        from sunaba.showcase.k8s_pod_status import start_failure
 
         try:
             return await PodCheck(self.runner, self.config).run(
