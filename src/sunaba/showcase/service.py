@@ -139,66 +139,79 @@ async def start_up(showcase: Showcase, start_apps: bool) -> None:
         await showcase.start_all()
 
 
-async def serve(config: SiteConfig) -> None:
-    mode = os.environ.get(MODE_ENV, "full")
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/showcase/")
-    host, port = listen_address(os.environ["JUPYTERHUB_SERVICE_URL"])
+async def open_showcase(config: SiteConfig, mode: str, prefix: str, port: int) -> Showcase:
+    """The store and the records made ready, and the showcase over them."""
     hub = HubAPI(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
-    hub_base_url = os.environ.get("JUPYTERHUB_BASE_URL", config.hub.base_url)
-
     paths = ShowcasePaths.from_config(config)
     ensure_store(paths)
     records_url = default_records_url(config)
     await asyncio.to_thread(ensure_records_schema, records_url)
-    sessions = make_session_factory(records_url)
-    ensure_lab_menu(paths, hub_base_url)
-
-    sockets = SocketDirectory()
-    showcase = Showcase(
+    return Showcase(
         config,
         mode,
         service_prefix=prefix,
         service_url=f"http://127.0.0.1:{port}",
         hub=hub,
-        sessions=sessions,
-        sockets=sockets,
+        sessions=make_session_factory(records_url),
+        sockets=SocketDirectory(),
         servers_url=os.environ.get(SERVERS_URL_ENV, DEFAULT_SERVERS_URL),
     )
+
+
+def announce(paths: ShowcasePaths, port: int, prefix: str) -> None:
+    """Where the CLI finds the running service."""
+    paths.service_info.write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}{prefix}", "pid": os.getpid()})
+    )
+    paths.service_info.chmod(0o600)
+
+
+def start_background(
+    showcase: Showcase, ledger: KernelLedger, prefix: str, stop: asyncio.Event
+) -> list[asyncio.Future]:
+    """The service's work besides answering requests, until it stops."""
+    return [
+        asyncio.ensure_future(showcase.supervise()),
+        asyncio.ensure_future(
+            reaper(
+                ledger,
+                showcase.runner.current,
+                showcase.sockets.http,
+                lambda app_id: app_base_url(prefix, app_id),
+            )
+        ),
+        asyncio.ensure_future(watch_parent(stop)),
+        asyncio.ensure_future(start_up(showcase, showcase.config.showcase.start_at_boot)),
+    ]
+
+
+async def serve(config: SiteConfig) -> None:
+    mode = os.environ.get(MODE_ENV, "full")
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/showcase/")
+    host, port = listen_address(os.environ["JUPYTERHUB_SERVICE_URL"])
+    hub_base_url = os.environ.get("JUPYTERHUB_BASE_URL", config.hub.base_url)
+    showcase = await open_showcase(config, mode, prefix, port)
+    paths = showcase.paths
+    ensure_lab_menu(paths, hub_base_url)
     ledger = KernelLedger()
-    admin_key = read_or_create_secret(paths.admin_key)
     app = make_app(
         showcase,
         prefix=prefix,
         cookie_secret=read_or_create_secret(paths.cookie_secret),
-        admin_key=admin_key,
+        admin_key=read_or_create_secret(paths.admin_key),
         hub_base_url=hub_base_url,
         site_name=config.site.name,
         ledger=ledger,
     )
     server = app.listen(port, host, xheaders=True)
-    paths.service_info.write_text(
-        json.dumps({"url": f"http://127.0.0.1:{port}{prefix}", "pid": os.getpid()})
-    )
-    paths.service_info.chmod(0o600)
+    announce(paths, port, prefix)
     log.info("showcase listening on %s:%s%s (sandbox mode %s)", host, port, prefix, mode)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [
-        asyncio.ensure_future(showcase.supervise()),
-        asyncio.ensure_future(
-            reaper(
-                ledger,
-                showcase.runner.current,
-                sockets.http,
-                lambda app_id: app_base_url(prefix, app_id),
-            )
-        ),
-        asyncio.ensure_future(watch_parent(stop)),
-    ]
-    tasks.append(asyncio.ensure_future(start_up(showcase, config.showcase.start_at_boot)))
+    tasks = start_background(showcase, ledger, prefix, stop)
     try:
         await stop.wait()
     finally:
