@@ -1,16 +1,6 @@
-"""Applying a validated roster: hub accounts, hub users and course groups, records, passwords.
-
-Order of work in `import_roster`:
-1. stage NativeAuthenticator's `users_info` rows in the hub database (one transaction) and the
-   `people` rows in the records database (one transaction), with a fresh temporary password for
-   each new account only;
-2. write the temporary passwords to a new 0600 file (before committing, so that no account is
-   ever created whose password nobody has);
-3. commit both transactions (on failure: roll back and delete the passwords file);
-4. if the hub answers, create the hub users and add them to `nbgrader-<course>` through the REST
-   API (`sync_hub`); if it does not, users are created at their first login and groups are applied
-   by the next import.
-"""
+"""Applying a validated roster, piece by piece: NativeAuthenticator's accounts in the hub database
+(`stage_hub_accounts`), and hub users and course groups through the hub's REST API (`sync_hub`).
+`sunaba.users.roster_import` puts the pieces together."""
 
 from __future__ import annotations
 
@@ -20,26 +10,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
 from sunaba.progress import Progress
-from sunaba.records.db import (
-    ensure_records_schema,
-    make_engine,
-    precreate_sqlite_file,
-    sqlite_file,
-)
-from sunaba.records.people import PersonData, upsert_people
-from sunaba.users.passwords import (
-    DEFAULT_PASSWORD_LENGTH,
-    default_passwords_path,
-    generate_password,
-    hash_each,
-    write_passwords_file,
-)
+from sunaba.records.db import precreate_sqlite_file, sqlite_file
+from sunaba.users.passwords import DEFAULT_PASSWORD_LENGTH, generate_password, hash_each
 from sunaba.users.roster import RosterEntry
 
 GROUP_PREFIX = "nbgrader-"
@@ -278,122 +255,3 @@ def sync_roster_to_hub(
     return sync_hub(
         api_url, token, [e.login for e in entries], course_groups(entries), timeout=timeout
     )
-
-
-# ----------------------------------------------------------------------------------------------
-# The whole import
-
-
-@dataclass
-class ImportResult:
-    accounts: AccountChanges
-    people_created: list[str] = field(default_factory=list)
-    people_updated: list[str] = field(default_factory=list)
-    passwords_file: Path | None = None
-    hub: HubSyncResult | None = None
-    hub_skipped: str | None = None  # why the hub API part was skipped (Japanese)
-    hub_error: str | None = None  # the hub answered but refused (Japanese)
-    dry_run: bool = False
-
-
-def _people(entries: Iterable[RosterEntry]) -> list[PersonData]:
-    return [
-        PersonData(
-            login=e.login,
-            display_name=e.display_name,
-            email=e.email or None,
-            department=e.department,
-        )
-        for e in entries
-    ]
-
-
-def import_roster(
-    entries: Sequence[RosterEntry],
-    *,
-    hub_db_url: str,
-    records_url: str,
-    state_dir: str | Path,
-    passwords_out: str | Path | None = None,
-    api_url: str | None = None,
-    token: str | None = None,
-    password_length: int = DEFAULT_PASSWORD_LENGTH,
-    dry_run: bool = False,
-    progress: Progress | None = None,
-) -> ImportResult:
-    """Apply validated roster entries (see module docstring). Call only when the roster is ok.
-
-    Raises ImportFailed (nothing committed) when the databases or the passwords file fail.
-    With `dry_run`, reads the hub database and changes nothing anywhere.
-    """
-    if dry_run:
-        return ImportResult(accounts=plan_hub_accounts(hub_db_url, entries), dry_run=True)
-
-    by_login = {e.login: e for e in entries}
-    try:
-        ensure_records_schema(records_url)
-    except Exception as exc:
-        raise ImportFailed(f"記録データベースを準備できません（{records_url}）: {exc}") from exc
-    hub_session = open_hub_session(hub_db_url)
-    records_engine = make_engine(records_url)
-    records_session = Session(bind=records_engine, expire_on_commit=False)
-    passwords_file: Path | None = None
-    committed = False
-    try:
-        accounts = stage_hub_accounts(
-            hub_session, entries, password_length=password_length, progress=progress
-        )
-        people_created, people_updated = upsert_people(records_session, _people(entries))
-        if accounts.passwords:
-            rows = [
-                (login, by_login[login].display_name, password)
-                for login, password in accounts.passwords.items()
-            ]
-            target = passwords_out or default_passwords_path(state_dir)
-            try:
-                passwords_file = write_passwords_file(target, rows, unique=passwords_out is None)
-            except FileExistsError as exc:
-                raise ImportFailed(
-                    f"{target}: 既にファイルがあります（上書きしません）。別の名前を指定してください"
-                ) from exc
-            except OSError as exc:
-                raise ImportFailed(f"{target}: パスワードファイルを作れません（{exc}）") from exc
-        hub_session.commit()
-        committed = True
-        records_session.commit()
-    except BaseException as exc:
-        hub_session.rollback()
-        records_session.rollback()
-        if passwords_file is not None and not committed:
-            passwords_file.unlink(missing_ok=True)
-        if isinstance(exc, ImportFailed) or not isinstance(exc, Exception):
-            raise
-        if committed:
-            kept = f"仮パスワードは {passwords_file} にあります。" if passwords_file else ""
-            raise ImportFailed(
-                f"ハブのアカウントは登録しましたが、記録データベースへの書き込みに失敗しました: {exc}。"
-                f"{kept}もう一度取り込むと続きを登録します（パスワードは変わりません）"
-            ) from exc
-        raise ImportFailed(f"登録に失敗しました（何も変更していません）: {exc}") from exc
-    finally:
-        hub_session.close()
-        hub_session.bind.dispose()
-        records_session.close()
-        records_engine.dispose()
-
-    result = ImportResult(
-        accounts=accounts,
-        people_created=people_created,
-        people_updated=people_updated,
-        passwords_file=passwords_file,
-    )
-    if not api_url or not token:
-        result.hub_skipped = "ハブの API を使うための設定（URL かトークン）がありません"
-        return result
-    try:
-        result.hub = sync_roster_to_hub(api_url, token, entries)
-    except HubUnreachable:
-        result.hub_skipped = f"ハブ（{api_url}）が動いていません"
-    except HubApiError as exc:
-        result.hub_error = f"ハブへの登録に失敗しました: {exc}"
-    return result

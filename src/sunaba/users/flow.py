@@ -11,14 +11,10 @@ from sunaba.config import SiteConfig
 from sunaba.progress import Progress
 from sunaba.records.db import default_records_url
 from sunaba.runtime.state import StatePaths, ensure_state_dir, service_token
-from sunaba.users.apply import (
-    ImportFailed,
-    ImportResult,
-    hub_api_url,
-    import_roster,
-)
+from sunaba.users.apply import ImportFailed, hub_api_url
 from sunaba.users.passwords import DEFAULT_PASSWORD_LENGTH
 from sunaba.users.roster import Roster, read_roster
+from sunaba.users.roster_import import ImportResult, import_roster
 
 ADMIN_SERVICE = "sunaba-admin"
 NO_HUB_ACCESS = "ハブの API 用トークンがありません（`sunaba up` を一度実行すると作られます）"

@@ -14,6 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sunaba.users.roster_columns import (
+    COLUMN_ALIASES,
+    COLUMN_LABELS,
+    HEADER_LOOKUP,
+    REQUIRED_COLUMNS,
+    column_letter,
+    header_key,
+)
 from sunaba.users.roster_files import RosterFileError, read_rows
 
 # Login names become Unix accounts (with the sandbox prefix) and hub user names.
@@ -37,88 +45,6 @@ RESERVED_LOGINS = frozenset(
     jupyterhub jupyter sunaba admin administrator
     """.split()
 )
-
-# Columns: canonical key -> Japanese label used in messages, and accepted headers.
-COLUMN_LABELS = {
-    "login": "ユーザー名",
-    "display_name": "氏名",
-    "email": "メールアドレス",
-    "department": "所属",
-    "courses": "コース",
-}
-COLUMN_ALIASES = {
-    "login": (
-        "ユーザー名",
-        "ユーザ名",
-        "ユーザーID",
-        "ユーザID",
-        "ログイン名",
-        "ログインID",
-        "アカウント",
-        "アカウント名",
-        "username",
-        "user name",
-        "user",
-        "userid",
-        "user id",
-        "login",
-        "login name",
-        "login id",
-    ),
-    "display_name": (
-        "氏名",
-        "名前",
-        "お名前",
-        "表示名",
-        "name",
-        "full name",
-        "display name",
-    ),
-    "email": (
-        "メール",
-        "メールアドレス",
-        "Eメール",
-        "Eメールアドレス",
-        "電子メール",
-        "email",
-        "e-mail",
-        "mail",
-        "email address",
-        "e-mail address",
-    ),
-    "department": (
-        "所属",
-        "部署",
-        "所属部署",
-        "所属課",
-        "課",
-        "department",
-        "dept",
-        "section",
-        "division",
-    ),
-    "courses": (
-        "コース",
-        "受講コース",
-        "コースID",
-        "courses",
-        "course",
-        "course id",
-        "course ids",
-    ),
-}
-REQUIRED_COLUMNS = ("login",)
-
-
-def _header_key(text: str) -> str:
-    """Compare headers loosely: NFKC, case, spaces, '_', '-' and '*' do not matter."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return re.sub(r"[\s_\-*＊]+", "", text)
-
-
-HEADER_LOOKUP = {
-    _header_key(alias): key for key, aliases in COLUMN_ALIASES.items() for alias in aliases
-}
 
 
 @dataclass(frozen=True)
@@ -198,16 +124,6 @@ def split_courses(text: str) -> list[str]:
     return seen
 
 
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet names column `index`."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
 # ----------------------------------------------------------------------------------------------
 # Validation
 
@@ -249,8 +165,35 @@ def validate_rows(rows: list[list[str]], roster: Roster, *, reserved: Iterable[s
         return
     header_row, header = numbered[0]
     data_rows = numbered[1:]
+    columns = _header_columns(header_row, header, data_rows, problems)
+    roster.columns = tuple(columns.values())
+    if _missing_columns(header_row, roster.columns, problems):
+        # Without the user-name column every data row would only repeat the same problem.
+        return
+    login_column = next(index for index, key in columns.items() if key == "login")
+    if not [row for _, row in data_rows if not is_comment(row, login_column)]:
+        problems.append(RosterProblem(None, f"{roster.path}: 名簿にデータ行がありません"))
+        return
 
-    # Map each header cell to a column key.
+    seen: dict[str, tuple[int, str]] = {}
+    for number, row in data_rows:
+        if is_comment(row, login_column):
+            continue
+        values = _row_values(number, row, len(header), columns, problems)
+        entry = _validate_entry(number, values, reserved, seen, problems)
+        if entry is not None:
+            roster.entries.append(entry)
+    problems.sort(key=lambda p: p.row or 0)
+
+
+def _header_columns(
+    header_row: int,
+    header: Sequence[str],
+    data_rows: list[tuple[int, list[str]]],
+    problems: list[RosterProblem],
+) -> dict[int, str]:
+    """Each usable header cell's column index and key, in the header's order; a blank, unknown
+    or repeated title is a problem."""
     columns: dict[int, str] = {}
     first_seen: dict[str, int] = {}
     for index, cell in enumerate(header):
@@ -264,7 +207,7 @@ def validate_rows(rows: list[list[str]], roster: Roster, *, reserved: Iterable[s
                     )
                 )
             continue
-        key = HEADER_LOOKUP.get(_header_key(title))
+        key = HEADER_LOOKUP.get(header_key(title))
         if key is None:
             allowed = "、".join(COLUMN_LABELS.values())
             problems.append(
@@ -284,40 +227,42 @@ def validate_rows(rows: list[list[str]], roster: Roster, *, reserved: Iterable[s
             continue
         first_seen[key] = index
         columns[index] = key
-    roster.columns = tuple(first_seen)
-    for key in REQUIRED_COLUMNS:
-        if key not in first_seen:
-            aliases = "・".join(f"「{a}」" for a in COLUMN_ALIASES[key][:3] + ("username",))
-            problems.append(
-                RosterProblem(
-                    header_row,
-                    f"必須の列「{COLUMN_LABELS[key]}」がありません（見出しを {aliases} のどれかにしてください）",
-                )
-            )
-    if any(key not in first_seen for key in REQUIRED_COLUMNS):
-        # Without the user-name column every data row would only repeat the same problem.
-        return
-    if not [row for _, row in data_rows if not is_comment(row, first_seen["login"])]:
-        problems.append(RosterProblem(None, f"{roster.path}: 名簿にデータ行がありません"))
-        return
+    return columns
 
-    seen: dict[str, tuple[int, str]] = {}
-    login_column = first_seen["login"]
-    for number, row in data_rows:
-        if is_comment(row, login_column):
-            continue
-        values = {key: "" for key in COLUMN_LABELS}
-        for index, cell in enumerate(row):
-            if index in columns:
-                values[columns[index]] = cell
-            elif cell.strip() and index >= len(header):
-                problems.append(
-                    RosterProblem(number, f"{column_letter(index)}列に見出しのないデータがあります")
-                )
-        entry = _validate_entry(number, values, reserved, seen, problems)
-        if entry is not None:
-            roster.entries.append(entry)
-    problems.sort(key=lambda p: p.row or 0)
+
+def _missing_columns(
+    header_row: int, present: Sequence[str], problems: list[RosterProblem]
+) -> bool:
+    """Whether a required column is missing (each one a problem)."""
+    missing = [key for key in REQUIRED_COLUMNS if key not in present]
+    for key in missing:
+        aliases = "・".join(f"「{a}」" for a in COLUMN_ALIASES[key][:3] + ("username",))
+        problems.append(
+            RosterProblem(
+                header_row,
+                f"必須の列「{COLUMN_LABELS[key]}」がありません（見出しを {aliases} のどれかにしてください）",
+            )
+        )
+    return bool(missing)
+
+
+def _row_values(
+    number: int,
+    row: Sequence[str],
+    header_width: int,
+    columns: dict[int, str],
+    problems: list[RosterProblem],
+) -> dict[str, str]:
+    """A data row's cells by column key ("" where empty); data beyond the header is a problem."""
+    values = {key: "" for key in COLUMN_LABELS}
+    for index, cell in enumerate(row):
+        if index in columns:
+            values[columns[index]] = cell
+        elif cell.strip() and index >= header_width:
+            problems.append(
+                RosterProblem(number, f"{column_letter(index)}列に見出しのないデータがあります")
+            )
+    return values
 
 
 def _validate_entry(

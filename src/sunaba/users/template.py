@@ -8,7 +8,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from sunaba.users.roster import COLUMN_ALIASES, COLUMN_LABELS, COURSE_RULE, LOGIN_RULE, MAX_TEXT
+from sunaba.users.roster import COURSE_RULE, LOGIN_RULE, MAX_TEXT
+from sunaba.users.roster_columns import COLUMN_ALIASES, COLUMN_LABELS
 
 
 @dataclass(frozen=True)

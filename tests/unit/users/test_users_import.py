@@ -24,7 +24,7 @@ from sunaba.cli import main
 from sunaba.config import SiteConfig
 from sunaba.records import Person, session_scope
 from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
-from sunaba.users.apply import ImportFailed, import_roster
+from sunaba.users.apply import ImportFailed
 from sunaba.users.cli import run_import
 from sunaba.users.passwords import (
     PASSWORD_ALPHABET,
@@ -33,6 +33,7 @@ from sunaba.users.passwords import (
     write_passwords_file,
 )
 from sunaba.users.roster import read_roster
+from sunaba.users.roster_import import import_roster
 
 ROSTER = (
     "ユーザー名,氏名,メールアドレス,所属,コース\n"

@@ -8,12 +8,12 @@ import openpyxl
 import pytest
 
 from sunaba.users.roster import (
-    column_letter,
     login_problem,
     normalize_login,
     read_roster,
     split_courses,
 )
+from sunaba.users.roster_columns import column_letter
 from sunaba.users.roster_files import decode_csv_bytes
 
 GOOD = (

@@ -11,7 +11,8 @@ import pytest
 from tests.unit.users.test_users_import import site, user_infos  # noqa: F401  (fixture)
 
 from sunaba.cli import main
-from sunaba.users.roster import COLUMN_LABELS, read_roster
+from sunaba.users.roster import read_roster
+from sunaba.users.roster_columns import COLUMN_LABELS
 from sunaba.users.template import COLUMNS, HEADER, csv_template, write_template
 
 PEOPLE = [
