@@ -1,7 +1,9 @@
 """`make bench`: run every benchmarks/bench_*.py in turn; each prints its own table of figures
 measured side by side with the stock alternative, with ratios. bench_courses.py grades the model
 solution of every assignment of every course in courses/ (sandbox against stock nbgrader).
-bench_dashboard.py renders the staff course dashboard for 500 learners against the formgrader."""
+bench_dashboard.py renders the staff course dashboard for 500 learners against the formgrader.
+bench_class.py runs its short form: a class of 10 learners working through a real assignment
+(the full class of 60 and runs against a live hub: see its docstring)."""
 
 from __future__ import annotations
 
