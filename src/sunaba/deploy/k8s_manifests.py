@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from sunaba.checks.judge_service import SOCKET_ENV
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.deploy import k8s_layout as L
+from sunaba.deploy.k8s_judge import SOCKET_DIR as JUDGE_SOCKET_DIR
+from sunaba.deploy.k8s_judge import SOCKET_PATH as JUDGE_SOCKET
+from sunaba.deploy.k8s_judge import SOCKET_VOLUME, judge_container, judge_volumes
 from sunaba.deploy.k8s_objects import LABELS
 from sunaba.deploy.k8s_objects import meta as _meta
 from sunaba.deploy.k8s_objects import restricted as _restricted
@@ -17,9 +21,33 @@ from sunaba.runtime.state import public_datasets_dir
 def grader_template(config: SiteConfig) -> dict:
     """What every grading pod is made from (`sunaba.grading.pods` builds its pods with this very
     function): the learner image, no network (see grader_policy), no credentials, the public
-    datasets read-only, nothing writable but a small /tmp, tight limits."""
+    datasets read-only, nothing writable but a small /tmp, tight limits; no grader (k8s_judge)."""
     k8s = config.deploy.k8s
     limits = {"memory": str(parse_size(k8s.grader_memory)), "cpu": str(k8s.grader_cpu)}
+    learner = {
+        "name": "grader",
+        "image": k8s.singleuser_image,
+        # The job comes on stdin and the results leave on stdout, both through the hub's
+        # pods/attach stream: the pod needs no network for either.
+        "command": [grader_python(config), "-m", "sunaba.grading.inpod"],
+        "stdin": True,
+        "stdinOnce": True,
+        "tty": False,
+        "env": [
+            {"name": "HOME", "value": "/tmp"},
+            {"name": "TMPDIR", "value": "/tmp"},
+            {"name": "LANG", "value": "C.UTF-8"},
+            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+            {"name": SOCKET_ENV, "value": JUDGE_SOCKET},
+        ],
+        "securityContext": _restricted(L.LEARNER_UID),
+        "resources": {"limits": limits, "requests": limits},
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": SOCKET_VOLUME, "mountPath": JUDGE_SOCKET_DIR, "readOnly": True},
+            *grader_dataset_mounts(config),
+        ],
+    }
     return {
         "apiVersion": "v1",
         "kind": "PodTemplate",
@@ -36,32 +64,10 @@ def grader_template(config: SiteConfig) -> dict:
                     "fsGroup": L.LEARNER_GID,
                     "seccompProfile": {"type": "RuntimeDefault"},
                 },
-                "containers": [
-                    {
-                        "name": "grader",
-                        "image": k8s.singleuser_image,
-                        # The job comes on stdin and the results leave on stdout, both through
-                        # the hub's pods/attach stream: the pod needs no network for either.
-                        "command": [grader_python(config), "-m", "sunaba.grading.inpod"],
-                        "stdin": True,
-                        "stdinOnce": True,
-                        "tty": False,
-                        "env": [
-                            {"name": "HOME", "value": "/tmp"},
-                            {"name": "TMPDIR", "value": "/tmp"},
-                            {"name": "LANG", "value": "C.UTF-8"},
-                            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
-                        ],
-                        "securityContext": _restricted(L.LEARNER_UID),
-                        "resources": {"limits": limits, "requests": limits},
-                        "volumeMounts": [
-                            {"name": "tmp", "mountPath": "/tmp"},
-                            *grader_dataset_mounts(config),
-                        ],
-                    }
-                ],
+                "containers": [learner, judge_container(beside=learner)],
                 "volumes": [
                     {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                    *judge_volumes(),
                     {
                         "name": "sunaba-shared",
                         "persistentVolumeClaim": {"claimName": L.SHARED_CLAIM, "readOnly": True},

@@ -6,15 +6,18 @@ root filesystem, its own PID namespace, a memory and CPU limit; see
 machine (`sunaba.grading.sandbox`) without namespaces or throwaway uids.
 
 The job comes as one JSON line on stdin (the hub writes it through the pods/attach API, so the
-pod needs no network): the submission's files, the notebooks to run, this course's grader files
-and the limits. For each notebook, in order, a fresh kernel and a fresh executor (nbgrader's
-`Execute`, `sunaba.grading.execute`) are forked; the executor prints the executed notebook as one
-JSON line on stdout, which the hub reads back through the same attach stream. Logs go nowhere.
+pod needs no network): the submission's files, the notebooks to run and the limits. No grader
+reaches this container: `assert_check` and `check` in the kernel ask the judge container beside
+it (`sunaba.grading.pod_judge`) over the socket named by `SUNABA_JUDGE_SOCKET`. For each
+notebook, in order, a fresh kernel and a fresh executor (nbgrader's `Execute`,
+`sunaba.grading.execute`) are forked; the executor prints the executed notebook (and when each
+cell ran, for the judge's verdicts) as one JSON line on stdout, which the hub reads back through
+the same attach stream. Logs go nowhere.
 
-Kernel and executor share the pod's only uid, so what keeps the learner's code away from the
-results is that this process and the executors are not dumpable: a process of the same uid can
-neither trace them nor open their descriptors under /proc. It can still kill them; a notebook
-whose executor dies has no result, which the hub scores as failed, never as passed.
+Kernel and executor share this container's only uid, so what keeps the learner's code away
+from the results is that this process and the executors are not dumpable: a process of the
+same uid can neither trace them nor open their descriptors under /proc. It can still kill them;
+a notebook whose executor dies has no result, which the hub scores as failed, never as passed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sunaba.checks.judge_service import SOCKET_ENV
 from sunaba.sandbox.enter import close_all_but
 from sunaba.sandbox.namespace import PR_SET_CHILD_SUBREAPER, prctl
 
@@ -182,10 +186,10 @@ def run_notebooks(job: dict, out: int, scratch: Path) -> None:
     workdir = scratch / "submission"
     workdir.mkdir(mode=0o700)
     write_files(workdir, _decode(job["files"]))
-    graders = scratch / "graders"
-    graders.mkdir(mode=0o700)
-    write_files(graders, _decode(job.get("graders", {})))
-    env = {**settings["env"], **scratch_env(scratch), "SUNABA_GRADERS_DIR": str(graders)}
+    env = {**settings["env"], **scratch_env(scratch)}
+    if os.environ.get(SOCKET_ENV):
+        # The judge container's socket (the template sets where): checks are judged there.
+        env[SOCKET_ENV] = os.environ[SOCKET_ENV]
     for index, name in enumerate(job["notebooks"]):
         notebook = json.loads(base64.b64decode(job["files"][name]))
         directory = scratch / f"kernel-{index}"

@@ -6,33 +6,49 @@ pod is made from the chart's grader PodTemplate, built here by the very function
 (`sunaba.deploy.k8s_manifests.grader_template`): no network (the chart's NetworkPolicy selects
 the grader label), no service account token, non-root, read-only root filesystem, tight limits.
 
-The pod needs no network to get its job or give its results: the hub attaches to the container
-(the pods/attach API, a websocket to the API server, which reaches the container through the
-kubelet), writes the job as one JSON line on its stdin and reads the executed notebooks from its
-stdout (`sunaba.grading.inpod`). A pod killed for memory, for its deadline, or that dies, turns
-into the same Japanese notes and cell errors as a dead kernel. Every pod is deleted afterwards,
-whatever happened.
+A pod has two containers. The learner's (`sunaba.grading.inpod`) runs the submission and holds
+no grader; the judge (`sunaba.grading.pod_judge`), another uid, gets the course's graders and
+answers the kernel's checks over a socket in a volume both mount, as the judge beside a local
+sandbox does. The pod needs no network to get its job or give its results: the hub attaches to
+each container (the pods/attach API, a websocket to the API server, which reaches the container
+through the kubelet): the graders go to the judge, then the job to the learner's container, whose
+executed notebooks come back on its stdout; then the judge is told to stop and prints its
+record, and the verdicts are given to the cells as on one machine (`pod_results`). A pod killed
+for memory, for its deadline, or that dies, turns into the same Japanese notes and cell errors as
+a dead kernel. Every pod is deleted afterwards, whatever happened.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import copy
-import json
 import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.grading.execute import KERNEL_DIED, human_size, mark_code_cells
-from sunaba.grading.inpod import bad_file_name
-from sunaba.grading.jobs import Job, JobResult, SandboxError, settings_for
-from sunaba.kube_attach import attach_exchange
+from sunaba.deploy import k8s_judge
+from sunaba.grading.jobs import Job, JobResult, SandboxError, SandboxSettings
+from sunaba.grading.pod_payloads import (
+    PodSettings,
+    course_graders,
+    job_payload,
+    judge_payload,
+    pod_manifest,
+    refused,
+)
+from sunaba.grading.pod_results import (
+    DEADLINE,
+    NOT_STARTED,
+    TOO_LARGE,
+    PodOutcome,
+    job_result,
+    verdict_records,
+    why_stopped,
+)
+from sunaba.kube_attach import attached
 
 log = logging.getLogger("sunaba.grading")
 
@@ -42,67 +58,37 @@ log = logging.getLogger("sunaba.grading")
 API_PERMISSIONS = {"pods": ("create", "delete", "get"), "pods/attach": ("create", "get")}
 
 CONTAINER = "grader"
-START_TIMEOUT = 300  # seconds for a pod to be scheduled and its image pulled
-DEADLINE_GRACE = 60  # seconds past the executors' own deadlines before a pod is stopped
 POLL_SECONDS = 0.5
+JUDGE_SECONDS = 30  # for the judge container to listen, and to hand back its record
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
-TOO_LARGE = "実行結果が大きすぎるため打ち切りました（出力の上限を超えました）"
-UNREADABLE = "採点用の環境から読めない結果が返りました"
-NO_RESULT = "{name}: 採点用の環境が途中で止まり、実行結果が返りませんでした"
-BROKEN_NOTEBOOK = "提出されたノートブックが読めません（JSON として壊れています）"
-BAD_NAME = "提出物のファイル名が不正です: {name!r}"
-OOM = "採点用のポッドがメモリの上限（{limit}）を超えたため停止しました"
-DEADLINE = "採点用のポッドが制限時間（{seconds}秒）を超えたため停止しました"
-CRASHED = "採点用のポッドが異常終了しました（終了コード {code}）"
-NOT_STARTED = "採点用のポッドが起動しませんでした（{reason}）"
-JOB_REFUSED = "採点用のポッドがこの提出物を実行できませんでした: {error}"
 
+def pod_settings(config: SiteConfig, course_id: str, assignment_id: str) -> PodSettings:
+    from sunaba.checks.hub import graders_dir
+    from sunaba.config.schema import parse_size
+    from sunaba.courses.layout import courses_dir
+    from sunaba.deploy.k8s_manifests import grader_template
 
-@dataclass(frozen=True)
-class PodSettings:
-    namespace: str
-    workers: int
-    template: dict  # the PodTemplate's `template`: metadata and spec of every grading pod
-    job_settings: dict  # what the in-pod program needs: timeouts, output cap, environment
-    graders: dict[str, bytes]  # this course's grader files, relative to the graders directory
-    memory_limit: int
-    start_timeout: float = START_TIMEOUT
-    deadline_grace: int = DEADLINE_GRACE
-
-    @classmethod
-    def from_config(cls, config: SiteConfig, course_id: str, assignment_id: str) -> PodSettings:
-        from sunaba.checks.hub import graders_dir
-        from sunaba.config.schema import parse_size
-        from sunaba.courses.layout import courses_dir
-        from sunaba.deploy.k8s_manifests import grader_template
-
-        # The same limits and environment as a local sandbox; only where they apply differs.
-        local = settings_for(config, course_id, assignment_id)
-        graders_root = graders_dir(config, courses_dir(config).parent / "hub_config")
-        return cls(
-            namespace=current_namespace(),
-            workers=local.workers,
-            template=grader_template(config)["template"],
-            job_settings={
-                "cell_timeout": local.cell_timeout,
-                "notebook_timeout": local.notebook_timeout,
-                "max_output": local.max_output,
-                "max_file_bytes": local.limits.max_file_bytes,
-                "env": local.env,
-            },
-            graders=course_graders(graders_root, course_id),
-            memory_limit=parse_size(config.deploy.k8s.grader_memory),
-        )
-
-    def budget(self, job: Job) -> int:
-        """Seconds the executors may take for `job`, as for a local sandbox."""
-        per_notebook = self.job_settings["notebook_timeout"] + self.job_settings["cell_timeout"]
-        return len(job.notebooks) * (per_notebook + 30)
-
-    def max_result(self, job: Job) -> int:
-        source = sum(len(job.files[name]) for name in job.notebooks)
-        return 2 * source + len(job.notebooks) * (self.job_settings["max_output"] + (1 << 20))
+    # The same limits and environment as a local sandbox; only where they apply differs. The
+    # judge runs in the pod, so no grader account of this machine is looked up (no graders root).
+    local = SandboxSettings.from_config(config, course_id, assignment_id, Path(os.devnull))
+    graders_root = graders_dir(config, courses_dir(config).parent / "hub_config")
+    return PodSettings(
+        namespace=current_namespace(),
+        workers=local.workers,
+        template=grader_template(config)["template"],
+        job_settings={
+            "cell_timeout": local.cell_timeout,
+            "notebook_timeout": local.notebook_timeout,
+            "max_output": local.max_output,
+            "max_file_bytes": local.limits.max_file_bytes,
+            "env": local.env,
+        },
+        course=course_id,
+        assignment=assignment_id,
+        graders=course_graders(graders_root, course_id),
+        memory_limit=parse_size(config.deploy.k8s.grader_memory),
+    )
 
 
 def current_namespace() -> str:
@@ -112,127 +98,6 @@ def current_namespace() -> str:
     with contextlib.suppress(OSError):
         return SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
     return "default"
-
-
-def course_graders(graders_root: Path, course_id: str) -> dict[str, bytes]:
-    """Only this course's graders, as a local sandbox sees them: another course's expected
-    answers stay out of the pod."""
-    directory = graders_root / course_id
-    if not directory.is_dir():
-        return {}
-    return {
-        str(path.relative_to(graders_root)): path.read_bytes()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts
-    }
-
-
-def pod_manifest(settings: PodSettings, name: str, job: Job) -> dict:
-    """The template as rendered, with a name and this job's deadline."""
-    template = copy.deepcopy(settings.template)
-    spec = template["spec"]
-    # Past the hub's own timeouts: a pod whose hub went away still ends by itself.
-    spec["activeDeadlineSeconds"] = int(
-        settings.start_timeout + settings.budget(job) + 2 * settings.deadline_grace
-    )
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {**template["metadata"], "name": name},
-        "spec": spec,
-    }
-
-
-def job_payload(settings: PodSettings, job: Job) -> bytes:
-    """The one JSON line the in-pod program reads on stdin."""
-    b64 = {name: base64.b64encode(data).decode("ascii") for name, data in job.files.items()}
-    graders = {k: base64.b64encode(v).decode("ascii") for k, v in settings.graders.items()}
-    line = {
-        "settings": settings.job_settings,
-        "files": b64,
-        "notebooks": list(job.notebooks),
-        "graders": graders,
-    }
-    return (json.dumps(line) + "\n").encode("utf-8")
-
-
-def refused(job: Job) -> JobResult | None:
-    """What a local sandbox refuses before starting, refused before a pod is made."""
-    bad = bad_file_name(job.files)
-    if bad is not None:
-        return JobResult(problems=[BAD_NAME.format(name=bad)])
-    try:
-        for name in job.notebooks:
-            json.loads(job.files[name])
-    except (KeyError, ValueError):
-        return JobResult(problems=[BROKEN_NOTEBOOK])
-    return None
-
-
-# ----------------------------------------------------------------------------------------------
-# From what came back to a result
-
-
-@dataclass
-class PodOutcome:
-    data: bytes = b""
-    problems: list[str] = field(default_factory=list)
-    stopped: str = ""  # why the pod stopped early (Japanese), or ""
-    cut: bool = False  # the hub stopped reading: the pod is deleted without waiting for it
-
-
-def job_result(job: Job, outcome: PodOutcome, seconds: float) -> JobResult:
-    result = JobResult(problems=list(outcome.problems), seconds=seconds)
-    for line in outcome.data.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            message = json.loads(line)
-        except ValueError:
-            result.problems.append(UNREADABLE)
-            continue
-        if isinstance(message, dict) and "error" in message:
-            result.problems.append(JOB_REFUSED.format(error=message["error"]))
-            continue
-        if not isinstance(message, dict) or not isinstance(message.get("notebook"), dict):
-            result.problems.append(UNREADABLE)
-            continue
-        if message.get("name") in job.notebooks:
-            # No judge runs beside a pod: whatever verdicts the notebook claims are dropped.
-            if isinstance(message["notebook"].get("metadata"), dict):
-                message["notebook"]["metadata"].pop("sunaba_judge", None)
-            result.executed[message["name"]] = message["notebook"]
-    for name in job.notebooks:
-        if name in result.executed:
-            continue
-        if outcome.stopped:
-            # As if the kernel had died: every cell of a notebook that did not finish fails.
-            notebook = json.loads(job.files[name])
-            mark_code_cells(notebook, 0, "KernelDied", f"{KERNEL_DIED}（{outcome.stopped}）")
-            result.executed[name] = notebook
-            result.problems.append(f"{NO_RESULT.format(name=name)}（{outcome.stopped}）")
-        else:
-            result.problems.append(NO_RESULT.format(name=name))
-    return result
-
-
-def why_stopped(pod, settings: PodSettings) -> str:
-    """From the pod's final status: OOMKilled, over its deadline, or a non-zero exit."""
-    status = pod.status
-    if status is None:
-        return ""
-    deadline = DEADLINE.format(seconds=pod.spec.active_deadline_seconds)
-    if status.reason == "DeadlineExceeded":
-        return deadline
-    for container in status.container_statuses or []:
-        terminated = container.state.terminated if container.state else None
-        if terminated is None:
-            continue
-        if terminated.reason == "OOMKilled":
-            return OOM.format(limit=human_size(settings.memory_limit))
-        if terminated.exit_code:
-            return CRASHED.format(code=terminated.exit_code)
-    return ""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,10 +172,10 @@ class PodPool:
             if waiting:
                 outcome = PodOutcome(problems=[NOT_STARTED.format(reason=waiting)])
                 return job_result(job, outcome, time.monotonic() - started)
-            outcome = await self._exchange(attach, name, job)
+            outcome = await self._judged_exchange(attach, name, job)
             if not outcome.stopped and not outcome.cut:
                 pod = await self._final_state(core, name)
-                outcome.stopped = why_stopped(pod, self.settings) if pod else ""
+                outcome.stopped = why_stopped(pod, self.settings.memory_limit) if pod else ""
             return job_result(job, outcome, time.monotonic() - started)
         finally:
             await self._delete(core, name)
@@ -330,37 +195,58 @@ class PodPool:
             await asyncio.sleep(POLL_SECONDS)
         return f"{reason}、{int(self.settings.start_timeout)}秒待ちました"
 
-    async def _exchange(self, attach, name: str, job: Job) -> PodOutcome:
-        """Send the job on the container's stdin; read its stdout until the container ends."""
+    async def _judged_exchange(self, attach, name: str, job: Job) -> PodOutcome:
+        """The graders to the judge container; once it listens, the job to the learner's;
+        once that is done, the judge's record back. No record: `outcome.verdicts` is None,
+        and every `assert_check` of the submission fails for want of a verdict."""
         import aiohttp
 
+        said, outcome, learner_started = bytearray(), None, False
+        try:
+            async with attached(
+                attach, name, self.settings.namespace, k8s_judge.CONTAINER
+            ) as judge:
+                await judge.send(judge_payload(self.settings))
+                await read_lines(judge, said, 1)  # {"ready": true}
+                learner_started = True
+                outcome = await self._exchange(attach, name, job)
+                await judge.send(b"done\n")  # any line: the learner's container is done
+                await read_lines(judge, said, 2)  # {"verdicts": [...]}
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            if permission_refused(exc):
+                raise attach_refused(exc) from exc
+            if learner_started and outcome is None:
+                raise  # the learner's exchange failed, not the judge: the run stops
+            # The judge ended early (the pod's final state says why): no record.
+            log.warning("lost the judge of grading pod %s: %s", name, exc)
+        if outcome is None:
+            outcome = await self._exchange(attach, name, job)
+        outcome.verdicts = verdict_records(bytes(said))
+        return outcome
+
+    async def _exchange(self, attach, name: str, job: Job) -> PodOutcome:
+        """Send the job on the learner container's stdin; read its stdout until it ends."""
         outcome = PodOutcome()
         limit = self.settings.max_result(job)
         received = bytearray()
         timeout = self.settings.budget(job) + self.settings.deadline_grace
-        payload = job_payload(self.settings, job)
         try:
-            async with asyncio.timeout(timeout):
-                await attach_exchange(
-                    attach,
-                    name,
-                    self.settings.namespace,
-                    CONTAINER,
-                    payload,
-                    received,
-                    enough=lambda data: len(data) > limit,
-                )
+            async with (
+                asyncio.timeout(timeout),
+                attached(attach, name, self.settings.namespace, CONTAINER) as stream,
+            ):
+                await stream.send(job_payload(self.settings, job))
+                await stream.read_into(received, enough=lambda data: len(data) > limit)
             if len(received) > limit:
                 outcome.problems.append(TOO_LARGE)
                 outcome.cut = True
         except TimeoutError:
             outcome.stopped = DEADLINE.format(seconds=timeout)
-        except aiohttp.WSServerHandshakeError as exc:
-            if exc.status in (401, 403):
-                raise SandboxError(
-                    "採点用のポッドに接続する権限（pods/attach）がありません。chart の Role "
-                    f"（sunaba-grading）を確認してください（{exc.status}）"
-                ) from exc
+        except Exception as exc:
+            if permission_refused(exc):
+                raise attach_refused(exc) from exc
+            if not is_handshake_error(exc):
+                raise
             # The container ended before the hub could attach: its final state says why.
             log.warning("cannot attach to grading pod %s: %s", name, exc.status)
         outcome.data = bytes(received)
@@ -389,6 +275,30 @@ class PodPool:
             log.warning("grading pod %s was not deleted: %s", name, exc)
 
 
+async def read_lines(stream, received: bytearray, lines: int) -> None:
+    """Until `received` holds `lines` lines, the stream ends, or the judge is too slow."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(JUDGE_SECONDS):
+            await stream.read_into(received, enough=lambda data: data.count(b"\n") >= lines)
+
+
+def is_handshake_error(exc: BaseException) -> bool:
+    import aiohttp
+
+    return isinstance(exc, aiohttp.WSServerHandshakeError)
+
+
+def permission_refused(exc: BaseException) -> bool:
+    return is_handshake_error(exc) and exc.status in (401, 403)
+
+
+def attach_refused(exc) -> SandboxError:
+    return SandboxError(
+        "採点用のポッドに接続する権限（pods/attach）がありません。chart の Role "
+        f"（sunaba-grading）を確認してください（{exc.status}）"
+    )
+
+
 def api_error(exc: BaseException) -> SandboxError:
     """An API failure as the instructor reads it: the whole run stops, with why."""
     from kubernetes_asyncio.client.exceptions import ApiException
@@ -414,6 +324,6 @@ def run_pod_jobs(
     configuration=None,
 ) -> dict[str, JobResult]:
     """Jobs of one assignment, each in a grading pod; {student: JobResult}."""
-    settings = PodSettings.from_config(config, course_id, assignment_id)
+    settings = pod_settings(config, course_id, assignment_id)
     configuration = configuration or in_cluster_configuration()
     return asyncio.run(PodPool(settings, configuration).run(jobs))

@@ -231,12 +231,45 @@ def test_learner_internet_is_a_choice(chart):
 def test_grader_template_is_locked_down(chart):
     (template,) = [o for o in chart.objects if o["kind"] == "PodTemplate"]
     spec = template["template"]["spec"]
-    (container,) = spec["containers"]
-    context = container["securityContext"]
-    assert context["runAsNonRoot"] and not context["allowPrivilegeEscalation"]
-    assert context["readOnlyRootFilesystem"] is True
-    assert container["resources"]["limits"] == {"memory": str(512 * 1024**2), "cpu": "1.0"}
+    for container in spec["containers"]:
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] and not context["allowPrivilegeEscalation"]
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert container["resources"]["limits"] == {"memory": str(512 * 1024**2), "cpu": "1.0"}
     assert spec["automountServiceAccountToken"] is False
+
+
+def test_grader_template_judges_outside_the_learners_container(chart):
+    """Two containers: the learner's runs the submission, the judge (another uid) gets the
+    graders; they share only the judge's socket volume, read-only on the learner's side."""
+    (template,) = [o for o in chart.objects if o["kind"] == "PodTemplate"]
+    spec = template["template"]["spec"]
+    learner, judge = spec["containers"]
+    assert learner["command"][1:] == ["-m", "sunaba.grading.inpod"]
+    assert judge["command"][1:] == ["-m", "sunaba.grading.pod_judge"]
+    assert judge["image"] == learner["image"]
+    assert learner["securityContext"]["runAsUser"] == L.LEARNER_UID
+    assert judge["securityContext"]["runAsUser"] not in (L.LEARNER_UID, 0)
+    assert judge["stdin"] is True and judge["stdinOnce"] is True  # graders in, verdicts out
+
+    def mounts(container):
+        return {m["name"]: m for m in container["volumeMounts"]}
+
+    shared = mounts(learner).keys() & mounts(judge).keys()
+    assert shared == {"judge-socket", "sunaba-shared"}
+    assert mounts(learner)["judge-socket"]["readOnly"] is True
+    assert not mounts(judge)["judge-socket"].get("readOnly")
+    assert all(m["readOnly"] for m in judge["volumeMounts"] if m["name"] == "sunaba-shared")
+    assert mounts(learner)["tmp"]["mountPath"] == mounts(judge)["judge-tmp"]["mountPath"] == "/tmp"
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert "emptyDir" in volumes["judge-socket"] and "emptyDir" in volumes["judge-tmp"]
+    env = {c["name"]: {e["name"]: e.get("value") for e in c["env"]} for c in (learner, judge)}
+    socket = env["grader"]["SUNABA_JUDGE_SOCKET"]
+    assert socket == env["judge"]["SUNABA_JUDGE_SOCKET"]
+    assert socket.startswith(mounts(learner)["judge-socket"]["mountPath"] + "/")
+    assert env["judge"]["SUNABA_KERNEL_UID"] == str(L.LEARNER_UID)
+    assert not any("GRADERS" in name for names in env.values() for name in names)
 
 
 def test_hub_pod_gets_sunaba_config_and_secrets_by_reference(chart):
