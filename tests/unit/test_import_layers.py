@@ -1,0 +1,205 @@
+"""Sunaba's packages are layered: no two subpackages import each other (sunaba.X ↔ sunaba.Y), and
+no module imports itself back through others. Every import counts, also those inside functions:
+a lazy import hides a dependency from the start-up order, not from the design."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "sunaba"
+
+# Known two-way dependencies between subpackages, each one a cycle still to be removed. Any other
+# pair fails the test; a module cycle is excused only when it goes through a known pair's imports.
+KNOWN_PACKAGE_CYCLES = frozenset(
+    frozenset(pair)
+    for pair in (
+        ("courses", "deploy"),
+        ("courses", "exchange"),
+        ("courses", "grading"),
+        ("courses", "runtime"),
+        ("courses", "sandbox"),
+        ("datasets", "runtime"),
+        ("deploy", "hub"),
+        ("exchange", "grading"),
+        ("runtime", "users"),
+        ("sandbox", "showcase"),
+    )
+)
+# Known cycles of modules within one subpackage, each one still to be removed.
+KNOWN_MODULE_CYCLES = frozenset({frozenset({"sunaba.hub.apply", "sunaba.hub.live_services"})})
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The modules of `sunaba` that the file at `path` imports, resolved to modules (a name
+    imported from a package counts as that package's submodule when there is one)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            # `from package import module` imports the module; `from module import name`
+            # the module.
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                for alias in node.names
+            ]
+        else:
+            continue
+        for target in targets:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+    modules = set(paths)
+    return {name: imported_modules(path, name, modules) for name, path in paths.items()}
+
+
+def subpackage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (PACKAGE / parts[-1]).is_dir() else None
+
+
+def package_cycles(graph: dict[str, set[str]]) -> dict[frozenset[str], list[str]]:
+    """Each pair of subpackages importing each other, with one import of each direction."""
+    edges: dict[tuple[str, str], str] = {}
+    for source, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            a, b = subpackage(source), subpackage(target)
+            if a and b and a != b:
+                edges.setdefault((a, b), f"{source} -> {target}")
+    return {
+        frozenset((a, b)): [edge, edges[(b, a)]]
+        for (a, b), edge in edges.items()
+        if (b, a) in edges and a < b
+    }
+
+
+def cycle_groups(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The groups of modules that import one another, directly or not (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def shortest_cycle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """The shortest way from the group's first module back to itself, inside the group."""
+    start = min(group)
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for target in sorted(graph[node] & group):
+            if target == start:
+                return [*paths[node], start]
+            if target not in paths:
+                paths[target] = [*paths[node], target]
+                queue.append(target)
+    raise AssertionError(f"no cycle in {sorted(group)}")
+
+
+def without_known_cycles(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph less the imports between the subpackages of a known pair."""
+    return {
+        source: {
+            target
+            for target in targets
+            if frozenset((subpackage(source), subpackage(target))) not in KNOWN_PACKAGE_CYCLES
+        }
+        for source, targets in graph.items()
+    }
+
+
+def test_no_two_subpackages_import_each_other():
+    found = package_cycles(import_graph())
+    new = {pair: edges for pair, edges in found.items() if pair not in KNOWN_PACKAGE_CYCLES}
+    assert not new, "subpackages importing each other:\n" + "\n".join(
+        f"  {' <-> '.join(sorted(pair))}: {'; '.join(edges)}" for pair, edges in new.items()
+    )
+
+
+def test_no_module_imports_itself_back():
+    graph = without_known_cycles(import_graph())
+    cycles = [
+        shortest_cycle(graph, group)
+        for group in cycle_groups(graph)
+        if frozenset(group) not in KNOWN_MODULE_CYCLES
+    ]
+    assert not cycles, "import cycles:\n" + "\n".join("  " + " -> ".join(c) for c in cycles)
+
+
+def test_imports_inside_functions_and_relative_ones_count(tmp_path):
+    source = tmp_path / "example.py"
+    source.write_text(
+        "import sunaba.a.low\n"
+        "from . import sibling\n"
+        "from ..b import mid\n"
+        "def later():\n"
+        "    from sunaba.c.top import name\n",
+        encoding="utf-8",
+    )
+    modules = {"sunaba.a.low", "sunaba.d.sibling", "sunaba.b", "sunaba.b.mid", "sunaba.c.top"}
+    found = imported_modules(source, "sunaba.d.example", modules)
+    assert found == {"sunaba.a.low", "sunaba.d.sibling", "sunaba.b.mid", "sunaba.c.top"}
+
+
+def test_a_two_way_dependency_and_a_cycle_are_found():
+    graph = {
+        "sunaba.x.one": {"sunaba.y.two"},
+        "sunaba.y.two": {"sunaba.y.three"},
+        "sunaba.y.three": {"sunaba.x.one"},
+        "sunaba.y.four": set(),
+    }
+    assert package_cycles(graph) == {
+        frozenset({"x", "y"}): ["sunaba.x.one -> sunaba.y.two", "sunaba.y.three -> sunaba.x.one"]
+    }
+    [group] = cycle_groups(graph)
+    assert shortest_cycle(graph, group) == [
+        "sunaba.x.one",
+        "sunaba.y.two",
+        "sunaba.y.three",
+        "sunaba.x.one",
+    ]
