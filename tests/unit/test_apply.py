@@ -90,6 +90,14 @@ def test_services_have_least_privilege():
     assert "--timeout=3600" in culler["command"]
 
 
+def test_services_the_hub_starts_may_take_minutes_to_come_up():
+    services = applied().JupyterHub.services
+    started = [s for s in services if "command" in s and "url" in s]
+    assert {s["name"] for s in started} >= {"sunaba-exchange", "sunaba-checks"}
+    assert all(s["timeout"] == 180 for s in started), started
+    assert all("timeout" not in s for s in services if "command" not in s)
+
+
 def test_culler_can_be_turned_off():
     c = applied({"culler": {"enabled": False}})
     assert "idle-culler" not in [s["name"] for s in c.JupyterHub.services]

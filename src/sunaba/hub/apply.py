@@ -159,6 +159,9 @@ def update_templates(c, config: SiteConfig, facts: HubFacts) -> None:
     }
 
 
+MANAGED_SERVICE_TIMEOUT = 180  # seconds
+
+
 def hub_services_and_roles(config: SiteConfig, facts: HubFacts) -> tuple[list, list]:
     """Entries for `c.JupyterHub.services` and `c.JupyterHub.load_roles`, every area's included."""
     services = []
@@ -199,6 +202,11 @@ def hub_services_and_roles(config: SiteConfig, facts: HubFacts) -> tuple[list, l
         services.extend(hook(config, facts))
     for hook in area_hooks("roles"):
         roles.extend(hook(config, facts))
+    for service in services:
+        if "command" in service and "url" in service:
+            # The hub gives up on itself when a service it starts is not up in time; many courses
+            # (one formgrader each) starting at once on two cores took longer than the default 30 s.
+            service.setdefault("timeout", MANAGED_SERVICE_TIMEOUT)
     return services, roles
 
 
