@@ -45,6 +45,7 @@ PORTABLE_MODULES = (
     "exchange/stamps.py",
     "grading/__init__.py",
     "grading/nbfilters.py",
+    "grading/probes.py",
     "grading/replay.py",
     "grading/worker.py",
 )

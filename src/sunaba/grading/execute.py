@@ -18,6 +18,8 @@ import json
 import os
 import time
 
+from sunaba.grading.probes import METADATA_KEY, TAMPERED, is_autograded_test, probe_kernel
+
 # Error outputs the executor writes into cells; the trusted side scores them like any error.
 TIMEOUT = "セルの実行が制限時間（{seconds}秒）を超えたため中断しました。このセルは不合格です"
 KERNEL_DIED = (
@@ -210,14 +212,55 @@ def _manager_class():
     return SandboxKernelManager
 
 
+class _OutputBudget:
+    """What all cells of a notebook print, together, up to `max_output`; an error always
+    passes (without it a failed test would look passed)."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        text = content.get("text")  # streams: the common case, measured without a copy
+        size = len(text) if isinstance(text, str) else len(json.dumps(content))
+        if msg.get("msg_type") != "error" and self.output_bytes + size > self.max_output:
+            if cell_index not in self.capped_cells:
+                self.capped_cells.add(cell_index)
+                note = OUTPUT_CAPPED.format(limit=human_size(self.max_output))
+                # stdout: nbgrader fails a test cell that wrote anything to stderr.
+                outs.append(_node({"output_type": "stream", "name": "stdout", "text": note}))
+            return None
+        self.output_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class _KernelProbes:
+    """A probe (`sunaba.grading.probes`) before and after every autograded test cell. The
+    first one the kernel does not fail as it must puts `tampered_from` at the first cell run
+    since the last honest probe; no probe runs after that."""
+
+    tampered_from: int | None = None
+    unverified_from: int | None = None  # the first cell run since the last honest probe
+
+    async def verify_kernel(self) -> None:
+        if self.tampered_from is not None or self.unverified_from is None or self.stopped:
+            return
+        outcome = await probe_kernel(self.kc, self.km.is_alive, self.timeout)
+        if outcome == "dead":
+            return  # the next cell records the death
+        if outcome != "honest":
+            self.tampered_from = self.unverified_from
+        if outcome == "hung":  # a kernel still busy with the probe would hold up every cell
+            await self.km.interrupt_kernel()
+        self.unverified_from = None
+
+
 def _executor_class():
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbclient.util import run_sync
     from nbgrader.preprocessors import Execute
 
-    class SandboxExecute(Execute):
-        """nbgrader's Execute with a per-notebook deadline, an output budget, and a dead
-        kernel recorded in the cell it died in and the cells after it."""
+    class SandboxExecute(_OutputBudget, _KernelProbes, Execute):
+        """nbgrader's Execute with a per-notebook deadline, an output budget, a dead kernel
+        recorded in the cell it died in and the cells after it, and probes for a kernel that
+        hides failures."""
 
         def __init__(self, *, deadline: float, notebook_timeout: int, max_output: int, **kw):
             super().__init__(**kw)
@@ -232,21 +275,6 @@ def _executor_class():
             self.windows: dict[int, list[int]] = {}
             self.timeout_message = TIMEOUT.format(seconds=self.timeout)
 
-        def output(self, outs, msg, display_id, cell_index):
-            content = msg.get("content", {})
-            text = content.get("text")  # streams: the common case, measured without a copy
-            size = len(text) if isinstance(text, str) else len(json.dumps(content))
-            # An error is never dropped: without it a failed test would look passed.
-            if msg.get("msg_type") != "error" and self.output_bytes + size > self.max_output:
-                if cell_index not in self.capped_cells:
-                    self.capped_cells.add(cell_index)
-                    note = OUTPUT_CAPPED.format(limit=human_size(self.max_output))
-                    # stdout: nbgrader fails a test cell that wrote anything to stderr.
-                    outs.append(_node({"output_type": "stream", "name": "stdout", "text": note}))
-                return None
-            self.output_bytes += size
-            return super().output(outs, msg, display_id, cell_index)
-
         async def async_execute_cell(self, cell, cell_index, execution_count=None, **kw):
             if cell.cell_type != "code" or not cell.source.strip():
                 return await super().async_execute_cell(cell, cell_index, execution_count, **kw)
@@ -258,23 +286,38 @@ def _executor_class():
             if self.stopped is not None:
                 cell.outputs = [_node(error_output(*self.stopped))]
                 return cell
+            test = is_autograded_test(cell)
+            if test:
+                await self.verify_kernel()
+            if self.unverified_from is None:
+                self.unverified_from = cell_index
             started = time.monotonic_ns()
             try:
-                return await super().async_execute_cell(cell, cell_index, execution_count, **kw)
+                await super().async_execute_cell(cell, cell_index, execution_count, **kw)
             except CellTimeoutError:  # the kernel answered but its output never settled
                 cell.outputs.append(_node(error_output("CellTimeoutError", self.timeout_message)))
-                return cell
             except DeadKernelError:
                 cell.outputs.append(_node(error_output("KernelDied", KERNEL_DIED)))
                 self.stopped = ("KernelDied", NOT_RUN_AFTER_DEATH)
-                return cell
             finally:
                 self.windows[cell_index] = [started, time.monotonic_ns()]
+            if test:  # the learner's code it called may have tampered with the kernel
+                await self.verify_kernel()
+            return cell
 
         # The base class binds its own coroutine; the preprocessor calls this name.
         execute_cell = run_sync(async_execute_cell)
 
     return SandboxExecute
+
+
+def mark_tampered(notebook, start: int) -> None:
+    """An error output first in every autograded test cell from `start` on: nbgrader scores
+    them 0, and the learner's feedback says why."""
+    note = TAMPERED.format(position=start + 1)
+    for cell in notebook.cells[start:]:
+        if is_autograded_test(cell):
+            cell.outputs = [_node(error_output("TamperingDetected", note)), *cell.outputs]
 
 
 def _node(data: dict):
@@ -319,10 +362,15 @@ def execute_notebook(
         executor.preprocess(node, {"metadata": {"path": workdir}}, km=manager)
     except RuntimeError as exc:  # the kernel never answered (it died while starting)
         mark_code_cells(notebook, 0, "KernelDied", f"{KERNEL_DIED}（{exc}）")
+        notebook.setdefault("metadata", {})[METADATA_KEY] = {"tampered_from": None}
         return notebook
     finally:
         if windows is not None:
             windows.update(executor.windows)
+    if executor.tampered_from is not None:
+        mark_tampered(node, executor.tampered_from)
+    # Always written, over whatever the submitted notebook held there.
+    node.metadata[METADATA_KEY] = {"tampered_from": executor.tampered_from}
     return json.loads(nbformat.writes(node))
 
 
@@ -336,6 +384,7 @@ def execute_and_report(out: int, name: str, notebook: dict, **execution) -> None
     except Exception as exc:  # the learner sees why; the details are the instructor's business
         reason = f"{type(exc).__name__}: {exc}"
         mark_code_cells(notebook, 0, "SandboxError", SANDBOX_FAILED.format(reason=reason))
+        notebook.setdefault("metadata", {})[METADATA_KEY] = {"tampered_from": None}
         executed = notebook
     message = {"name": name, "notebook": executed, "windows": windows}
     data = (json.dumps(message, ensure_ascii=False) + "\n").encode()

@@ -285,9 +285,11 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
+    from .probes import flag_tampered_grades
     from .replay import ReplayExecution, load_changed_cells, load_results
 
-    load_results(unpack(stdin, max_bytes=MAX_BYTES, max_files=10**6, check_notebooks=False).files)
+    files = unpack(stdin, max_bytes=MAX_BYTES, max_files=10**6, check_notebooks=False).files
+    load_results(files)
     config = load_config(root, request.get("late_policy", "accept"))
     config.Autograde.autograde_preprocessors = [
         ReplayExecution if step is Execute else step
@@ -309,6 +311,8 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     coursedir = _coursedir(config, assignment)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         for student, result in results.items():
+            if result["ok"]:
+                flag_tampered_grades(gradebook, assignment, student, files)
             result.update(_score(gradebook, assignment, student))
     return results
 

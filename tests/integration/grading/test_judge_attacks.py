@@ -236,9 +236,10 @@ def test_forged_verdicts_earn_nothing_and_honest_scores_are_stock(course_world):
     # The judge's message reaches the learner: the test cell failed on the record.
     for student in ("tracebacks", "tracer"):
         assert MISTAKE in autograded(student), autograded(student)
-    # Checks removed or replaced: nothing reached the judge while the test cell ran.
-    for student in ("transformer", "replacer"):
-        assert "判定プロセスにこのセルの答えが届いていません" in autograded(student)
+    # Checks replaced: nothing reached the judge while the test cell ran.
+    assert "判定プロセスにこのセルの答えが届いていません" in autograded("replacer")
+    # Checks removed by a transformer: the probes between cells caught the kernel first.
+    assert "テストの失敗を隠す細工が見つかりました" in autograded("transformer")
 
     run_step(config, COURSE, "feedback", assignment=ASSIGNMENT, students=students)
     found = run_step(config, COURSE, "feedback_files", assignment=ASSIGNMENT, students=students)
