@@ -20,6 +20,7 @@ from sunaba.courses.layout import courses_dir, exchange_root
 from sunaba.courses.model import Assignment, Course, CourseError, load_course_file
 from sunaba.exchange.archive import pack
 from sunaba.exchange.store import ExchangeStore
+from sunaba.grading.probes import tampering_note
 from sunaba.grading.runner import GradingError, files_from, run_step
 from sunaba.progress import Progress
 from sunaba.records.db import default_records_url, ensure_records_schema, session_scope
@@ -153,6 +154,8 @@ class SandboxedAutograder:
         )
         for student, values in scored.items():
             notes = tampering_notes(changed[student]) + ran[student].problems
+            for name, notebook in sorted(ran[student].executed.items()):
+                notes += tampering_note(name, notebook)
             results[student] = StudentResult(**values, notes=notes)
         self._timed("score", started)
         return results
