@@ -1,10 +1,15 @@
 """The Kubernetes grading backend (`sunaba.grading.pods`) driven against a fake API server.
 
-No Kubernetes cluster runs here. `tests.support.fake_kube.FakeKubernetes` is a mock of the cluster
-only, on 127.0.0.1: it records the pod manifests it receives and every request as RBAC names it,
-and runs each pod by starting its container's command — the real in-pod program — as a local
-process, stopping it over its memory limit (reported OOMKilled) or past its deadline (reported
-DeadlineExceeded), as a kubelet would. Job and results travel over its pods/attach websocket.
+No Kubernetes cluster runs here. `tests.support.fake_kube_judge.FakeJudgedCluster` is a mock of
+the cluster only, on 127.0.0.1: it records the pod manifests it receives, every request as RBAC
+names it and what each container was sent on stdin, and runs each pod by starting its
+containers' commands — the real in-pod program and the real judge program — as local processes
+of their own uids (as root: the learner's as `nobody`, the judge's as its own uid), with the
+pod's emptyDir volumes as folders, stopping the pod over its memory limit (reported OOMKilled) or
+past its deadline (reported DeadlineExceeded), as a kubelet would. Mocked, for want of a
+cluster: the API server, the kubelet, and the container boundary itself (a container's private
+volumes are folders only its uid may enter, a read-only mount a folder the other uid cannot
+write). Job, graders, results and verdicts travel over its pods/attach websocket.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ from sunaba.deploy.k8s_manifests import grader_template
 from sunaba.deploy.k8s_policies import grader_policy
 from sunaba.deploy.k8s_rbac import grading_rbac
 from sunaba.grading import pods
+from sunaba.grading.backends import run_jobs
 from sunaba.grading.execute import KERNEL_DIED, TIMEOUT
-from sunaba.grading.jobs import Job
-from sunaba.grading.pool_process import run_jobs
-from tests.support.fake_kube import FakeKubernetes
+from sunaba.grading.jobs import Job, SandboxError
+from sunaba.grading.pod_payloads import BROKEN_NOTEBOOK
+from sunaba.grading.pod_results import CRASHED, DEADLINE, OOM
+from tests.support.fake_kube_judge import FakeJudgedCluster
 from tests.support.pod_grading import (
     ANSWER_42,
     FORGER,
@@ -95,7 +102,7 @@ def graded():
         job("exiter", HOSTILE["exiter"]),
         job("forger", FORGER),
     ]
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(config, "kiso", "hw1", jobs, configuration=fake.configuration())
         yield config, fake, results
 
@@ -121,7 +128,8 @@ def test_every_pod_is_the_rendered_template(graded):
     assert len(fake.created) == 5
     for manifest in fake.created:
         spec = manifest["spec"]
-        (container,) = spec["containers"]
+        container, judge = spec["containers"]
+        assert judge == template["spec"]["containers"][1]
         assert manifest["metadata"]["labels"] == template["metadata"]["labels"]
         assert selector.items() <= manifest["metadata"]["labels"].items()
         assert spec["automountServiceAccountToken"] is False
@@ -159,7 +167,7 @@ def test_the_role_grants_exactly_what_the_backend_calls(graded):
 
 def test_a_pod_killed_for_memory_is_a_dead_kernel():
     config = site(cell_timeout=60)  # the hog must reach the limit before any interrupt
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
             config,
             "kiso",
@@ -171,7 +179,7 @@ def test_a_pod_killed_for_memory_is_a_dead_kernel():
         assert fake.pods == {} and len(fake.deleted) == 2
     assert {"reason": "OOMKilled", "exitCode": 137} in reasons.values()
     hog = results["hog"]
-    oom = pods.OOM.format(limit="900 MB")
+    oom = OOM.format(limit="900 MB")
     assert hog.problems == [
         f"{NOTEBOOK}: 採点用の環境が途中で止まり、実行結果が返りませんでした（{oom}）"
     ]
@@ -191,13 +199,13 @@ def test_a_pod_past_its_deadline_is_a_dead_kernel(monkeypatch):
         return manifest
 
     monkeypatch.setattr(pods, "pod_manifest", short_deadline)
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
             site(), "kiso", "hw1", [job("stuck", IGNORES_INTERRUPTS)],
             configuration=fake.configuration(),
         )  # fmt: skip
         assert fake.pods == {} and len(fake.deleted) == 1
-    deadline = pods.DEADLINE.format(seconds=4)
+    deadline = DEADLINE.format(seconds=4)
     assert results["stuck"].problems == [
         f"{NOTEBOOK}: 採点用の環境が途中で止まり、実行結果が返りませんでした（{deadline}）"
     ]
@@ -205,34 +213,34 @@ def test_a_pod_past_its_deadline_is_a_dead_kernel(monkeypatch):
 
 
 def test_a_pod_that_fails_is_a_dead_kernel_and_is_deleted():
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
             site(), "kiso", "hw1", [job("killer", FAMILY_KILLER)],
             configuration=fake.configuration(),
         )  # fmt: skip
         assert fake.pods == {} and len(fake.deleted) == 1
         assert fake.running_processes() == []  # the orphaned kernel went with the pod
-    crashed = pods.CRASHED.format(code=137)
+    crashed = CRASHED.format(code=137)
     assert text_of(results["killer"].executed[NOTEBOOK], ANSWER) == f"{KERNEL_DIED}（{crashed}）"
 
 
 def test_a_refused_submission_never_becomes_a_pod():
     broken = Job("broken", {NOTEBOOK: b"{not json"}, (NOTEBOOK,))
     escaping = Job("escaping", {NOTEBOOK: demo_notebook(ANSWER_42), "../x": b""}, (NOTEBOOK,))
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
             site(), "kiso", "hw1", [broken, escaping], configuration=fake.configuration()
         )
         assert fake.created == []
-    assert results["broken"].problems == [pods.BROKEN_NOTEBOOK]
+    assert results["broken"].problems == [BROKEN_NOTEBOOK]
     assert results["escaping"].problems == ["提出物のファイル名が不正です: '../x'"]
 
 
 def test_an_api_that_refuses_stops_the_run_in_japanese():
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         configuration = fake.configuration()
         configuration.api_key = {"BearerToken": "wrong-token"}
-        with pytest.raises(pods.SandboxError, match="権限がありません"):
+        with pytest.raises(SandboxError, match="権限がありません"):
             pods.run_pod_jobs(
                 site(), "kiso", "hw1", [job("a", ANSWER_42)], configuration=configuration
             )
@@ -246,7 +254,7 @@ def test_the_local_sandbox_stays_the_default():
 
 def test_run_jobs_uses_pods_when_the_site_says_kubernetes(monkeypatch):
     """The entry point the autograder and the formgrader's button call."""
-    with FakeKubernetes() as fake:
+    with FakeJudgedCluster() as fake:
         monkeypatch.setattr(pods, "in_cluster_configuration", fake.configuration)
         results = run_jobs(site(), "kiso", "hw1", [job("right", ANSWER_42)], uid_offset=512)
         assert len(fake.created) == 1 and fake.pods == {}
