@@ -132,16 +132,114 @@ def start_zygote(config: SiteConfig, paths: StatePaths, log_path: Path) -> subpr
     return proc
 
 
-def stop_process_group(proc: subprocess.Popen | None, grace: float = 3.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
+def claim_run(config: SiteConfig, group: RunGroup) -> bool:
+    """End what an earlier run of this state dir left (refuse while that run lives), then put
+    this process, and so everything it starts, in the run's group."""
     try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        left = group.end_leftovers()
+    except AlreadyRunning as exc:
+        print(str(exc), file=sys.stderr)
+        return False
+    if left:
+        print(
+            say(
+                config,
+                ja=f"前回の実行で残っていたプロセスを {left} 個終了しました",
+                en=f"ended {left} processes an earlier run left",
+            ),
+            flush=True,
+        )
+        kill_leftovers(config, None)
+    group.join()
+    return True
+
+
+class StopRequest:
+    """Ctrl-C (SIGINT) or SIGTERM: the first asks the hub to stop; the hub gets HUB_GRACE."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        self.since: float | None = None
+        self.hub: subprocess.Popen | None = None
+        signal.signal(signal.SIGINT, self.receive)
+        signal.signal(signal.SIGTERM, self.receive)
+
+    def receive(self, _signum, _frame) -> None:
+        if self.since is not None:
+            return
+        self.since = time.monotonic()
+        print(
+            say(self.config, ja="\nSunaba を停止しています…", en="\nstopping Sunaba…"), flush=True
+        )
+        self.forward()
+
+    def forward(self) -> None:
+        if self.hub is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.hub.send_signal(signal.SIGTERM)
+
+    def overdue(self) -> bool:
+        return self.since is not None and time.monotonic() - self.since > HUB_GRACE
+
+
+def start_hub(config: SiteConfig, source: Path, paths: StatePaths) -> subprocess.Popen:
+    log_path = paths.log_dir / "jupyterhub.log"
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            hub_command(config, source),
+            cwd=paths.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def watch_hub(config: SiteConfig, proc: subprocess.Popen, stop: StopRequest) -> int:
+    """Until the hub exits: announce it once it answers; kill it when it overstays a stop."""
+    stop.hub = proc
+    if stop.since is not None:  # asked to stop while the hub was being started
+        stop.forward()
+    elif wait_until_up(config, proc):
+        announce(config)
+    while True:
+        try:
+            return proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if stop.overdue():
+                proc.kill()
+
+
+def end_run(config: SiteConfig, group: RunGroup, hub_pid: int | None) -> None:
+    """Everything the run started and the hub did not stop: learners' cgroups, then the group
+    (proxy, services, formgraders, the fast-start server), however long they take."""
+    kill_leftovers(config, hub_pid)
+    ended = group.end(grace=REST_GRACE)
+    if ended:
+        print(
+            say(
+                config,
+                ja=f"ハブが止めなかったプロセスを {ended} 個終了しました",
+                en=f"ended {ended} processes the hub had not stopped",
+            ),
+            flush=True,
+        )
+
+
+def report_exit(config: SiteConfig, code: int, stop: StopRequest, log_path: Path) -> int:
+    if stop.since is not None:
+        took = time.monotonic() - stop.since
+        print(
+            say(config, ja=f"停止しました（{took:.1f} 秒）", en=f"stopped in {took:.1f} s"),
+            flush=True,
+        )
+        return 0
+    exited = say(
+        config,
+        ja=f"ハブが終了コード {code} で終了しました。{log_path} を確認してください",
+        en=f"the hub exited with code {code}; see {log_path}",
+    )
+    print(exited, file=sys.stderr)
+    return code or 1
 
 
 def run_hub(
@@ -157,65 +255,23 @@ def run_hub(
     may refuse the start; `after_stop` once everything the run started has ended."""
     log_path = paths.log_dir / "jupyterhub.log"
     group = RunGroup(config.hub.state_dir)
+    if not claim_run(config, group):
+        return 1
+    stop = StopRequest(config)
+    code, hub_pid, policy = 1, None, False
     try:
-        left = group.end_leftovers()
-    except AlreadyRunning as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    if left:
-        print(f"前回の実行で残っていたプロセスを {left} 個終了しました", flush=True)
-        kill_leftovers(config, None)
-    group.join()
-    if before_start is not None and not before_start():
-        group.end(grace=REST_GRACE)
-        return 1
-    print(say(config, ja=f"ハブのログ: {log_path}", en=f"hub log: {log_path}"))
-    zygote = start_zygote(config, paths, log_path) if fast_start else None
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            hub_command(config, source),
-            cwd=paths.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stopping = {"since": None}
-
-    def forward(signum, _frame):
-        if stopping["since"] is None:
-            stopping["since"] = time.monotonic()
-            print(say(config, ja="\nSunaba を停止しています…", en="\nstopping Sunaba…"), flush=True)
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    if wait_until_up(config, proc):
-        announce(config)
-    while True:
-        try:
-            code = proc.wait(timeout=0.5)
-            break
-        except subprocess.TimeoutExpired:
-            since = stopping["since"]
-            if since is not None and time.monotonic() - since > HUB_GRACE:
-                proc.kill()
-    stop_process_group(zygote)
-    kill_leftovers(config, proc.pid)
-    group.end(grace=REST_GRACE)
-    if after_stop is not None:
-        after_stop()
-    if stopping["since"] is not None:
-        took = time.monotonic() - stopping["since"]
-        print(
-            say(config, ja=f"停止しました（{took:.1f} 秒）", en=f"stopped in {took:.1f} s"),
-            flush=True,
-        )
-        return 0
-    exited = say(
-        config,
-        ja=f"ハブが終了コード {code} で終了しました。{log_path} を確認してください",
-        en=f"the hub exited with code {code}; see {log_path}",
-    )
-    print(exited, file=sys.stderr)
-    return code or 1
+        if before_start is not None and not before_start():
+            return 1
+        policy = True
+        print(say(config, ja=f"ハブのログ: {log_path}", en=f"hub log: {log_path}"))
+        if fast_start:
+            start_zygote(config, paths, log_path)
+        if stop.since is None:
+            proc = start_hub(config, source, paths)
+            hub_pid = proc.pid
+            code = watch_hub(config, proc, stop)
+    finally:
+        end_run(config, group, hub_pid)
+        if after_stop is not None and policy:
+            after_stop()
+    return report_exit(config, code, stop, log_path)

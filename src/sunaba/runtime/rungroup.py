@@ -99,12 +99,12 @@ class RunGroup:
                     f"この状態フォルダでは Sunaba がすでに動いています（pid {pid}）。"
                     "先にそちらを止めてください（その端末で Ctrl-C）"
                 )
-        if pids:
-            self.end(grace=3.0)
-        return len(pids)
+        return self.end(grace=3.0) if pids else 0
 
-    def end(self, grace: float) -> None:
-        """SIGTERM every member, give them `grace` seconds, then SIGKILL until none is left."""
+    def end(self, grace: float) -> int:
+        """SIGTERM every member, give them `grace` seconds, then SIGKILL until none is left;
+        returns how many members there were."""
+        members = len(self.pids())
         self._signal_all(signal.SIGTERM)
         deadline = time.monotonic() + grace
         while self.pids() and time.monotonic() < deadline:
@@ -116,6 +116,7 @@ class RunGroup:
             self._reap()
             time.sleep(0.05)
         self._reap()
+        return members
 
     def remove(self) -> None:
         """Delete the (empty) group; a run that still has members keeps it."""
