@@ -173,3 +173,62 @@ def learner_processes(hub: SunabaHub) -> list[str]:
         result = subprocess.run(["pgrep", "-u", account, "-a"], capture_output=True, text=True)
         found += [line for line in result.stdout.splitlines() if "<defunct>" not in line]
     return found
+
+
+# -- what one run of `sunaba up` started ---------------------------------------------------------
+
+
+def _read(pid: int, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return b""
+
+
+def _environ(pid: int) -> dict[str, str]:
+    found = {}
+    for item in _read(pid, "environ").split(b"\0"):
+        key, _, value = item.decode(errors="replace").partition("=")
+        if key:
+            found[key] = value
+    return found
+
+
+def _live_pids() -> list[int]:
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    return [pid for pid in pids if pid != os.getpid() and _parent_of(pid) is not None]
+
+
+def running_services(world: CourseWorld) -> dict[str, list[int]]:
+    """name -> pids of this hub's long-running processes: the hub, its proxy, the fast-start
+    server and each managed service (found by the JUPYTERHUB_SERVICE_NAME the hub gives it).
+    Their own children (a formgrader's kernels, the servers forked from the fast-start
+    server) are left out."""
+    config, hub = world.config, world.hub
+    api_url = f"http://127.0.0.1:{config.hub.hub_port}"
+    names = {}
+    for pid in _live_pids():
+        args = _read(pid, "cmdline").decode(errors="replace").split("\0")
+        env = _environ(pid)
+        if env.get("JUPYTERHUB_SERVICE_NAME") and env.get("JUPYTERHUB_API_URL", "").startswith(
+            api_url
+        ):
+            names[pid] = env["JUPYTERHUB_SERVICE_NAME"]
+        elif any(a.endswith("configurable-http-proxy") for a in args) and (
+            str(config.hub.proxy_api_port) in args
+        ):
+            names[pid] = "proxy"
+        elif any(a.endswith("/jupyterhub") for a in args[:2]) and env.get("SUNABA_CONFIG") == str(
+            hub.config_file
+        ):
+            names[pid] = "hub"
+        elif "sunaba.sandbox.zygote" in args and str(hub.state_dir / "zygote.sock") in args:
+            # Servers forked from it keep its command line but run as their learner.
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{pid}").st_uid == 0:
+                    names[pid] = "zygote"
+    found: dict[str, list[int]] = {}
+    for pid, name in names.items():
+        if names.get(_parent_of(pid)) != name:
+            found.setdefault(name, []).append(pid)
+    return found
