@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sunaba.config.loader import validate
-from sunaba.grading.pool_process import FORMGRADER_UID_OFFSET
+from sunaba.grading.backends import FORMGRADER_UID_OFFSET
 from sunaba.runtime.rungroup import RunGroup
 from sunaba.sandbox import uid_ranges
 from sunaba.sandbox.limits import learner_cgroup_parent

@@ -75,8 +75,8 @@ class ExecuteHandler(BaseHandler):
     in a grading sandbox; the formgrader scores the result. One run at a time per service."""
 
     async def post(self, course: str, assignment: str):
+        from sunaba.grading.backends import FORMGRADER_UID_OFFSET, run_jobs
         from sunaba.grading.jobs import Job, SandboxError
-        from sunaba.grading.pool_process import FORMGRADER_UID_OFFSET, run_jobs
 
         self.need_staff(course)
         student = self.get_query_argument("student", "")

@@ -104,8 +104,8 @@ class SandboxedAutograder:
         return prepared
 
     def _run(self, course, assignment, prepared_future):
+        from sunaba.grading.backends import run_jobs
         from sunaba.grading.jobs import Job, SandboxError
-        from sunaba.grading.pool_process import run_jobs
 
         jobs = []
         for student, item in sorted(prepared_future.result().items()):

@@ -14,8 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from sunaba.config.schema import SiteConfig
-from sunaba.grading.jobs import Job, JobResult, SandboxError, SandboxSettings, settings_for
+from sunaba.grading.jobs import Job, JobResult, SandboxError, SandboxSettings
 from sunaba.grading.judging import JudgeSettings
 from sunaba.grading.pool import GradingPool
 from sunaba.sandbox.limits import Limits
@@ -41,34 +40,6 @@ def _settings_from_json(data: dict) -> SandboxSettings:
             "judge": JudgeSettings(**data["judge"]) if data.get("judge") else None,
         }
     )
-
-
-# The formgrader's single runs (through the exchange service) may overlap a CLI run: their uids
-# start past every CLI slot (at most 256 workers, two uids each), so no two live sandboxes share
-# a uid and with it a process limit.
-FORMGRADER_UID_OFFSET = 2 * 256
-
-
-def run_jobs(
-    config: SiteConfig,
-    course_id: str,
-    assignment_id: str,
-    jobs: list[Job],
-    *,
-    uid_offset: int = 0,
-    on_done=None,
-) -> dict:
-    """Jobs of one assignment through a fresh pool process; {student: JobResult}.
-    With `grading.backend: kubernetes`, each job in a grading pod instead (no uids to offset:
-    pods share nothing)."""
-    if config.grading.backend == "kubernetes":
-        from sunaba.grading.pods import run_pod_jobs
-
-        return run_pod_jobs(config, course_id, assignment_id, jobs)
-    python = str(Path(config.hub.prefix) / "venv" / "bin" / "python")
-    settings = settings_for(config, course_id, assignment_id)
-    settings = dataclasses.replace(settings, uid_base=settings.uid_base + uid_offset)
-    return run_in_fresh_process(python, settings, jobs, on_done)
 
 
 def _read_progress(stream, on_done, tail: list[bytes]) -> None:
