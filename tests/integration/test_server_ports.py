@@ -10,9 +10,7 @@ the spawn fails at once with a Japanese message instead of leaving the hub waiti
 from __future__ import annotations
 
 import json
-import random
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import requests
 
 from sunaba.sandbox.ports import listeners
 from tests.support.hub import SunabaHub
+from tests.support.ports import free_port_block
 
 pytestmark = pytest.mark.integration
 
@@ -64,24 +63,9 @@ print('NOW', len(held))
 """
 
 
-def _free_block(span: int) -> int:
-    """First of `span` consecutive loopback ports nothing listens on, below the ranges hubs
-    derive their services' ports from (20000 and up) and the ephemeral ones."""
-    for _ in range(200):
-        low = random.randrange(10000, 20000 - span)
-        try:
-            for port in range(low, low + span):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return low
-    raise AssertionError("no block of free loopback ports")
-
-
 @pytest.fixture(params=[True, False], ids=["fast-start", "bubblewrap"])
 def port_hub(request):
-    low = _free_block(SPAN)
+    low = free_port_block(SPAN)
     extra = Path(tempfile.mkdtemp(prefix="sunaba-test-ports-"))
     extra.chmod(0o755)
     rule = extra / "50-ports.py"
