@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import requests
 
 from sunaba.sandbox.ports import listeners
 from tests.support.hub import Learner, SunabaHub
@@ -90,16 +89,6 @@ def _class_of(hub: SunabaHub, size: int) -> list[Learner]:
     return learners
 
 
-def _identity(hub: SunabaHub, learner) -> str:
-    response = requests.get(
-        f"{hub.url}/user/{learner.name}/api/me",
-        headers={"Authorization": f"token {learner.token}"},
-        timeout=60,
-    )
-    response.raise_for_status()
-    return response.json()["identity"]["username"]
-
-
 def _ready_or_error(hub: SunabaHub, learner, deadline: float) -> str:
     """'' once the learner's server is ready, or what went wrong."""
     while True:  # as the hub's Japanese 429 page does: wait and ask again
@@ -146,6 +135,6 @@ def test_sixty_at_once_beside_a_port_hoarder(class_hub):
             serving[uids[owners.pop()]] = port
     assert sorted(serving) == sorted(x.name for x in learners)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        identities = list(pool.map(lambda x: _identity(hub, x), learners))
+        identities = list(pool.map(hub.identity, learners))
     assert identities == [x.name for x in learners]
     assert "held by another process" in hub.log_text()

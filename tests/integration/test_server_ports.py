@@ -94,16 +94,6 @@ def _owners(low: int) -> dict[int, set[int]]:
     return found
 
 
-def _identity(hub: SunabaHub, learner) -> str:
-    response = requests.get(
-        f"{hub.url}/user/{learner.name}/api/me",
-        headers={"Authorization": f"token {learner.token}"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return response.json()["identity"]["username"]
-
-
 def _uid(hub: SunabaHub, learner) -> int:
     import pwd
 
@@ -132,8 +122,8 @@ def test_held_ports_neither_block_nor_capture_other_servers(port_hub):
     alice, bob = hub.new_learner("alice"), hub.new_learner("bob")
     hub.spawn(alice, timeout=600)
     hub.spawn(bob, timeout=600)
-    assert _identity(hub, alice) == "alice"
-    assert _identity(hub, bob) == "bob"
+    assert hub.identity(alice) == "alice"
+    assert hub.identity(bob) == "bob"
     owners = _owners(low)
     assert owners[low + 5] == {_uid(hub, alice)}, owners
     assert owners[low + 6] == {_uid(hub, bob)}, owners
@@ -149,7 +139,7 @@ def test_held_ports_neither_block_nor_capture_other_servers(port_hub):
     message = _failed_spawn(hub, carol)
     assert "学習用サーバーを起動できませんでした" in message, message
     assert f"{low + 7}, {low + 8}, {low + 9}" in message, message
-    assert _identity(hub, alice) == "alice"
+    assert hub.identity(alice) == "alice"
 
 
 def _failed_spawn(hub: SunabaHub, learner) -> str:

@@ -270,6 +270,17 @@ class SunabaHub:
     def account_of(self, learner: Learner) -> str:
         return f"{self.user_prefix}{learner.name}"
 
+    def identity(self, learner: Learner) -> str:
+        """Whom the learner's server, reached through the proxy with their token, says it
+        serves: a server another learner stood in for would name someone else."""
+        response = requests.get(
+            f"{self.url}/user/{learner.name}/api/me",
+            headers={"Authorization": f"token {learner.token}"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()["identity"]["username"]
+
     def home_of(self, learner: Learner) -> Path:
         return self.home_root / self.account_of(learner)
 
