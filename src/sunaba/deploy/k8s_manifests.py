@@ -12,9 +12,7 @@ from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_judge import SOCKET_DIR as JUDGE_SOCKET_DIR
 from sunaba.deploy.k8s_judge import SOCKET_PATH as JUDGE_SOCKET
 from sunaba.deploy.k8s_judge import SOCKET_VOLUME, judge_container, judge_volumes
-from sunaba.deploy.k8s_objects import LABELS
-from sunaba.deploy.k8s_objects import meta as _meta
-from sunaba.deploy.k8s_objects import restricted as _restricted
+from sunaba.deploy.k8s_objects import LABELS, meta, restricted
 from sunaba.runtime.state import public_datasets_dir
 
 
@@ -40,7 +38,7 @@ def grader_template(config: SiteConfig) -> dict:
             {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
             {"name": SOCKET_ENV, "value": JUDGE_SOCKET},
         ],
-        "securityContext": _restricted(L.LEARNER_UID),
+        "securityContext": restricted(L.LEARNER_UID),
         "resources": {"limits": limits, "requests": limits},
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},
@@ -51,7 +49,7 @@ def grader_template(config: SiteConfig) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "PodTemplate",
-        "metadata": _meta(L.GRADER_TEMPLATE),
+        "metadata": meta(L.GRADER_TEMPLATE),
         "template": {
             "metadata": {"labels": {**LABELS, L.ROLE_LABEL: "grader"}},
             "spec": {

@@ -28,7 +28,7 @@ REGISTRY = Path("/etc/sunaba/uid-ranges")
 REGISTRY_ENV = "SUNABA_UID_REGISTRY"  # another registry file (tests)
 CONFIG_KEY = "grading.sandbox_uid_base"
 # Two uids per CLI worker (at most 256 workers), and as many again from `base + 512` for the
-# formgrader's single runs (grading.sandbox.FORMGRADER_UID_OFFSET).
+# formgrader's single runs (grading.backends.FORMGRADER_UID_OFFSET).
 GRADING_UID_SPAN = 4 * 256
 UID_CEILING = 4_000_000_000  # the schema's upper bound for the base
 
