@@ -107,10 +107,8 @@ def _verdict_problem(questions: list[str], verdicts) -> str:
 
 
 def apply_verdicts(nb, judged) -> None:
-    """The judge's record decides every graded cell that calls `assert_check`. `judged` is
-    None only where no judge runs (a grading pod judges inside, as before)."""
-    if judged is None:
-        return
+    """The judge's record decides every graded cell that calls `assert_check`. Both backends
+    attach a record to every executed notebook; none attached counts as no verdict."""
     cells = judged.get("cells") if isinstance(judged, dict) else None
     cells = cells if isinstance(cells, dict) else {}
     for index, cell in enumerate(nb.cells):

@@ -71,10 +71,11 @@ def test_an_error_the_kernel_reported_stays_and_is_not_doubled():
     assert len(_errors(nb.cells[0])) == 1  # still failed: the plain assert's own error
 
 
-def test_without_a_judge_nothing_changes_and_a_malformed_record_fails():
+def test_no_record_or_a_malformed_record_fails():
     nb = _notebook('assert_check("q1", a)\n')
-    apply_verdicts(nb, None)  # a grading pod: no judge ran
-    assert _errors(nb.cells[0]) == []
+    apply_verdicts(nb, None)  # nothing attached: no verdict, on either backend
+    assert _errors(nb.cells[0]) == [NO_VERDICT.format(question="q1")]
+    nb = _notebook('assert_check("q1", a)\n')
     apply_verdicts(nb, ["forged"])
     assert _errors(nb.cells[0]) == [NO_VERDICT.format(question="q1")]
 
