@@ -153,6 +153,11 @@ def _entry(line: bytes) -> dict | None:
         value = json.loads(line)
     except ValueError:
         return None
+    return verdict_record(value)
+
+
+def verdict_record(value) -> dict | None:
+    """One verdict of a judge's record ({t, question, ok, message}), or None if malformed."""
     if not isinstance(value, dict):
         return None
     t, question, ok, message = (value.get(k) for k in ("t", "question", "ok", "message"))

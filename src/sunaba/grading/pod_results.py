@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sunaba.grading.execute import KERNEL_DIED, human_size, mark_code_cells
 from sunaba.grading.jobs import Job, JobResult
-from sunaba.grading.judging import attach_verdicts, cell_windows
+from sunaba.grading.judging import attach_verdicts, cell_windows, verdict_record
 
 TOO_LARGE = "実行結果が大きすぎるため打ち切りました（出力の上限を超えました）"
 UNREADABLE = "採点用の環境から読めない結果が返りました"
@@ -43,20 +43,8 @@ def verdict_records(data: bytes) -> list[dict] | None:
         except ValueError:
             continue
         if isinstance(message, dict) and isinstance(message.get("verdicts"), list):
-            return [r for r in message["verdicts"] if _is_record(r)]
+            return [r for r in map(verdict_record, message["verdicts"]) if r is not None]
     return None
-
-
-def _is_record(record) -> bool:
-    if not isinstance(record, dict):
-        return False
-    t, question, ok, message = (record.get(k) for k in ("t", "question", "ok", "message"))
-    return (
-        isinstance(t, int)
-        and isinstance(question, str)
-        and isinstance(ok, bool)
-        and isinstance(message, str)
-    )
 
 
 def job_result(job: Job, outcome: PodOutcome, seconds: float) -> JobResult:
