@@ -1,5 +1,6 @@
-"""One hub with two synced courses and a grader for kiso/hw1, shared by every drill here (the
-hub restart drill comes last, by file name)."""
+"""One hub with two synced courses and a grader for kiso/hw1, shared by every drill here. Drills
+run in file-name order and each leaves the hub running; the last one (test_up_interrupted) adds a
+third course and stops, kills and starts `sunaba up` again."""
 
 from __future__ import annotations
 

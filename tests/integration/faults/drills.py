@@ -232,3 +232,54 @@ def running_services(world: CourseWorld) -> dict[str, list[int]]:
         if names.get(_parent_of(pid)) != name:
             found.setdefault(name, []).append(pid)
     return found
+
+
+def _listening_ports() -> set[int]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for row in (line.split() for line in handle.readlines()[1:]):
+                if row[3] == "0A":  # LISTEN
+                    found.add(int(row[1].rsplit(":", 1)[1], 16))
+    return found
+
+
+def run_leftovers(world: CourseWorld, ports: set[int]) -> list[str]:
+    """What is left of a run of `sunaba up` that has ended: members of its run group (the
+    cgroup named after its state dir), processes whose command line, environment or working
+    folder names the hub's test root, learners' processes, and listeners on its ports."""
+    from sunaba.runtime.rungroup import RunGroup
+
+    hub = world.hub
+    root = str(hub.root).encode()
+    members = RunGroup(str(hub.state_dir)).pids()
+    found = []
+    for pid in _live_pids():
+        cwd = ""
+        with contextlib.suppress(OSError):  # some (PID 1 in a container) hide their folder
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        if (
+            pid in members
+            or root in _read(pid, "cmdline")
+            or root in _read(pid, "environ")
+            or cwd.startswith(str(hub.root))
+        ):
+            command = _read(pid, "cmdline").replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{pid} {command}")
+    found += learner_processes(hub)
+    found += [f"port {port} still listening" for port in sorted(ports & _listening_ports())]
+    return found
+
+
+def run_ports(world: CourseWorld) -> set[int]:
+    """Every port this hub's run listens on: public, hub API, proxy API and each service's."""
+    from urllib.parse import urlsplit
+
+    hub, config = world.hub, world.config
+    services = hub.api("GET", "/services")
+    assert services.ok, services.text
+    ports = {config.hub.port, config.hub.hub_port, config.hub.proxy_api_port}
+    for model in services.json().values():
+        if model.get("url"):
+            ports.add(urlsplit(model["url"]).port)
+    return ports
