@@ -35,7 +35,6 @@ import yaml
 from sunaba.datasets.standards import find_standard
 from sunaba.datasets.sunaba_city_defects import City, PlantedDefect, plant_defects
 from sunaba.datasets.sunaba_city_rows import (
-    CODE,  # noqa: F401 - the city's code, read by users of this module
     NAME,
     SEED,
     SITE,
