@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 
 from sunaba.checks.judge_service import SOCKET_ENV
-from sunaba.deploy.k8s_objects import restricted
+from sunaba.deploy.k8s_objects import attached_container, restricted
 
 CONTAINER = "judge"
 UID = 1001  # not the learner's (k8s_layout.LEARNER_UID): the kernel cannot signal or read the judge
@@ -27,25 +27,18 @@ def judge_container(beside: dict) -> dict:
     """The judge, in the learner's container's image, with its limits and its public datasets
     (graders may read them, as a local judge does); nothing else of it."""
     datasets = [m for m in beside["volumeMounts"] if m["name"] == "sunaba-shared"]
+    # The graders come on stdin and the verdicts leave on stdout.
     return {
-        "name": CONTAINER,
-        "image": beside["image"],
-        # The graders come on stdin and the verdicts leave on stdout (pods/attach).
-        "command": [beside["command"][0], "-m", "sunaba.grading.pod_judge"],
-        "stdin": True,
-        "stdinOnce": True,
-        "tty": False,
-        "env": [
-            {"name": "HOME", "value": "/tmp"},
-            {"name": "TMPDIR", "value": "/tmp"},
-            {"name": "LANG", "value": "C.UTF-8"},
+        **attached_container(
+            CONTAINER,
+            beside["image"],
+            [beside["command"][0], "-m", "sunaba.grading.pod_judge"],
             {"name": "MPLBACKEND", "value": "agg"},
             {"name": "MPLCONFIGDIR", "value": "/tmp/matplotlib"},
-            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
             {"name": SOCKET_ENV, "value": SOCKET_PATH},
             {"name": KERNEL_UID_ENV, "value": str(beside["securityContext"]["runAsUser"])},
             *[{"name": "SUNABA_DATASETS_PATH", "value": m["mountPath"]} for m in datasets[:1]],
-        ],
+        ),
         "securityContext": restricted(UID),
         "resources": copy.deepcopy(beside["resources"]),
         "volumeMounts": [

@@ -12,7 +12,7 @@ from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_judge import SOCKET_DIR as JUDGE_SOCKET_DIR
 from sunaba.deploy.k8s_judge import SOCKET_PATH as JUDGE_SOCKET
 from sunaba.deploy.k8s_judge import SOCKET_VOLUME, judge_container, judge_volumes
-from sunaba.deploy.k8s_objects import LABELS, meta, restricted
+from sunaba.deploy.k8s_objects import LABELS, attached_container, meta, restricted
 from sunaba.runtime.state import public_datasets_dir
 
 
@@ -22,22 +22,14 @@ def grader_template(config: SiteConfig) -> dict:
     datasets read-only, nothing writable but a small /tmp, tight limits; no grader (k8s_judge)."""
     k8s = config.deploy.k8s
     limits = {"memory": str(parse_size(k8s.grader_memory)), "cpu": str(k8s.grader_cpu)}
+    # The job comes on stdin and the results leave on stdout.
     learner = {
-        "name": "grader",
-        "image": k8s.singleuser_image,
-        # The job comes on stdin and the results leave on stdout, both through the hub's
-        # pods/attach stream: the pod needs no network for either.
-        "command": [grader_python(config), "-m", "sunaba.grading.inpod"],
-        "stdin": True,
-        "stdinOnce": True,
-        "tty": False,
-        "env": [
-            {"name": "HOME", "value": "/tmp"},
-            {"name": "TMPDIR", "value": "/tmp"},
-            {"name": "LANG", "value": "C.UTF-8"},
-            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+        **attached_container(
+            "grader",
+            k8s.singleuser_image,
+            [grader_python(config), "-m", "sunaba.grading.inpod"],
             {"name": SOCKET_ENV, "value": JUDGE_SOCKET},
-        ],
+        ),
         "securityContext": restricted(L.LEARNER_UID),
         "resources": {"limits": limits, "requests": limits},
         "volumeMounts": [

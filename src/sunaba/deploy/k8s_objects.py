@@ -1,5 +1,6 @@
-"""What every object Sunaba adds to the cluster shares: its labels and metadata, and the
-restricted security context of its containers."""
+"""What every object Sunaba adds to the cluster shares: its labels and metadata, the
+restricted security context of its containers, and the shape of a container the hub talks to
+over pods/attach."""
 
 from __future__ import annotations
 
@@ -17,4 +18,24 @@ def restricted(uid: int, read_only_root: bool = True) -> dict:
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": read_only_root,
         "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def attached_container(name: str, image: str, command: list[str], *env: dict) -> dict:
+    """A container whose work comes on stdin and leaves on stdout through the hub's pods/attach
+    stream, so it needs no network; home and temporary files in its writable /tmp."""
+    return {
+        "name": name,
+        "image": image,
+        "command": command,
+        "stdin": True,
+        "stdinOnce": True,
+        "tty": False,
+        "env": [
+            {"name": "HOME", "value": "/tmp"},
+            {"name": "TMPDIR", "value": "/tmp"},
+            {"name": "LANG", "value": "C.UTF-8"},
+            {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+            *env,
+        ],
     }
