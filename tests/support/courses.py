@@ -163,6 +163,18 @@ class CourseWorld:
     def courses(self) -> Path:
         return self.data / "courses"
 
+    def add_small_course(self, course_id: str, title: str, assignment_title: str) -> Path:
+        """Write a one-assignment course taught by teach3 to cat (not yet synced)."""
+        return write_course(
+            self.courses,
+            self.data / "exercises",
+            course_id,
+            title=title,
+            instructors=["teach3"],
+            learners=["cat"],
+            assignments=[{"id": "s1", "title": {"ja": assignment_title}, "due": FAR_FUTURE}],
+        )
+
     def learner(self, name: str, *, spawn: bool = True) -> Learner:
         if name not in self.people:
             self.people[name] = self.hub.new_learner(name)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sunaba.courses.records import CourseRecord, Enrolment
 from sunaba.exchange.store import ExchangeStore
 from sunaba.records.db import default_records_url, session_scope
-from tests.support.courses import FAR_FUTURE, write_course
 
 pytestmark = pytest.mark.integration
 
@@ -52,15 +51,7 @@ def test_course_added_while_running_then_removed_and_restored(sqlite_world):
     world = sqlite_world
     cat = world.learner("cat")
     staff = world.learner("teach3", spawn=False)
-    course_file = write_course(
-        world.courses,
-        world.data / "exercises",
-        COURSE,
-        title="新設コース",
-        instructors=["teach3"],
-        learners=["cat"],
-        assignments=[{"id": "s1", "title": {"ja": "新設1"}, "due": FAR_FUTURE}],
-    )
+    course_file = world.add_small_course(COURSE, "新設コース", "新設1")
     text = course_file.read_text(encoding="utf-8")
     try:
         report = world.sync()

@@ -26,7 +26,6 @@ from tests.integration.faults.drills import (
     snapshot,
     wait_for,
 )
-from tests.support.courses import FAR_FUTURE, write_course
 
 THIRD_COURSE = "sansu"
 SERVICES = {
@@ -44,15 +43,7 @@ OPTIONAL = {"zygote", "showcase"}
 
 
 def add_third_course(world) -> None:
-    write_course(
-        world.courses,
-        world.data / "exercises",
-        THIRD_COURSE,
-        title="算数コース",
-        instructors=["teach3"],
-        learners=["cat"],
-        assignments=[{"id": "s1", "title": {"ja": "算数1"}, "due": FAR_FUTURE}],
-    )
+    world.add_small_course(THIRD_COURSE, "算数コース", "算数1")
     assert world.sync().ok
 
 
