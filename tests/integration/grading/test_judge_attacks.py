@@ -12,28 +12,21 @@ the autograded notebooks nor the feedback hold anything of the grader but verdic
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from sunaba.config.loader import validate
-from sunaba.courses.accounts import ensure_grader
-from sunaba.courses.course_settings import course_nbgrader_config
-from sunaba.courses.layout import CoursePaths, grader_account
-from sunaba.courses.model import load_course_file
-from sunaba.exchange.archive import collect_files
+from sunaba.courses.layout import CoursePaths
 from sunaba.grading.cycle import SandboxedAutograder
 from sunaba.grading.runner import files_from, run_step
-from tests.support.courses import tar_of
-from tests.support.grading import gradebook_scores, stock_autograde, stock_course_copy
-from tests.support.hub import PREFIX
+from tests.support.grading import (
+    nbgrader_meta,
+    prepare_scratch_course,
+    scratch_course,
+    stock_scores,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -98,22 +91,20 @@ ATTACKS = {
 
 
 def _source_notebook() -> nbformat.NotebookNode:
-    def meta(grade_id, *, grade=False, solution=False, locked=False, points=0):
-        data = {"grade_id": grade_id, "grade": grade, "solution": solution, "locked": locked}
-        if grade:
-            data["points"] = points
-        return {"nbgrader": {**data, "schema_version": 3}}
-
     return new_notebook(
         cells=[
             new_markdown_cell("# 宿題\n\n`answer()` を書いてください。"),
-            new_code_cell(SETUP, metadata=meta("setup", locked=True)),
+            new_code_cell(SETUP, metadata=nbgrader_meta("setup", locked=True)),
             new_code_cell(
                 "### BEGIN SOLUTION\ndef answer():\n    return 7919\n### END SOLUTION\n",
-                metadata=meta("answer", solution=True),
+                metadata=nbgrader_meta("answer", solution=True),
             ),
-            new_code_cell(TEST_Q1, metadata=meta("test_q1", grade=True, locked=True, points=2)),
-            new_code_cell(TEST_Q2, metadata=meta("test_q2", grade=True, locked=True, points=1)),
+            new_code_cell(
+                TEST_Q1, metadata=nbgrader_meta("test_q1", grade=True, locked=True, points=2)
+            ),
+            new_code_cell(
+                TEST_Q2, metadata=nbgrader_meta("test_q2", grade=True, locked=True, points=1)
+            ),
         ],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
     )
@@ -121,46 +112,10 @@ def _source_notebook() -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def course_world():
-    tag = secrets.token_hex(2)
-    root = Path(tempfile.mkdtemp(prefix="sunaba-test-judge-"))
-    root.chmod(0o755)  # the grader account reaches its course directory below
-    (root / "courses" / COURSE).mkdir(parents=True)
-    (root / "courses" / COURSE / "course.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "id": COURSE,
-                "title": {"ja": "判定のテスト"},
-                "instructors": ["teach"],
-                "assignments": [
-                    {"id": ASSIGNMENT, "title": {"ja": "宿題"}, "source": "hw", "points": 3}
-                ],
-            },
-            allow_unicode=True,
-        )
-    )
-    folder = root / "exercises" / COURSE / "hw"
-    folder.mkdir(parents=True)
-    nbformat.write(_source_notebook(), str(folder / "hw.ipynb"))
-    (root / "graders" / COURSE).mkdir(parents=True)
-    (root / "graders" / COURSE / f"{ASSIGNMENT}.py").write_text(GRADER)
-    config = validate(
-        {
-            "hub": {"state_dir": str(root / "state"), "prefix": str(PREFIX)},
-            "sandbox": {"user_prefix": f"sbt{tag}-"},
-            "courses": {
-                "directory": str(root / "courses"),
-                "exercises": str(root / "exercises"),
-            },
-            "checks": {"graders": str(root / "graders")},
-            "grading": {"cell_timeout": 20},
-        },
-        "judge test",
-    )
-    try:
-        yield root, config
-    finally:
-        subprocess.run(["userdel", grader_account(config, COURSE)], check=False)
-        shutil.rmtree(root, ignore_errors=True)
+    with scratch_course(
+        "judge", COURSE, ASSIGNMENT, title="判定のテスト", source=_source_notebook(), grader=GRADER
+    ) as world:
+        yield world
 
 
 def _submission(release: nbformat.NotebookNode, answer: str, root: Path) -> bytes:
@@ -176,26 +131,11 @@ def _submission(release: nbformat.NotebookNode, answer: str, root: Path) -> byte
 
 
 def _prepare(root: Path, config) -> tuple:
-    course = load_course_file(root / "courses" / COURSE / "course.yaml")
-    ensure_grader(config, COURSE)
-    run_step(
-        config, COURSE, "setup", files={"nbgrader_config.json": course_nbgrader_config(course)}
-    )
-    source = collect_files(root / "exercises" / COURSE / "hw", max_bytes=2**30)
-    run_step(config, COURSE, "put_source", stdin=tar_of(source), assignment=ASSIGNMENT)
-    generated = run_step(config, COURSE, "generate", assignments=[{"id": ASSIGNMENT, "due": None}])
-    release = nbformat.reads(
-        files_from(generated[ASSIGNMENT]["files"])["hw.ipynb"].decode("utf-8"), as_version=4
-    )
-    answers = {**HONEST, **ATTACKS}
-    archive = tar_of(
-        {
-            f"{student}/20250401T000000.000000Z/hw.ipynb": _submission(release, answer, root)
-            for student, answer in answers.items()
-        }
-    )
-    run_step(config, COURSE, "collect", stdin=archive, assignment=ASSIGNMENT)
-    return course, course.assignment(ASSIGNMENT)
+    def submissions(release: nbformat.NotebookNode) -> dict:
+        answers = {**HONEST, **ATTACKS}
+        return {student: _submission(release, answer, root) for student, answer in answers.items()}
+
+    return prepare_scratch_course(root, config, COURSE, ASSIGNMENT, submissions)
 
 
 def test_forged_verdicts_earn_nothing_and_honest_scores_are_stock(course_world):
@@ -204,20 +144,13 @@ def test_forged_verdicts_earn_nothing_and_honest_scores_are_stock(course_world):
     paths = CoursePaths.of(config, COURSE)
 
     # Stock nbgrader on the honest ones, judging in its own kernel with the graders at hand.
-    scratch = Path(tempfile.mkdtemp(prefix="sunaba-test-stock-"))
-    try:
-        scratch.chmod(0o711)
-        copy = stock_course_copy(config, COURSE, paths.root, scratch / "c", students=set(HONEST))
-        env = {
-            "SUNABA_GRADERS_DIR": str(root / "graders"),
-            "SUNABA_CHECK_COURSE": COURSE,
-            "SUNABA_CHECK_ASSIGNMENT": ASSIGNMENT,
-        }
-        completed = stock_autograde(config, COURSE, ASSIGNMENT, copy, env=env)
-        stock = gradebook_scores(config, copy, ASSIGNMENT, HONEST)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    assert stock == {"right": 3.0, "wrong": 0.0, "broken": 0.0}, completed.stderr[-3000:]
+    env = {
+        "SUNABA_GRADERS_DIR": str(root / "graders"),
+        "SUNABA_CHECK_COURSE": COURSE,
+        "SUNABA_CHECK_ASSIGNMENT": ASSIGNMENT,
+    }
+    stock, stderr = stock_scores(config, COURSE, ASSIGNMENT, paths.root, HONEST, env=env)
+    assert stock == {"right": 3.0, "wrong": 0.0, "broken": 0.0}, stderr
 
     students = sorted({**HONEST, **ATTACKS})
     results = SandboxedAutograder(config).autograde(course, assignment, students)

@@ -12,28 +12,20 @@ exactly as stock `nbgrader autograde` scores them, with no flag.
 from __future__ import annotations
 
 import json
-import secrets
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from sunaba.config.loader import validate
-from sunaba.courses.accounts import ensure_grader
-from sunaba.courses.course_settings import course_nbgrader_config
-from sunaba.courses.layout import CoursePaths, grader_account
-from sunaba.courses.model import load_course_file
-from sunaba.exchange.archive import collect_files
+from sunaba.courses.layout import CoursePaths
 from sunaba.grading.cycle import SandboxedAutograder
-from sunaba.grading.runner import files_from, run_step
-from tests.support.courses import tar_of
-from tests.support.grading import gradebook_scores, stock_autograde, stock_course_copy
-from tests.support.hub import PREFIX
+from tests.support.grading import (
+    nbgrader_meta,
+    prepare_scratch_course,
+    scratch_course,
+    stock_scores,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -81,29 +73,25 @@ ATTACKS = {
 
 
 def _source_notebook() -> nbformat.NotebookNode:
-    def meta(grade_id, *, grade=False, solution=False, locked=False, points=0):
-        data = {"grade_id": grade_id, "grade": grade, "solution": solution, "locked": locked}
-        if grade:
-            data["points"] = points
-        return {"nbgrader": {**data, "schema_version": 3}}
-
     return new_notebook(
         cells=[
             new_markdown_cell("# 宿題\n\n`answer()` と `double(x)` を書いてください。"),
-            new_code_cell("import math\n", metadata=meta("setup", locked=True)),
+            new_code_cell("import math\n", metadata=nbgrader_meta("setup", locked=True)),
             new_code_cell(
                 "### BEGIN SOLUTION\ndef answer():\n    return 7919\n### END SOLUTION\n",
-                metadata=meta("answer", solution=True),
+                metadata=nbgrader_meta("answer", solution=True),
             ),
             new_code_cell(
                 "### BEGIN SOLUTION\n" + RIGHT_DOUBLE + "### END SOLUTION\n",
-                metadata=meta("double", solution=True),
+                metadata=nbgrader_meta("double", solution=True),
             ),
             new_code_cell(
-                TEST_DOUBLE, metadata=meta("test_double", grade=True, locked=True, points=1)
+                TEST_DOUBLE,
+                metadata=nbgrader_meta("test_double", grade=True, locked=True, points=1),
             ),
             new_code_cell(
-                TEST_ANSWER, metadata=meta("test_answer", grade=True, locked=True, points=2)
+                TEST_ANSWER,
+                metadata=nbgrader_meta("test_answer", grade=True, locked=True, points=2),
             ),
         ],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
@@ -112,44 +100,11 @@ def _source_notebook() -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def course_world():
-    tag = secrets.token_hex(2)
-    root = Path(tempfile.mkdtemp(prefix="sunaba-test-probe-"))
-    root.chmod(0o755)  # the grader account reaches its course directory below
-    (root / "courses" / COURSE).mkdir(parents=True)
-    (root / "courses" / COURSE / "course.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "id": COURSE,
-                "title": {"ja": "確認用テストのテスト"},
-                "instructors": ["teach"],
-                "assignments": [
-                    {"id": ASSIGNMENT, "title": {"ja": "宿題"}, "source": "hw", "points": 3}
-                ],
-            },
-            allow_unicode=True,
-        )
-    )
-    folder = root / "exercises" / COURSE / "hw"
-    folder.mkdir(parents=True)
-    nbformat.write(_source_notebook(), str(folder / "hw.ipynb"))
-    config = validate(
-        {
-            "hub": {"state_dir": str(root / "state"), "prefix": str(PREFIX)},
-            "sandbox": {"user_prefix": f"sbt{tag}-"},
-            "courses": {
-                "directory": str(root / "courses"),
-                "exercises": str(root / "exercises"),
-            },
-            "checks": {"graders": str(root / "graders")},  # none: no judge runs
-            "grading": {"cell_timeout": 20},
-        },
-        "probe test",
-    )
-    try:
-        yield root, config
-    finally:
-        subprocess.run(["userdel", grader_account(config, COURSE)], check=False)
-        shutil.rmtree(root, ignore_errors=True)
+    # No grader file: no judge runs, the test cells are plain asserts.
+    with scratch_course(
+        "probe", COURSE, ASSIGNMENT, title="確認用テストのテスト", source=_source_notebook()
+    ) as world:
+        yield world
 
 
 def _submission(release: nbformat.NotebookNode, answers: dict) -> bytes:
@@ -162,39 +117,14 @@ def _submission(release: nbformat.NotebookNode, answers: dict) -> bytes:
 
 
 def _prepare(root: Path, config) -> tuple:
-    course = load_course_file(root / "courses" / COURSE / "course.yaml")
-    ensure_grader(config, COURSE)
-    run_step(
-        config, COURSE, "setup", files={"nbgrader_config.json": course_nbgrader_config(course)}
-    )
-    source = collect_files(root / "exercises" / COURSE / "hw", max_bytes=2**30)
-    run_step(config, COURSE, "put_source", stdin=tar_of(source), assignment=ASSIGNMENT)
-    generated = run_step(config, COURSE, "generate", assignments=[{"id": ASSIGNMENT, "due": None}])
-    release = nbformat.reads(
-        files_from(generated[ASSIGNMENT]["files"])["hw.ipynb"].decode("utf-8"), as_version=4
-    )
     attacks = {s: {"answer": a, "double": RIGHT_DOUBLE} for s, a in ATTACKS.items()}
     attacks["tracer"]["double"] = "def double(x):\n    return 2 * x + 1\n"  # wrong, skipped
     answers = {**HONEST, **attacks}
-    archive = tar_of(
-        {
-            f"{student}/20250401T000000.000000Z/hw.ipynb": _submission(release, cells)
-            for student, cells in answers.items()
-        }
-    )
-    run_step(config, COURSE, "collect", stdin=archive, assignment=ASSIGNMENT)
-    return course, course.assignment(ASSIGNMENT)
 
+    def submissions(release: nbformat.NotebookNode) -> dict:
+        return {student: _submission(release, cells) for student, cells in answers.items()}
 
-def _stock_scores(root: Path, config, paths: CoursePaths, students) -> dict:
-    scratch = Path(tempfile.mkdtemp(prefix="sunaba-test-stock-"))
-    try:
-        scratch.chmod(0o711)
-        copy = stock_course_copy(config, COURSE, paths.root, scratch / "c", students=set(students))
-        completed = stock_autograde(config, COURSE, ASSIGNMENT, copy)
-        return gradebook_scores(config, copy, ASSIGNMENT, students), completed.stderr[-3000:]
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    return prepare_scratch_course(root, config, COURSE, ASSIGNMENT, submissions)
 
 
 def test_tampered_kernels_lose_the_points_after_tampering_and_honest_scores_are_stock(
@@ -205,7 +135,7 @@ def test_tampered_kernels_lose_the_points_after_tampering_and_honest_scores_are_
     paths = CoursePaths.of(config, COURSE)
     students = sorted({**HONEST, **ATTACKS})
 
-    stock, stderr = _stock_scores(root, config, paths, students)
+    stock, stderr = stock_scores(config, COURSE, ASSIGNMENT, paths.root, students)
     assert {s: stock[s] for s in HONEST} == {"right": 3.0, "wrong": 1.0, "broken": 0.0}, stderr
     # Stock nbgrader believes a kernel that drops the asserts: full marks for a wrong answer.
     assert stock["transformer"] == 3.0, stderr
