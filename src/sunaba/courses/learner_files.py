@@ -14,7 +14,8 @@ state dir, so what their nbgrader needs is copied under the prefix:
 - `venv/etc/jupyter/jupyter_server_config.d/zz-sunaba-courses.json` and
   `venv/etc/jupyter/labconfig/page_config.json`: no formgrader, course list or assignment
   creator in learners' JupyterLab. Formgraders switch them back on in their own config. The
-  server config also loads `sunaba_portable.exchange.lab_open` (マイコース's 「JupyterLab で開く」).
+  server config also loads `sunaba_portable.exchange.lab_open` (マイコース's 「JupyterLab で開く」)
+  and `sunaba_portable.labserver.saving` (a full disk: a Japanese message, the file kept).
 
 Nothing here holds a secret or anything course-specific.
 """
@@ -48,13 +49,19 @@ PORTABLE_MODULES = (
     "grading/probes.py",
     "grading/replay.py",
     "grading/worker.py",
+    "labserver/__init__.py",
+    "labserver/saving.py",
 )
 LEARNER_HIDDEN_SERVER_EXTENSIONS = (
     "nbgrader.server_extensions.formgrader",
     "nbgrader.server_extensions.course_list",
 )
 # 「JupyterLab で開く」 on マイコース: fetch if missing, then open (sunaba.exchange.lab_open).
-LEARNER_SERVER_EXTENSIONS = ("sunaba_portable.exchange.lab_open",)
+# Saves that fail for lack of space: a Japanese message, the file kept (sunaba.labserver.saving).
+LEARNER_SERVER_EXTENSIONS = (
+    "sunaba_portable.exchange.lab_open",
+    "sunaba_portable.labserver.saving",
+)
 LEARNER_HIDDEN_LAB_PLUGINS = (
     "@jupyter/nbgrader:formgrader",
     "@jupyter/nbgrader:course-list",
