@@ -26,6 +26,7 @@ GRADING_CONFIG = {
             "nbconvert.preprocessors.ClearMetadataPreprocessor",
             "nbgrader.preprocessors.LimitOutput",
             "nbgrader.preprocessors.SaveAutoGrades",
+            "sunaba_portable.grading.replay.FlagTampering",
             "nbgrader.preprocessors.AssignLatePenalties",
             "nbgrader.preprocessors.CheckCellMetadata",
         ]

@@ -15,7 +15,7 @@ should.
 
 Test cells from that point on get an error output here (nbgrader scores them 0) and the
 notebook says where (`metadata.sunaba_probes`); the grader account then flags those grades
-for manual grading (`flag_tampered_grades`) and the report says why (`tampering_note`).
+for manual grading (`flag_for_manual_grading`, from `replay.FlagTampering`) and the report says why (`tampering_note`).
 
 Only nbgrader, nbformat and the standard library are imported: grader accounts run this.
 """
@@ -23,7 +23,6 @@ Only nbgrader, nbformat and the standard library are imported: grader accounts r
 from __future__ import annotations
 
 import inspect
-import json
 import random
 import string
 import time
@@ -154,31 +153,18 @@ def tampering_note(name: str, notebook: dict) -> list[str]:
     return [] if start is None else [f"{name}: {TAMPERED.format(position=start + 1)}"]
 
 
-def flag_tampered_grades(gradebook, assignment: str, student: str, executed: dict) -> None:
-    """Mark the autograded test cells from the tampering point on as needing manual grading
-    (the formgrader lists the submission so; a manual score replaces the autograded 0).
-    `executed` is {"<student>/<notebook file>": executed notebook JSON}, as the sandboxes
-    sent them."""
+def flag_for_manual_grading(gradebook, cells, notebook: str, assignment: str, student: str):
+    """Mark the autograded test cells among `cells` (those from the tampering point on) as
+    needing manual grading; a manual score then replaces the autograded 0."""
     from nbgrader.api import MissingEntry
 
-    for key, text in executed.items():
-        owner, _, name = key.partition("/")
-        if owner != student or not name.endswith(".ipynb"):
+    for cell in cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if not (grade_id and is_autograded_test(cell)):
             continue
         try:
-            notebook = json.loads(text)
-        except ValueError:
+            grade = gradebook.find_grade(grade_id, notebook, assignment, student)
+        except MissingEntry:
             continue
-        start = tampered_from(notebook)
-        if start is None:
-            continue
-        for cell in notebook.get("cells", [])[start:]:
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if not (grade_id and is_autograded_test(cell)):
-                continue
-            try:
-                grade = gradebook.find_grade(grade_id, name[: -len(".ipynb")], assignment, student)
-            except MissingEntry:
-                continue
-            grade.needs_manual_grade = True
+        grade.needs_manual_grade = True
     gradebook.db.commit()

@@ -25,6 +25,8 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from .probes import flag_for_manual_grading, tampered_from
+
 MISSING = "採点用の環境から、このノートブックの実行結果が返りませんでした（不合格）"
 MISMATCH = "採点用の環境の実行結果がこのセルと一致しませんでした（不合格）"
 
@@ -35,6 +37,10 @@ RESTORED = (
 NO_VERDICT = "{question}: 採点用の判定プロセスにこのセルの答えが届いていません（不合格）"
 JUDGE_KEY = "sunaba_judge"  # the executed notebook's metadata: {"cells": {index: [verdicts]}}
 CHECK_CALL = re.compile(r"""\bassert_check\(\s*["']([A-Za-z0-9_.-]{1,40})["']""")
+
+# In the preprocessors' shared resources: where the executed notebook's kernel was found
+# tampered with (see sunaba.grading.probes), for FlagTampering after SaveAutoGrades.
+TAMPERED_FROM = "sunaba_tampered_from"
 
 # "<student>/<notebook file>" -> the executed notebook (JSON text), as the sandboxes wrote it.
 _results: dict[str, bytes] = {}
@@ -147,6 +153,14 @@ def _notebook_of(text: str | bytes | None):
     return notebook
 
 
+def replay(nb, resources, executed, reason: str = "") -> None:
+    """What the grading sandbox's run says, put where nbgrader's Execute would have left it:
+    the outputs, the judge's verdicts, and (for FlagTampering) where tampering began."""
+    apply_outputs(nb, executed.cells if executed is not None else None, reason)
+    apply_verdicts(nb, _judged(executed))
+    resources[TAMPERED_FROM] = tampered_from(executed) if executed is not None else None
+
+
 class ReplayExecution(NbGraderPreprocessor):
     """Stands where nbgrader's Execute stands in `sunaba grade autograde`'s last step."""
 
@@ -154,8 +168,7 @@ class ReplayExecution(NbGraderPreprocessor):
         info = resources["nbgrader"]
         key = f"{info['student']}/{info['notebook']}.ipynb"
         executed = _notebook_of(_results.get(key))
-        apply_outputs(nb, executed.cells if executed is not None else None)
-        apply_verdicts(nb, _judged(executed))
+        replay(nb, resources, executed)
         changed = _changed.get(key, {})
         for cell in nb.cells:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -201,6 +214,24 @@ class SandboxedExecute(NbGraderPreprocessor):
         except (ExchangeUnavailable, ValueError, KeyError, TypeError) as exc:
             self.log.error("sandboxed execution failed: %s", exc)
             executed, reason = None, str(exc)
-        apply_outputs(nb, executed.cells if executed is not None else None, reason)
-        apply_verdicts(nb, _judged(executed))
+        replay(nb, resources, executed, reason)
+        return nb, resources
+
+
+class FlagTampering(NbGraderPreprocessor):
+    """After SaveAutoGrades, in both autograde paths (the CLI's and the formgrader's button):
+    the autograded test cells from the point where the kernel was found tampered with need
+    manual grading, so the formgrader lists the submission and an instructor decides."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        start = resources.get(TAMPERED_FROM)
+        if start is None:
+            return nb, resources
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            flag_for_manual_grading(
+                gradebook, nb.cells[start:], info["notebook"], info["assignment"], info["student"]
+            )
         return nb, resources

@@ -283,18 +283,19 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     """nbgrader's autograde with the sandbox's results in place of running the code."""
     from nbgrader.api import Gradebook
     from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
+    from nbgrader.preprocessors import Execute, SaveAutoGrades
 
-    from .probes import flag_tampered_grades
-    from .replay import ReplayExecution, load_changed_cells, load_results
+    from .replay import FlagTampering, ReplayExecution, load_changed_cells, load_results
 
     files = unpack(stdin, max_bytes=MAX_BYTES, max_files=10**6, check_notebooks=False).files
     load_results(files)
     config = load_config(root, request.get("late_policy", "accept"))
-    config.Autograde.autograde_preprocessors = [
-        ReplayExecution if step is Execute else step
-        for step in Autograde.class_traits()["autograde_preprocessors"].default()
-    ]
+    steps = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        steps.append(ReplayExecution if step is Execute else step)
+        if step is SaveAutoGrades:
+            steps.append(FlagTampering)
+    config.Autograde.autograde_preprocessors = steps
     assignment = request["assignment"]
     students = request["students"]
     # What autograde_prepare found, so that restored cells can say so in the feedback.
@@ -311,8 +312,6 @@ def autograde_finish(root: Path, request: dict, stdin: bytes) -> dict:
     coursedir = _coursedir(config, assignment)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         for student, result in results.items():
-            if result["ok"]:
-                flag_tampered_grades(gradebook, assignment, student, files)
             result.update(_score(gradebook, assignment, student))
     return results
 
