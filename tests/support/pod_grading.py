@@ -22,7 +22,11 @@ import nbformat
 import psutil
 
 import sunaba
+from sunaba.config.loader import validate
 
+ANSWER, TEST = 1, 2  # the answer and test cells of `demo_notebook`
+NOTEBOOK = "hw1.ipynb"
+PREFIX = str(Path(sys.executable).parents[2])  # <prefix>/venv/bin/python, as in the image
 ANSWER_42 = "def answer():\n    return 42\n"
 TEST_CELL = "assert answer() == 42\nprint('TEST passed')\n"
 # Code that the learner appends to the answer cell; every one of them defines answer() first.
@@ -99,6 +103,25 @@ def job_settings(cell_timeout=3, notebook_timeout=40, max_output=64 * 1024) -> d
             "NBGRADER_EXECUTION": "autograde",
         },
     }
+
+
+def pod_site(graders: Path | None = None, **grading):
+    """A site that grades in pods with short limits, as the pod backend tests need."""
+    settings = {
+        "hub": {"prefix": PREFIX},
+        "deploy": {"k8s": {"grader_memory": "900M", "grader_cpu": 1}},
+        "grading": {
+            "backend": "kubernetes",
+            "workers": 3,
+            "cell_timeout": 3,
+            "notebook_timeout": 40,
+            "max_output": "64K",
+            **grading,
+        },
+    }
+    if graders is not None:
+        settings["checks"] = {"graders": str(graders)}
+    return validate(settings, "test")
 
 
 def job_line(notebooks: dict[str, bytes], settings: dict | None = None) -> bytes:

@@ -14,9 +14,6 @@ write). Job, graders, results and verdicts travel over its pods/attach websocket
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from sunaba.config.loader import validate
@@ -32,17 +29,19 @@ from sunaba.grading.pod_payloads import BROKEN_NOTEBOOK
 from sunaba.grading.pod_results import CRASHED, DEADLINE, OOM
 from tests.support.fake_kube_judge import FakeJudgedCluster
 from tests.support.pod_grading import (
+    ANSWER,
     ANSWER_42,
     FORGER,
     HOSTILE,
+    NOTEBOOK,
+    PREFIX,
+    TEST,
     demo_notebook,
     error_names,
+    pod_site,
     text_of,
 )
 
-ANSWER, TEST = 1, 2
-NOTEBOOK = "hw1.ipynb"
-PREFIX = str(Path(sys.executable).parents[2])  # <prefix>/venv/bin/python, as in the image
 GRADUAL_HOG = ANSWER_42 + "chunks = []\nwhile True:\n    chunks.append(bytearray(64 << 20))\n"
 # Kills the program above it, then the executor recording it (a sibling: same uid). In that
 # order: the executor dying first would let the program end normally before it is reached.
@@ -65,24 +64,6 @@ IGNORES_INTERRUPTS = ANSWER_42 + (
 )
 
 
-def site(**grading):
-    return validate(
-        {
-            "hub": {"prefix": PREFIX},
-            "deploy": {"k8s": {"grader_memory": "900M", "grader_cpu": 1}},
-            "grading": {
-                "backend": "kubernetes",
-                "workers": 3,
-                "cell_timeout": 3,
-                "notebook_timeout": 40,
-                "max_output": "64K",
-                **grading,
-            },
-        },
-        "test",
-    )
-
-
 def job(student: str, answer: str) -> Job:
     return Job(student, {NOTEBOOK: demo_notebook(answer), "data.csv": b"a,b\n1,2\n"}, (NOTEBOOK,))
 
@@ -94,7 +75,7 @@ def role_grants() -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def graded():
-    config = site()
+    config = pod_site()
     jobs = [
         job("right", ANSWER_42),
         job("wrong", "def answer():\n    return 41\n"),
@@ -166,7 +147,7 @@ def test_the_role_grants_exactly_what_the_backend_calls(graded):
 
 
 def test_a_pod_killed_for_memory_is_a_dead_kernel():
-    config = site(cell_timeout=60)  # the hog must reach the limit before any interrupt
+    config = pod_site(cell_timeout=60)  # the hog must reach the limit before any interrupt
     with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
             config,
@@ -201,7 +182,7 @@ def test_a_pod_past_its_deadline_is_a_dead_kernel(monkeypatch):
     monkeypatch.setattr(pods, "pod_manifest", short_deadline)
     with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
-            site(), "kiso", "hw1", [job("stuck", IGNORES_INTERRUPTS)],
+            pod_site(), "kiso", "hw1", [job("stuck", IGNORES_INTERRUPTS)],
             configuration=fake.configuration(),
         )  # fmt: skip
         assert fake.pods == {} and len(fake.deleted) == 1
@@ -215,7 +196,7 @@ def test_a_pod_past_its_deadline_is_a_dead_kernel(monkeypatch):
 def test_a_pod_that_fails_is_a_dead_kernel_and_is_deleted():
     with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
-            site(), "kiso", "hw1", [job("killer", FAMILY_KILLER)],
+            pod_site(), "kiso", "hw1", [job("killer", FAMILY_KILLER)],
             configuration=fake.configuration(),
         )  # fmt: skip
         assert fake.pods == {} and len(fake.deleted) == 1
@@ -229,7 +210,7 @@ def test_a_refused_submission_never_becomes_a_pod():
     escaping = Job("escaping", {NOTEBOOK: demo_notebook(ANSWER_42), "../x": b""}, (NOTEBOOK,))
     with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
-            site(), "kiso", "hw1", [broken, escaping], configuration=fake.configuration()
+            pod_site(), "kiso", "hw1", [broken, escaping], configuration=fake.configuration()
         )
         assert fake.created == []
     assert results["broken"].problems == [BROKEN_NOTEBOOK]
@@ -242,20 +223,20 @@ def test_an_api_that_refuses_stops_the_run_in_japanese():
         configuration.api_key = {"BearerToken": "wrong-token"}
         with pytest.raises(SandboxError, match="権限がありません"):
             pods.run_pod_jobs(
-                site(), "kiso", "hw1", [job("a", ANSWER_42)], configuration=configuration
+                pod_site(), "kiso", "hw1", [job("a", ANSWER_42)], configuration=configuration
             )
         assert fake.created == []
 
 
 def test_the_local_sandbox_stays_the_default():
     assert validate({}, "test").grading.backend == "sandbox"
-    assert grader_template(site())["metadata"]["name"] == L.GRADER_TEMPLATE
+    assert grader_template(pod_site())["metadata"]["name"] == L.GRADER_TEMPLATE
 
 
 def test_run_jobs_uses_pods_when_the_site_says_kubernetes(monkeypatch):
     """The entry point the autograder and the formgrader's button call."""
     with FakeJudgedCluster() as fake:
         monkeypatch.setattr(pods, "in_cluster_configuration", fake.configuration)
-        results = run_jobs(site(), "kiso", "hw1", [job("right", ANSWER_42)], uid_offset=512)
+        results = run_jobs(pod_site(), "kiso", "hw1", [job("right", ANSWER_42)], uid_offset=512)
         assert len(fake.created) == 1 and fake.pods == {}
     assert text_of(results["right"].executed[NOTEBOOK], TEST) == "TEST passed\n"

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from sunaba.config.loader import validate
 from sunaba.deploy.k8s_judge import CONTAINER as JUDGE_CONTAINER
 from sunaba.deploy.k8s_judge import UID as JUDGE_UID
 from sunaba.grading import pods
@@ -26,11 +23,17 @@ from sunaba.grading.jobs import Job
 from sunaba.grading.pod_results import NO_VERDICTS
 from sunaba.grading.replay import apply_verdicts
 from tests.support.fake_kube_judge import FakeJudgedCluster
-from tests.support.pod_grading import ANSWER_42, demo_notebook, error_names, text_of
+from tests.support.pod_grading import (
+    ANSWER,
+    ANSWER_42,
+    NOTEBOOK,
+    TEST,
+    demo_notebook,
+    error_names,
+    pod_site,
+    text_of,
+)
 
-ANSWER, TEST = 1, 2
-NOTEBOOK = "hw1.ipynb"
-PREFIX = str(Path(sys.executable).parents[2])  # <prefix>/venv/bin/python, as in the image
 SECRET = "GRADER-SECRET-7c2a"  # only in the grader file
 GRADER = f"""
 # {SECRET}
@@ -84,24 +87,6 @@ FAKE_JUDGE = WRONG + (
 FORGED = {"cells": {str(TEST): [{"question": "q1", "ok": True, "message": ""}]}}
 
 
-def site(graders: Path):
-    return validate(
-        {
-            "hub": {"prefix": PREFIX},
-            "checks": {"graders": str(graders)},
-            "deploy": {"k8s": {"grader_memory": "900M", "grader_cpu": 1}},
-            "grading": {
-                "backend": "kubernetes",
-                "workers": 3,
-                "cell_timeout": 3,
-                "notebook_timeout": 40,
-                "max_output": "64K",
-            },
-        },
-        "test",
-    )
-
-
 def checked_job(student: str, answer: str, **metadata) -> Job:
     """A notebook whose graded test cell calls `assert_check`, as a course's would."""
     notebook = nbformat.reads(demo_notebook(answer), as_version=4)
@@ -134,7 +119,7 @@ def judged(tmp_path_factory):
     ]
     with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
-            site(graders), "kiso", "hw1", jobs, configuration=fake.configuration()
+            pod_site(graders), "kiso", "hw1", jobs, configuration=fake.configuration()
         )
         yield fake, results
 
@@ -203,7 +188,7 @@ def test_no_record_from_the_judge_fails_every_check(monkeypatch, tmp_path):
     monkeypatch.setattr(pods, "verdict_records", lambda data: None)
     with FakeJudgedCluster() as fake:
         results = pods.run_pod_jobs(
-            site(tmp_path), "kiso", "hw1", [checked_job("honest", ANSWER_42)],
+            pod_site(tmp_path), "kiso", "hw1", [checked_job("honest", ANSWER_42)],
             configuration=fake.configuration(),
         )  # fmt: skip
     honest = results["honest"]
