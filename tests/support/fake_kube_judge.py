@@ -17,22 +17,15 @@ Still a mock of the cluster only. What it adds, as a kubelet would do it:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
-
 from sunaba.deploy import k8s_layout as L
-from tests.support.fake_kube import OUT_CHUNK, FakeKubernetes, FakePod
-from tests.support.pod_grading import (
-    container_env,
-    kill_pod_processes,
-    scratch_dir,
-    unprivileged,
-)
+from tests.support.fake_kube import FakeKubernetes
+from tests.support.fake_kube_kubelet import FakePod, exit_state, stop_process
+from tests.support.pod_grading import container_env, scratch_dir, unprivileged
 
 
 @dataclass
@@ -82,18 +75,8 @@ class FakeJudgedCluster(FakeKubernetes):
         super().__init__(**kwargs)
         self.stdin: dict[tuple[str, str], bytearray] = {}  # (pod, container) -> what it was sent
 
-    async def _create(self, request):
-        self.requests.append(("pods", "create"))
-        manifest = await request.json()
-        name = manifest["metadata"]["name"]
-        if name in self.pods:
-            return self._status(409, "AlreadyExists")
-        self.created.append(manifest)
-        pod = FakeJudgedPod(manifest, scratch_dir())
-        self.pods[name] = pod
-        self.peak_pods = max(self.peak_pods, len(self.pods))
-        asyncio.get_running_loop().create_task(self._kubelet(pod))
-        return web.json_response(pod.as_json(), status=201)
+    def _new_pod(self, manifest: dict) -> FakeJudgedPod:
+        return FakeJudgedPod(manifest, scratch_dir())
 
     # -- volumes and containers
 
@@ -161,38 +144,22 @@ class FakeJudgedCluster(FakeKubernetes):
             preexec_fn=become,
         )
 
-    async def _kubelet(self, pod: FakeJudgedPod) -> None:
-        await asyncio.sleep(self.start_delay)
-        if pod.manifest["metadata"]["name"] not in self.pods:
-            return
+    async def _start_containers(self, pod: FakeJudgedPod) -> bool:
+        """The volumes, then every container at once: the others first, the learner's last."""
         self._make_volumes(pod)
         for sidecar in pod.manifest["spec"]["containers"][1:]:
             process = await self._start(pod, sidecar)
             pod.sidecars[sidecar["name"]] = process
             asyncio.get_running_loop().create_task(self._sidecar_exit(pod, sidecar, process))
         pod.process = await self._start(pod, pod.container)
-        if pod.manifest["metadata"]["name"] not in self.pods:  # deleted while it started
-            await self._stop(pod)
-            return
-        pod.phase = "Running"
-        watch = asyncio.get_running_loop().create_task(self._limits(pod))
-        code = await pod.process.wait()
-        watch.cancel()
-        if pod.killed_for == "OOMKilled":
-            pod.terminated = {"reason": "OOMKilled", "exitCode": 137}
-        else:
-            pod.terminated = {"reason": "Completed" if code == 0 else "Error",
-                              "exitCode": code if code >= 0 else 128 - code}  # fmt: skip
-        if pod.killed_for == "DeadlineExceeded":
-            pod.phase, pod.reason = "Failed", "DeadlineExceeded"
+        return True
+
+    def _record_exit(self, pod: FakeJudgedPod, code: int) -> None:
+        pod.terminated = exit_state(code, pod.killed_for)  # the phase is pod_phase()'s
 
     async def _sidecar_exit(self, pod: FakeJudgedPod, container: dict, process) -> None:
         code = await process.wait()
-        reason = "Completed" if code == 0 else "Error"
-        pod.sidecar_exits[container["name"]] = {
-            "reason": reason,
-            "exitCode": code if code >= 0 else 128 - code,
-        }
+        pod.sidecar_exits[container["name"]] = exit_state(code)
 
     # -- attach
 
@@ -206,41 +173,11 @@ class FakeJudgedCluster(FakeKubernetes):
         exited = pod.terminated if name == pod.container["name"] else pod.sidecar_exits.get(name)
         if process is None or exited is not None or request.query.get("stdin") != "True":
             return self._status(400, "BadRequest")
-        ws = web.WebSocketResponse(protocols=("v4.channel.k8s.io",), max_msg_size=0)
-        await ws.prepare(request)
-
-        async def forward_stdout():
-            while chunk := await process.stdout.read(OUT_CHUNK):
-                await ws.send_bytes(b"\x01" + chunk)
-
-        loop = asyncio.get_running_loop()
-        forward = loop.create_task(forward_stdout())
+        ws = await self._websocket(request)
         sink = self.stdin.setdefault((request.match_info["name"], name), bytearray())
-        reader = loop.create_task(self._stdin_recorded(ws, process, sink))
-        await asyncio.wait({forward, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if reader.done() and not forward.done():
-            forward.cancel()  # the client went away
-        else:
-            await forward
-            reader.cancel()
-        with contextlib.suppress(Exception):
-            await ws.close()
-        return ws
-
-    async def _stdin_recorded(self, ws, process, sink: bytearray) -> None:
-        async for message in ws:
-            if message.type == WSMsgType.BINARY and message.data[:1] == b"\x00":
-                sink += message.data[1:]
-                process.stdin.write(message.data[1:])
-                with contextlib.suppress(ConnectionError):
-                    await process.stdin.drain()
-        process.stdin.close()  # stdinOnce: the first attach ending closes stdin
+        return await self._relay(ws, process, sink)
 
     async def _stop(self, pod) -> None:
         for process in getattr(pod, "sidecars", {}).values():
-            kill_pod_processes(process.pid, pod.scratch)
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+            await stop_process(process, pod.scratch)
         await super()._stop(pod)
