@@ -22,7 +22,7 @@ import threading
 
 from aiohttp import WSMsgType, web
 
-from tests.support.fake_kube_kubelet import FakeKubelet, FakePod, record_exit, tree_pss
+from tests.support.fake_kube_kubelet import FakeKubelet, FakePod
 from tests.support.fake_kube_objects import OBJECT_KINDS, ObjectHandlers
 from tests.support.fake_workloads import DeploymentRunner
 from tests.support.pod_grading import remove_scratch, scratch_dir
@@ -30,7 +30,6 @@ from tests.support.pod_grading import remove_scratch, scratch_dir
 TOKEN = "fake-service-account-token"
 OUT_CHUNK = 32 * 1024
 PODS = "/api/v1/namespaces/{namespace}/pods"
-__all__ = ["OUT_CHUNK", "PODS", "TOKEN", "FakeKubernetes", "FakePod", "record_exit", "tree_pss"]
 
 
 class FakeKubernetes(FakeKubelet):

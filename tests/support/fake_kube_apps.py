@@ -19,7 +19,6 @@ The pods' programs run as local processes (as `nobody` when the tests run as roo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import re
@@ -28,16 +27,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.support.fake_kube import FakeKubernetes, FakePod, record_exit, tree_pss
-from tests.support.pod_grading import (
-    container_env,
-    container_preexec,
-    kill_pod_processes,
-    scratch_dir,
-    unprivileged,
-)
-
-OUT_CHUNK = 32 * 1024
+from tests.support.fake_kube import PODS, FakeKubernetes
+from tests.support.fake_kube_kubelet import FakePod, stop_process
+from tests.support.pod_grading import container_env, container_preexec, scratch_dir, unprivileged
 
 
 @dataclass
@@ -50,6 +42,11 @@ class FakeAppPod(FakePod):
     @property
     def init_containers(self) -> list[dict]:
         return self.manifest["spec"].get("initContainers", [])
+
+    @property
+    def with_volumes(self) -> bool:
+        """Run with its init containers and volumes (else as the plain kubelet runs a pod)."""
+        return bool(self.init_containers or self.manifest["spec"].get("volumes"))
 
     def as_json(self) -> dict:
         found = super().as_json()
@@ -88,40 +85,22 @@ def matches(labels: dict, selector: str) -> bool:
 class FakeAppCluster(FakeKubernetes):
     # Calls answered 403, as for a service account whose Role lacks them: {(resource, verb)}.
     forbidden: set[tuple[str, str]] = frozenset()
+    object_kinds = ()  # pods only
 
-    async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._authenticate], client_max_size=1 << 30)
-        base = "/api/v1/namespaces/{namespace}/pods"
-        app.router.add_post(base, self._create)
-        app.router.add_get(base, self._list)
-        app.router.add_get(base + "/{name}", self._get)
-        app.router.add_delete(base + "/{name}", self._delete)
-        app.router.add_get(base + "/{name}/attach", self._attach)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+    def _routes(self, app: web.Application) -> None:
+        super()._routes(app)
+        app.router.add_get(PODS, self._list)
 
     # -- the API
 
     async def _create(self, request):
-        self.requests.append(("pods", "create"))
         if ("pods", "create") in self.forbidden:
+            self.requests.append(("pods", "create"))
             return self._status(403, "Forbidden")
-        manifest = await request.json()
-        name = manifest["metadata"]["name"]
-        if name in self.pods:
-            return self._status(409, "AlreadyExists")
-        self.created.append(manifest)
-        pod = FakeAppPod(manifest, scratch_dir(), ip=self._new_ip())
-        self.pods[name] = pod
-        self.peak_pods = max(self.peak_pods, len(self.pods))
-        with_volumes = pod.init_containers or manifest["spec"].get("volumes")
-        kubelet = self._run_app_pod if with_volumes else self._kubelet
-        asyncio.get_running_loop().create_task(kubelet(pod))
-        return web.json_response(pod.as_json(), status=201)
+        return await super()._create(request)
+
+    def _new_pod(self, manifest: dict) -> FakeAppPod:
+        return FakeAppPod(manifest, scratch_dir(), ip=self._new_ip())
 
     def _new_ip(self) -> str:
         taken = {getattr(pod, "ip", "") for pod in [*self.pods.values(), *self.finished.values()]}
@@ -152,25 +131,7 @@ class FakeAppCluster(FakeKubernetes):
         init = pod.init_containers[0]
         if process is None or pod.init_terminated is not None or not init.get("stdin"):
             return self._status(400, "BadRequest")
-        ws = web.WebSocketResponse(protocols=("v4.channel.k8s.io",), max_msg_size=0)
-        await ws.prepare(request)
-
-        async def forward_stdout():
-            while chunk := await process.stdout.read(OUT_CHUNK):
-                await ws.send_bytes(b"\x01" + chunk)
-
-        loop = asyncio.get_running_loop()
-        forward = loop.create_task(forward_stdout())
-        reader = loop.create_task(self._stdin_from(ws, process))
-        await asyncio.wait({forward, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if reader.done() and not forward.done():
-            forward.cancel()
-        else:
-            await forward
-            reader.cancel()
-        with contextlib.suppress(Exception):
-            await ws.close()
-        return ws
+        return await self._relay(await self._websocket(request), process)
 
     # -- the kubelet, for pods with init containers and volumes
 
@@ -228,13 +189,9 @@ class FakeAppCluster(FakeKubernetes):
                         os.chown(path, 0, 0)
                     os.chmod(path, 0o555 if path == directory else 0o444)
 
-    def _deleted(self, pod: FakeAppPod) -> bool:
-        return pod.manifest["metadata"]["name"] not in self.pods
-
-    async def _run_app_pod(self, pod: FakeAppPod) -> None:
-        await asyncio.sleep(self.start_delay)
-        if self._deleted(pod):
-            return
+    async def _start_containers(self, pod: FakeAppPod) -> bool:
+        if not pod.with_volumes:
+            return await super()._start_containers(pod)
         self._make_volumes(pod)
         for init in pod.init_containers[:1]:
             stdin = bool(init.get("stdin"))
@@ -246,39 +203,27 @@ class FakeAppCluster(FakeKubernetes):
             }
             if code != 0 or self._deleted(pod):
                 pod.phase = "Failed"
-                return
+                return False
         container = pod.container
         self._make_read_only(pod, container)
         stdin = bool(container.get("stdin"))
         pod.process = await self._start_container(pod, container, stdin=stdin)
-        if self._deleted(pod):
-            await self._stop(pod)
-            return
-        pod.phase = "Running"
-        watch = asyncio.get_running_loop().create_task(self._memory_limit(pod))
-        code = await pod.process.wait()
-        watch.cancel()
-        record_exit(pod, code)
+        return True
 
-    async def _memory_limit(self, pod: FakeAppPod) -> None:
+    async def _limits(self, pod: FakeAppPod) -> None:
+        """A pod run with volumes has a memory limit but no deadline."""
+        if not pod.with_volumes:
+            return await super()._limits(pod)
         limit = int(pod.container["resources"]["limits"]["memory"])
         while True:
             await asyncio.sleep(0.2)
-            used = tree_pss(pod.process.pid)
-            pod.peak_memory = max(pod.peak_memory, used)
-            if used > limit:
-                pod.killed_for = "OOMKilled"
-                self._kill_tree(pod)
+            if self._over_memory(pod, limit):
                 return
 
     async def _stop(self, pod) -> None:
         init = getattr(pod, "init_process", None)
         if init is not None:
-            kill_pod_processes(init.pid, pod.scratch)
-            if init.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    init.kill()
-                await init.wait()
+            await stop_process(init, pod.scratch)
         await super()._stop(pod)
 
     def output_of(self, name: str) -> str:
