@@ -68,7 +68,10 @@ def world(artifacts):
     graders = Path(f"/tmp/sunaba-network-test-{secrets.token_hex(4)}")
     graders.mkdir(mode=0o700)
     write_graders(graders)
-    hub = SunabaHub(extra={"checks": {"graders": str(graders)}, "network": {"firewall": True}})
+    hub = SunabaHub(
+        extra={"checks": {"graders": str(graders)}, "network": {"firewall": True}},
+        checkout_courses=True,
+    )
     try:
         hub.start(timeout=400)  # every course of the checkout is synced first
         a = hub.new_learner("netattacker")

@@ -48,7 +48,17 @@ class Learner:
 class SunabaHub:
     """One hub process and everything it created, cleaned up by `close()`."""
 
-    def __init__(self, *, memory_limit: str = "768M", max_processes: int = 96, extra=None):
+    def __init__(
+        self,
+        *,
+        memory_limit: str = "768M",
+        max_processes: int = 96,
+        extra=None,
+        checkout_courses: bool = False,
+    ):
+        """`checkout_courses`: sync the checkout's own courses (as `make up` does). Off by
+        default: each course costs the start its generated assignments and a formgrader, and a
+        test that needs courses brings its own or asks for these."""
         tag = secrets.token_hex(2)
         self.user_prefix = f"sbt{tag}-"
         self.root = Path(f"/tmp/sunaba-test-{tag}")
@@ -79,6 +89,9 @@ class SunabaHub:
             # Each test hub is an install of its own: grading uids apart from every other's.
             "grading": {"sandbox_uid_base": 3_000_000_000 + int(tag, 16) * 1024},
         }
+        if not checkout_courses:
+            (self.root / "courses").mkdir()
+            site["courses"] = {"directory": str(self.root / "courses")}
         for section, values in (extra or {}).items():
             site.setdefault(section, {}).update(values)
         self.config_file.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
