@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import sqlite3
 
 import nbformat
 import pytest
@@ -63,3 +64,21 @@ def test_other_errors_pass_unchanged_and_saves_keep_the_mode(tmp_path, monkeypat
     with pytest.raises(web.HTTPError) as refused:
         asyncio.run(manager.save(_notebook("x = 4"), "work.ipynb"))
     assert refused.value.status_code == 500
+
+
+def test_full_disk_errors_are_recognised_through_their_causes():
+    def raised_from(cause):
+        try:
+            try:
+                raise cause
+            except Exception as error:
+                raise web.HTTPError(500, "Unexpected error while saving file") from error
+        except web.HTTPError as error:
+            return error
+
+    assert saving.disk_full(raised_from(OSError(errno.EDQUOT, "Disk quota exceeded")))
+    assert not saving.disk_full(raised_from(OSError(errno.EACCES, "Permission denied")))
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = saving.SQLITE_FULL
+    assert saving.disk_full(raised_from(full))
+    assert not saving.disk_full(raised_from(sqlite3.OperationalError("database is locked")))

@@ -22,11 +22,13 @@ import functools
 import inspect
 import os
 import shutil
+import sqlite3
 import tempfile
 
 from tornado import web
 
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+SQLITE_FULL = 13  # "database or disk is full": the notebook signatures' database, in the home
 DISK_FULL_MESSAGE = (
     "ディスクの空き容量がないため、「{path}」を保存できませんでした。"
     "ファイルは前回保存したときの内容のままです。"
@@ -39,11 +41,17 @@ def _jupyter_server_extension_points():
 
 
 def disk_full(error: BaseException | None) -> bool:
-    """Whether `error`, or an error it was raised from, is ENOSPC or EDQUOT."""
+    """Whether `error`, or an error it was raised from, is ENOSPC, EDQUOT or SQLite's full
+    disk."""
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, OSError) and error.errno in FULL_ERRNOS:
+            return True
+        if (
+            isinstance(error, sqlite3.Error)
+            and getattr(error, "sqlite_errorcode", 0) == SQLITE_FULL
+        ):
             return True
         error = error.__cause__ or error.__context__
     return False
@@ -51,7 +59,7 @@ def disk_full(error: BaseException | None) -> bool:
 
 def _refusal(path: str, error: BaseException) -> web.HTTPError:
     # tornado formats a log message with `%`: a path's own "%" is shown full-width.
-    message = DISK_FULL_MESSAGE.format(path=path.replace("%", "％"))
+    message = DISK_FULL_MESSAGE.format(path=path.strip("/").replace("%", "％"))
     refusal = web.HTTPError(507, message, reason="Insufficient Storage")
     refusal.__cause__ = error
     return refusal
