@@ -51,6 +51,13 @@ class SandboxSection(Section):
         "JupyterLab (same sandbox, a fraction of the CPU). Off: one bubblewrap process per "
         "server. Used only in `full` isolation.",
     )
+    preload_kernels: bool = Field(
+        True,
+        description="Start learners' kernels by forking a process in their own server that has "
+        "already imported ipykernel, numpy, pandas and matplotlib (same sandbox, account and "
+        "limits; about the memory of one kernel more per server). Off: each kernel starts and "
+        "imports on its own. Not used without isolation (`none`).",
+    )
 
 
 class LearnerSection(Section):

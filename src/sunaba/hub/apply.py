@@ -131,6 +131,7 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     fast = sandbox.fast_start and facts.sandbox_mode == "full"
     zygote = StatePaths.from_config(config).zygote_socket
     c.SandboxSpawner.zygote_socket = str(zygote) if fast else ""
+    c.SandboxSpawner.preload_kernels = sandbox.preload_kernels
     area_paths = [path for hook in area_hooks("readonly_paths") for path in hook(config)]
     c.SandboxSpawner.readonly_paths = [config.hub.prefix, *area_paths, *sandbox.readonly_paths]
     scopes = [scope for hook in area_hooks("server_scopes") for scope in hook(config)]

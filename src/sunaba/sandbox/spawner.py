@@ -26,6 +26,7 @@ from traitlets import Bool, Float, Integer, List, Tuple, Unicode, default
 from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, unix_name
 from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
 from sunaba.sandbox.firewall import KERNEL_RUNTIME_DIR, kernel_config_dir, write_kernel_config
+from sunaba.sandbox.kernel_forkserver import PreloadedKernels
 from sunaba.sandbox.limits import (
     CgroupGroup,
     Limits,
@@ -33,13 +34,7 @@ from sunaba.sandbox.limits import (
     cgroup_version,
     join_cgroup_files,
 )
-from sunaba.sandbox.ports import (
-    alive,
-    can_listen,
-    port_owner,
-    process_tree,
-    range_candidate,
-)
+from sunaba.sandbox.ports import alive, can_listen, port_owner, process_tree, range_candidate
 from sunaba.sandbox.zygote import request_spawn
 
 MODES = ("full", "bubblewrap", "none")
@@ -53,7 +48,7 @@ class PortUnavailable(RuntimeError):
     """No port could be listened on (message in Japanese, shown on the learner's spawn page)."""
 
 
-class SandboxSpawner(LocalProcessSpawner):
+class SandboxSpawner(PreloadedKernels, LocalProcessSpawner):
     sandbox_mode = Unicode(
         "full", help="Isolation in force: full, bubblewrap or none (resolved by `sunaba doctor`)."
     ).tag(config=True)
@@ -131,6 +126,7 @@ class SandboxSpawner(LocalProcessSpawner):
         env["USER"] = self.account if self.sandbox_mode == "full" else self.user.name
         env["HOME"] = self.home
         env["SHELL"] = "/bin/bash"
+        env.update(self.preload_env())
         if self._kernels_over_ipc():
             # Kernels over Unix sockets in the sandbox's private /tmp (a short path: a socket
             # path has at most 107 bytes): the network policy refuses loopback TCP.
@@ -152,7 +148,7 @@ class SandboxSpawner(LocalProcessSpawner):
         # process's home: for a server forked from the zygote that is the zygote's (/root),
         # where the learner cannot write, and the layout of their JupyterLab is never saved.
         workspaces = os.path.join(self.home, ".jupyter", "lab", "workspaces")
-        args = [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}"]
+        args = [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}", *self.preload_args()]
         if self._kernels_over_ipc():
             args.append("--KernelManager.transport=ipc")
         return args

@@ -1,0 +1,280 @@
+"""Pre-imported kernels: a per-server process that has imported ipykernel, numpy, pandas and
+matplotlib and forks one kernel per request.
+
+It runs inside the learner's server, so inside the learner's sandbox, as the learner, in the
+learner's cgroup and under the learner's limits; every kernel it forks inherits all of that.
+The server starts it when it loads this module as a server extension (the spawner adds it when
+`sandbox.preload_kernels` is on); it dies with the server (parent-death signal) and its kernels
+die with it (their parent poller). Its socket sits in a 0700 directory of the sandbox's private
+/tmp: only the learner's own processes can ask it for a kernel, which they could start anyway.
+
+A kernel is forked, never exec'd: each child starts a new session, takes the environment and
+working directory of the request, reseeds `random` and numpy's global generator (a fork
+inherits its parent's random state), and runs IPKernelApp with the request's arguments.
+Wire format: that of the zygote (one length-prefixed JSON request, one reply {"pid": n} or
+{"error": text}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib
+import os
+import signal
+import socket
+import sys
+import traceback
+from pathlib import Path
+
+from traitlets import Bool, HasTraits
+
+from sunaba.sandbox.zygote import receive, send
+
+SOCKET_ENV = "SUNABA_KERNEL_FORKSERVER"
+SOCKET_DIR = "/tmp/.sunaba-kernels"
+SOCKET_PATH = f"{SOCKET_DIR}/fork.sock"
+# What a learner's first cell most often needs, and what IPKernelApp itself imports.
+PRELOAD = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "IPython.core.completer",
+    "jedi",
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib_inline.backend_inline",
+    "sunaba.datasets",
+    "sunaba.checks",
+)
+LAUNCHER = "ipykernel_launcher"
+PR_SET_PDEATHSIG = 1
+PROVISIONER = "sunaba-forked"
+
+
+class PreloadedKernels(HasTraits):
+    """The spawner's side (a mixin of SandboxSpawner): a sandboxed server starts the
+    forkserver (this module as a server extension) and takes its kernels from it."""
+
+    preload_kernels = Bool(
+        True, help="Kernels forked from a per-server process that has imported pandas."
+    ).tag(config=True)
+
+    def _preloading(self) -> bool:
+        return self.preload_kernels and self.sandbox_mode != "none"
+
+    def preload_env(self) -> dict[str, str]:
+        return {SOCKET_ENV: SOCKET_PATH} if self._preloading() else {}
+
+    def preload_args(self) -> list[str]:
+        if not self._preloading():
+            return []
+        return [
+            f"--ServerApp.jpserver_extensions={__name__}=True",
+            f"--KernelProvisionerFactory.default_provisioner_name={PROVISIONER}",
+        ]
+
+
+def preload() -> list[str]:
+    """Import what kernels need; return what could not be imported."""
+    # No GUI probing while importing; each kernel gets its own backend back (`_matplotlib`).
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    missing = []
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            missing.append(name)
+    os.environ.pop("MPLBACKEND", None)
+    # Imported objects never change: keep the collector from touching (so copying) their pages.
+    gc.collect()
+    gc.freeze()
+    return missing
+
+
+def request_kernel(socket_path: str, request: dict, timeout: float = 60.0) -> int:
+    """Client side (the provisioner): ask the forkserver for a kernel; return its PID."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(socket_path)
+        send(sock, request)
+        reply = receive(sock)
+    if "error" in reply:
+        raise RuntimeError(reply["error"])
+    return int(reply["pid"])
+
+
+def forkable(argv: list[str]) -> bool:
+    """An ipykernel command line for this very interpreter."""
+    return (
+        len(argv) >= 3
+        and argv[1:3] == ["-m", LAUNCHER]
+        and os.path.realpath(argv[0]) == os.path.realpath(sys.executable)
+    )
+
+
+# -- the kernel -----------------------------------------------------------------------------
+
+
+def _reseed() -> None:
+    import random
+
+    random.seed()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+
+
+def _matplotlib() -> None:
+    """The backend a fresh kernel would get: ipykernel's inline one unless MPLBACKEND says."""
+    if not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is not None:
+        matplotlib.rcParams["backend"] = os.environ["MPLBACKEND"]
+
+
+def _run_kernel(request: dict) -> None:
+    """In the forked child: become the kernel the request describes; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        # The kernel ends when this forkserver does, as a kernel launched by the server would
+        # when the server ends (ipykernel read JPY_PARENT_PID when imported here: say it again).
+        parent = str(os.getppid())
+        os.environ["JPY_PARENT_PID"] = parent
+        if request.get("cwd"):  # else the server's own, as for a kernel it launches
+            os.chdir(request["cwd"])
+        _reseed()
+        _matplotlib()
+        sys.argv = [LAUNCHER, *request["argv"][3:], f"--IPKernelApp.parent_handle={parent}"]
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
+
+
+# -- the server loop --------------------------------------------------------------------------
+
+
+def _reap() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _handle(conn: socket.socket, listener: socket.socket) -> None:
+    request = receive(conn)
+    argv = request.get("argv")
+    if not isinstance(argv, list) or not forkable(argv):
+        send(conn, {"error": f"not an ipykernel command for {sys.executable}: {argv!r}"})
+        return
+    if not isinstance(request.get("env"), dict):
+        send(conn, {"error": "no environment"})
+        return
+    pid = os.fork()
+    if pid == 0:
+        listener.close()
+        conn.close()
+        _run_kernel(request)
+    send(conn, {"pid": pid})
+
+
+def _listen(path: str) -> socket.socket:
+    directory = Path(path).parent
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    return listener
+
+
+def serve(path: str) -> None:
+    # Listen first: a kernel asked for while the imports run waits for them instead of
+    # falling back to a cold start.
+    listener = _listen(path)
+    missing = preload()
+    if missing:
+        print(f"sunaba kernel forkserver: not preloaded: {', '.join(missing)}", file=sys.stderr)
+    listener.settimeout(0.5)
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is for a kernel, not for us
+    print(f"sunaba kernel forkserver ready on {path}", file=sys.stderr, flush=True)
+    while not stopping:
+        _reap()
+        try:
+            conn, _ = listener.accept()
+        except (TimeoutError, InterruptedError):
+            continue
+        with conn:
+            conn.settimeout(10)
+            try:
+                _handle(conn, listener)
+            except (OSError, ValueError) as exc:
+                with contextlib.suppress(OSError):
+                    send(conn, {"error": f"{type(exc).__name__}: {exc}"})
+    listener.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+# -- started by the learner's server ------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def start(path: str):
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "sunaba.sandbox.kernel_forkserver", "--socket", path],
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - the server is single-threaded here
+    )
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    path = os.environ.get(SOCKET_ENV)
+    if not path:
+        return
+    try:
+        process = start(path)
+    except OSError as exc:
+        serverapp.log.warning("sunaba: kernel forkserver not started (%s); cold kernels", exc)
+        return
+    serverapp.log.info("sunaba: kernel forkserver %s starting on %s", process.pid, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Sunaba kernel forkserver (in a sandbox)")
+    parser.add_argument("--socket", default=SOCKET_PATH)
+    serve(parser.parse_args(argv).socket)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
