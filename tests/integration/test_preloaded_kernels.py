@@ -1,0 +1,152 @@
+"""Kernels forked from a learner's pre-imported kernel forkserver (`sandbox.preload_kernels`,
+on by default) are as enclosed as any kernel: the learner's uid, sandbox and cgroup, nothing of
+another learner's; two kernels share no state and no random state; interrupt, restart and a
+kernel that dies work as for a launched kernel; without the forkserver kernels still start."""
+
+from __future__ import annotations
+
+import pwd
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.support.hub import SunabaHub
+
+pytestmark = pytest.mark.integration
+
+WHO = (
+    "import os\n"
+    "ppid = os.getppid()\n"
+    "parent = open(f'/proc/{ppid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode()\n"
+    "server = int(open(f'/proc/{ppid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
+    "print('uid', os.getuid())\n"
+    "print('forked', 'kernel_forkserver' in parent)\n"
+    "print('same-cgroup', open('/proc/self/cgroup').read() == open(f'/proc/{server}/cgroup').read())\n"
+    "print('cgroup', open('/proc/self/cgroup').read().strip().replace(chr(10), ' '))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def hub():
+    test_hub = SunabaHub()
+    try:
+        test_hub.start()
+        yield test_hub
+    finally:
+        test_hub.close()
+
+
+@pytest.fixture(scope="module")
+def pair(hub):
+    ann, bob = hub.new_learner("ann"), hub.new_learner("bob")
+    hub.spawn(ann)
+    hub.spawn(bob)
+    outcome = hub.run(bob, "open('memo.txt', 'w').write('Bの秘密のメモ'); print('saved')")
+    assert outcome["stdout"].strip() == "saved", outcome
+    return ann, bob
+
+
+def lines(outcome: dict) -> dict[str, str]:
+    assert outcome["status"] == "ok", outcome
+    return dict(line.split(" ", 1) for line in outcome["stdout"].splitlines())
+
+
+def kernel_api(hub, learner, method: str, path: str = "", **kwargs):
+    return requests.request(
+        method,
+        f"{hub.url}/user/{learner.name}/api/kernels{path}",
+        headers={"Authorization": f"token {learner.token}"},
+        timeout=60,
+        **kwargs,
+    )
+
+
+def test_a_forked_kernel_runs_as_the_learner_in_their_sandbox(hub, pair):
+    ann, bob = pair
+    kernel = hub.start_kernel(ann)
+    facts = lines(hub.execute(ann, kernel, WHO))
+    assert facts["forked"] == "True", facts
+    assert int(facts["uid"]) == pwd.getpwnam(hub.account_of(ann)).pw_uid
+    assert facts["same-cgroup"] == "True", facts
+    assert hub.account_of(ann) in facts["cgroup"], facts
+    code = (
+        "import os\n"
+        "try:\n"
+        f"    print('READ', open({str(hub.home_of(bob) / 'memo.txt')!r}).read())\n"
+        "except OSError as exc:\n"
+        "    print('refused', type(exc).__name__)\n"
+    )
+    outcome = hub.execute(ann, kernel, code)
+    assert outcome["stdout"].startswith("refused"), outcome
+    assert "Bの秘密" not in outcome["stdout"]
+
+
+def test_two_kernels_share_no_state_and_no_random_state(hub, pair):
+    ann, _ = pair
+    first, second = hub.start_kernel(ann), hub.start_kernel(ann)
+    draw = "import random, numpy as np\nprint('draw', random.random(), np.random.rand())"
+    a = hub.execute(ann, first, f"secret = 'only-in-first'\n{draw}")
+    b = hub.execute(ann, second, draw)
+    assert lines(a)["draw"] != lines(b)["draw"], (a, b)
+    outcome = hub.execute(ann, second, "secret")
+    assert outcome["status"] == "error" and "NameError" in outcome["error"], outcome
+    assert hub.execute(ann, first, "secret")["result"] == "'only-in-first'"
+    table = "import pandas as pd\npd.DataFrame({'a': [1, 2]}).sum()"
+    assert "3" in hub.execute(ann, second, table)["result"]
+
+
+def test_interrupt_and_restart(hub, pair):
+    ann, _ = pair
+    kernel = hub.start_kernel(ann)
+    hub.execute(ann, kernel, "kept = 1")
+    found: dict = {}
+    sleeper = threading.Thread(
+        target=lambda: found.update(hub.execute(ann, kernel, "import time; time.sleep(600)", 90))
+    )
+    sleeper.start()
+    time.sleep(3)
+    started = time.monotonic()
+    assert kernel_api(hub, ann, "POST", f"/{kernel}/interrupt").status_code == 204
+    sleeper.join(60)
+    assert found.get("status") == "error", found
+    assert "KeyboardInterrupt" in found["error"], found
+    print(f"\ninterrupted after {time.monotonic() - started:.2f} s")
+    assert hub.execute(ann, kernel, "kept")["result"] == "1"
+
+    assert kernel_api(hub, ann, "POST", f"/{kernel}/restart").ok
+    outcome = hub.execute(ann, kernel, "kept")
+    assert outcome["status"] == "error" and "NameError" in outcome["error"], outcome
+    assert lines(hub.execute(ann, kernel, WHO))["forked"] == "True"
+
+
+def test_a_kernel_that_dies_is_seen_dead_and_restarts(hub, pair):
+    ann, _ = pair
+    kernel = hub.start_kernel(ann)
+    assert hub.execute(ann, kernel, "6 * 7")["result"] == "42"
+    outcome = hub.execute(ann, kernel, "import os; os._exit(1)", 60)
+    assert outcome["status"] == "died", outcome
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if hub.execute(ann, kernel, "6 * 7", 20)["result"] == "42":
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(f"the restarted kernel does not answer\n{hub.log_tail()}")
+    assert lines(hub.execute(ann, kernel, WHO))["forked"] == "True"
+
+
+def test_without_the_forkserver_kernels_start_the_ordinary_way(hub, pair):
+    _, bob = pair
+    kernel = hub.start_kernel(bob)
+    # The learner's own code may end their forkserver: their next kernels still start.
+    hub.execute(bob, kernel, "import os, signal; os.kill(os.getppid(), signal.SIGKILL)", 10)
+    time.sleep(2)
+    other = hub.start_kernel(bob)
+    facts = lines(hub.execute(bob, other, WHO, 120))
+    assert facts["forked"] == "False", facts
+    assert int(facts["uid"]) == pwd.getpwnam(hub.account_of(bob)).pw_uid
+    assert facts["same-cgroup"] == "True", facts
+    logs = [hub.log_text(), *(p.read_text(errors="replace") for p in hub.state_dir.rglob("*.log"))]
+    assert any("Kernel started without the forkserver" in text for text in logs)
