@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.integration.showcase.conftest import remove_app_cgroups
-from tests.support.hub import SunabaHub
+from tests.support.hub import SUNABA, SunabaHub
 from tests.support.showcase import ShowcaseClient, ensure_spawned, notebook, put_file, sunaba_cli
 
 pytestmark = pytest.mark.integration
@@ -51,14 +51,15 @@ def author_home(client, people):
 
 RUN = """
 import json, subprocess
-done = subprocess.run(["/opt/sunaba/venv/bin/sunaba", "showcase", "publish", *{args!r}],
+done = subprocess.run([{sunaba!r}, "showcase", "publish", *{args!r}],
                       capture_output=True, text=True, timeout=600, cwd={cwd!r})
 print(json.dumps({{"code": done.returncode, "out": done.stdout, "err": done.stderr}}))
 """
 
 
 def cli_publish(hub, learner, *args: str, cwd: str) -> dict:
-    outcome = hub.run(learner, RUN.format(args=list(args), cwd=cwd), timeout=900)
+    code = RUN.format(sunaba=str(SUNABA), args=list(args), cwd=cwd)
+    outcome = hub.run(learner, code, timeout=900)
     assert outcome["status"] == "ok", json.dumps(outcome, ensure_ascii=False)  # all of it
     return json.loads(outcome["stdout"].strip().splitlines()[-1])
 
