@@ -103,6 +103,21 @@ def test_culler_can_be_turned_off():
     assert "idle-culler" not in [s["name"] for s in c.JupyterHub.services]
 
 
+@pytest.mark.parametrize(
+    ("culler", "interval"),
+    [
+        ({"timeout": 60}, 15),
+        ({"timeout": 600}, 150),
+        ({"timeout": 3600}, 300),
+        ({"enabled": False}, 300),
+    ],
+)
+def test_servers_report_activity_often_enough_for_the_idle_timeout(culler, interval):
+    c = applied({"culler": culler})
+    assert c.Spawner.environment["JUPYTERHUB_ACTIVITY_INTERVAL"] == str(interval)
+    assert c.JupyterHub.last_activity_interval == interval
+
+
 def test_apply_is_deterministic():
     assert applied() == applied()
 

@@ -96,9 +96,19 @@ def update_auth(c, config: SiteConfig, facts: HubFacts) -> None:
     c.NativeAuthenticator.seconds_before_next_try = native.seconds_before_next_try
 
 
+def activity_interval(config: SiteConfig) -> int:
+    """Seconds between two reports of a learner's activity to the hub (by the server, and by the
+    hub's poll of the proxy): a quarter of the idle timeout, at most JupyterHub's 300 s, so that
+    the culler never takes a learner who works for one who left."""
+    if not config.culler.enabled:
+        return 300
+    return max(10, min(300, config.culler.timeout // 4))
+
+
 def learner_env(config: SiteConfig) -> dict[str, str]:
     prefix = Path(config.hub.prefix)
     env = {
+        "JUPYTERHUB_ACTIVITY_INTERVAL": str(activity_interval(config)),
         "PATH": f"{prefix / 'venv' / 'bin'}:/usr/local/bin:/usr/bin:/bin",
         "VIRTUAL_ENV": str(prefix / "venv"),
         "LANG": "C.UTF-8",
@@ -123,6 +133,7 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.Spawner.environment = {**area_env, **learner_env(config)}  # the site's extra_env wins
     # Nothing from the hub's own environment leaks into a learner's server.
     c.Spawner.env_keep = []
+    c.JupyterHub.last_activity_interval = activity_interval(config)
     c.SandboxSpawner.sandbox_mode = facts.sandbox_mode
     c.SandboxSpawner.user_prefix = sandbox.user_prefix
     c.SandboxSpawner.home_root = sandbox.home_root
