@@ -25,6 +25,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -96,6 +97,9 @@ def preload() -> list[str]:
 
 def request_kernel(socket_path: str, request: dict, timeout: float = 60.0) -> int:
     """Client side (the provisioner): ask the forkserver for a kernel; return its PID."""
+    # A request still queued when the provisioner has given up (and launched the kernel the
+    # ordinary way) must never be forked too: both kernels would claim one connection file.
+    request = {**request, "expires": time.time() + timeout - 2}
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(socket_path)
@@ -187,12 +191,19 @@ def _handle(conn: socket.socket, listener: socket.socket) -> None:
     if not isinstance(request.get("env"), dict):
         send(conn, {"error": "no environment"})
         return
+    if time.time() > float(request.get("expires", 0)):
+        send(conn, {"error": "the request expired while the forkserver was busy"})
+        return
     pid = os.fork()
     if pid == 0:
         listener.close()
         conn.close()
         _run_kernel(request)
-    send(conn, {"pid": pid})
+    try:
+        send(conn, {"pid": pid})
+    except OSError:  # the provisioner is gone: nobody would ever manage this kernel
+        os.kill(pid, signal.SIGKILL)
+        raise
 
 
 def _listen(path: str) -> socket.socket:

@@ -1,0 +1,59 @@
+"""The kernel forkserver's refusals and the provisioner's handle on a process it did not start
+(no kernel, no hub: the kernels themselves are tested in tests/integration)."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from traitlets.config import Config
+
+from sunaba.sandbox.kernel_forkserver import PROVISIONER, SOCKET_ENV, _handle, forkable
+from sunaba.sandbox.kernel_provisioner import UNKNOWN_EXIT, ForkedKernel
+from sunaba.sandbox.spawner import SandboxSpawner
+from sunaba.sandbox.zygote import receive, send
+
+
+def ask(request: dict) -> dict:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        send(ours, request)
+        _handle(theirs, theirs)
+        return receive(ours)
+
+
+def test_only_an_ipykernel_of_this_python_is_forked():
+    assert forkable([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not forkable(["/usr/bin/python3.9", "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not forkable([sys.executable, "-c", "print(1)"])
+    reply = ask({"argv": ["/bin/sh", "-c", "id"], "env": {}, "expires": time.time() + 30})
+    assert "not an ipykernel" in reply["error"]
+
+
+def test_a_request_that_waited_too_long_is_not_forked():
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"]
+    reply = ask({"argv": argv, "env": {}, "expires": time.time() - 1})
+    assert "expired" in reply["error"]
+
+
+def test_forked_kernel_handle_sees_the_exit_of_a_process():
+    proc = subprocess.Popen(["sleep", "60"])
+    handle = ForkedKernel(proc.pid)
+    assert handle.poll() is None
+    handle.send_signal(signal.SIGTERM)
+    assert handle.wait(10) == UNKNOWN_EXIT
+    handle.kill()  # an exited kernel ignores signals, as a Popen does
+    proc.wait()
+
+
+def test_the_spawner_turns_preloading_on_and_off():
+    spawner = SandboxSpawner(sandbox_mode="full")
+    assert any(PROVISIONER in arg for arg in spawner.preload_args())
+    assert SOCKET_ENV in spawner.preload_env()
+    config = Config()
+    config.SandboxSpawner.preload_kernels = False
+    assert SandboxSpawner(config=config, sandbox_mode="full").preload_args() == []
+    assert SandboxSpawner(sandbox_mode="none").preload_env() == {}
