@@ -54,12 +54,12 @@ def learner_processes(uid: int) -> tuple[list[int], list[int]]:
         command = " ".join(proc.info["cmdline"] or [])
         if "ipykernel_launcher" in command:
             kernels.append(proc.pid)
-        elif "kernel_forkserver" in command:
+        elif "kernel_forkserver --socket" in command:
             try:
                 parent = " ".join(psutil.Process(proc.info["ppid"]).cmdline())
             except psutil.Error:
                 parent = ""
-            (kernels if "kernel_forkserver" in parent else forkservers).append(proc.pid)
+            (kernels if "kernel_forkserver --socket" in parent else forkservers).append(proc.pid)
     return kernels, forkservers
 
 
