@@ -1,5 +1,5 @@
 """Kernels forked from a learner's pre-imported kernel forkserver (`sandbox.preload_kernels`,
-on by default) are as enclosed as any kernel: the learner's uid, sandbox and cgroup, nothing of
+turned on here) are as enclosed as any kernel: the learner's uid, sandbox and cgroup, nothing of
 another learner's; two kernels share no state and no random state; interrupt, restart and a
 kernel that dies work as for a launched kernel; without the forkserver kernels still start."""
 
@@ -33,7 +33,7 @@ WHO = (
 @pytest.fixture(scope="module", params=[True, False], ids=["fast-start", "bubblewrap"])
 def hub(request):
     """Servers forked by the fast-start server, then one bubblewrap process per server."""
-    test_hub = SunabaHub(extra={"sandbox": {"fast_start": request.param}})
+    test_hub = SunabaHub(extra={"sandbox": {"fast_start": request.param, "preload_kernels": True}})
     try:
         test_hub.start()
         yield test_hub

@@ -50,10 +50,10 @@ def test_forked_kernel_handle_sees_the_exit_of_a_process():
 
 
 def test_the_spawner_turns_preloading_on_and_off():
-    spawner = SandboxSpawner(sandbox_mode="full")
+    config = Config()
+    config.SandboxSpawner.preload_kernels = True
+    spawner = SandboxSpawner(config=config, sandbox_mode="full")
     assert any(PROVISIONER in arg for arg in spawner.preload_args())
     assert SOCKET_ENV in spawner.preload_env()
-    config = Config()
-    config.SandboxSpawner.preload_kernels = False
-    assert SandboxSpawner(config=config, sandbox_mode="full").preload_args() == []
-    assert SandboxSpawner(sandbox_mode="none").preload_env() == {}
+    assert SandboxSpawner(sandbox_mode="full").preload_args() == []  # off by default
+    assert SandboxSpawner(config=config, sandbox_mode="none").preload_env() == {}

@@ -52,11 +52,12 @@ class SandboxSection(Section):
         "server. Used only in `full` isolation.",
     )
     preload_kernels: bool = Field(
-        True,
+        False,
         description="Start learners' kernels by forking a process in their own server that has "
         "already imported ipykernel, numpy, pandas and matplotlib (same sandbox, account and "
         "limits; about the memory of one kernel more per server). Off: each kernel starts and "
-        "imports on its own. Not used without isolation (`none`).",
+        "imports on its own. Not used without isolation (`none`). Off by default until it has "
+        "run through whole classes.",
     )
 
 

@@ -60,7 +60,7 @@ class PreloadedKernels(HasTraits):
     forkserver (this module as a server extension) and takes its kernels from it."""
 
     preload_kernels = Bool(
-        True, help="Kernels forked from a per-server process that has imported pandas."
+        False, help="Kernels forked from a per-server process that has imported pandas."
     ).tag(config=True)
 
     def _preloading(self) -> bool:
