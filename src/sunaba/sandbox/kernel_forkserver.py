@@ -31,7 +31,7 @@ from pathlib import Path
 
 from traitlets import Bool, HasTraits
 
-from sunaba.sandbox.zygote import receive, send
+from sunaba.sandbox.zygote import ask, receive, send
 
 SOCKET_ENV = "SUNABA_KERNEL_FORKSERVER"
 SOCKET_DIR = "/tmp/.sunaba-kernels"
@@ -99,12 +99,7 @@ def request_kernel(socket_path: str, request: dict, timeout: float = 60.0) -> in
     """Client side (the provisioner): ask the forkserver for a kernel; return its PID."""
     # A request still queued when the provisioner has given up (and launched the kernel the
     # ordinary way) must never be forked too: both kernels would claim one connection file.
-    request = {**request, "expires": time.time() + timeout - 2}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(socket_path)
-        send(sock, request)
-        reply = receive(sock)
+    reply = ask(socket_path, {**request, "expires": time.time() + timeout - 2}, timeout)
     if "error" in reply:
         raise RuntimeError(reply["error"])
     return int(reply["pid"])

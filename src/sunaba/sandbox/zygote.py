@@ -99,13 +99,18 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
     return chunks
 
 
-def request_spawn(socket_path: str, request: dict, timeout: float = REPLY_TIMEOUT) -> int:
-    """Client side, used by SandboxSpawner: ask the zygote for a server; return its host PID."""
+def ask(socket_path: str, request: dict, timeout: float) -> dict:
+    """One request and its reply over this wire (the zygote's and the kernel forkserver's)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(socket_path)
         send(sock, request)
-        reply = receive(sock)
+        return receive(sock)
+
+
+def request_spawn(socket_path: str, request: dict, timeout: float = REPLY_TIMEOUT) -> int:
+    """Client side, used by SandboxSpawner: ask the zygote for a server; return its host PID."""
+    reply = ask(socket_path, request, timeout)
     if "error" in reply:
         raise RuntimeError(f"sandbox start failed: {reply['error']}")
     return int(reply["pid"])
