@@ -68,6 +68,10 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     """Identifies the caller with the hub on every request; API errors are JSON."""
 
     api = True
+    # True while a streamed upload's body is still unread. Refused then, tornado closes the
+    # connection after the answer; saying so keeps the proxy from reusing it for the next
+    # request (which it would answer with a 503).
+    body_pending = False
 
     @property
     def exchange(self) -> Exchange:
@@ -98,6 +102,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, web.HTTPError) and exc.log_message:
             message = exc.log_message
+        if self.body_pending:
+            self.set_header("Connection", "close")
         if self.api:
             self.set_header("Content-Type", "application/json; charset=utf-8")
             self.finish(json.dumps({"message": message}, ensure_ascii=False))

@@ -67,6 +67,7 @@ class FilesHandler(BaseHandler):
 @web.stream_request_body
 class SubmitHandler(BaseHandler):
     async def prepare(self):
+        self.body_pending = True
         await super().prepare()
         self._chunks: list[bytes] = []
         self._received = 0
@@ -89,6 +90,7 @@ class SubmitHandler(BaseHandler):
         self._chunks.append(chunk)
 
     async def post(self, course: str, assignment: str):
+        self.body_pending = False
         self.need_member(course)
         exchange = self.exchange
         now = datetime.now(UTC)

@@ -6,6 +6,7 @@ are bob (also in kiso) and cat (only in oyo).
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import socket
@@ -258,6 +259,31 @@ def test_course_source_gradebook_and_hidden_tests_are_out_of_reach(sqlite_world,
     assert HIDDEN_MARK.encode() not in text and b"BEGIN SOLUTION" not in text
     home_copy = (world.hub.home_of(bob) / "kiso" / "hw1" / "problem.ipynb").read_text()
     assert HIDDEN_MARK not in home_copy
+
+
+def test_a_refused_upload_tells_the_proxy_to_drop_the_connection(sqlite_world):
+    """Refused before its body is read, an upload's connection is closed after the answer. The
+    exchange must say so (`Connection: close`), or the proxy reuses the dead connection and
+    answers the next caller with a 503. Asked directly, past the proxy, which hides the header."""
+    world = sqlite_world
+    service = world.hub.api("GET", "/services/sunaba-exchange").json()
+    url = urlparse(service["url"])
+    path = f"{service['prefix']}api/courses/kiso/assignments/hw1/submissions"
+    for token in ("", "0" * 32):
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        try:
+            connection.request(
+                "POST",
+                path,
+                body=b"\x1f\x8b" + b"\0" * 65536,
+                headers={"Authorization": f"token {token}", "Content-Type": "application/gzip"},
+            )
+            response = connection.getresponse()
+            response.read()
+        finally:
+            connection.close()
+        assert response.status == 403, token
+        assert response.getheader("Connection") == "close", token
 
 
 def raw_post(world, token: str, path: str, declared: int, body: bytes) -> tuple[int, str]:
