@@ -20,7 +20,6 @@ KNOWN_PACKAGE_CYCLES = frozenset(
         ("courses", "runtime"),
         ("courses", "sandbox"),
         ("datasets", "runtime"),
-        ("deploy", "hub"),
         ("exchange", "grading"),
         ("runtime", "users"),
         ("sandbox", "showcase"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.hub.identity_config import update_identity_provider
 from sunaba.runtime.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
 from sunaba.sandbox.limits import learner_cgroup_parent
 
@@ -79,8 +80,6 @@ def update_auth(c, config: SiteConfig, facts: HubFacts) -> None:
     c.Authenticator.admin_users = set(config.hub.admin_users)
     c.Authenticator.username_pattern = USERNAME_PATTERN
     if config.auth.type in ("oidc", "ldap"):
-        from sunaba.deploy.identity_config import update_identity_provider
-
         update_identity_provider(c, config)
         return
     native = config.auth.native
