@@ -33,16 +33,16 @@ from tests.support.courses import tar_of  # noqa: E402
 from tests.support.grading import gradebook_scores, stock_course_copy  # noqa: E402
 
 from sunaba.config.loader import validate  # noqa: E402
+from sunaba.core.archive import collect_files  # noqa: E402
+from sunaba.core.layout import CoursePaths, grader_account  # noqa: E402
+from sunaba.core.state import public_datasets_dir  # noqa: E402
 from sunaba.courses.accounts import ensure_grader  # noqa: E402
 from sunaba.courses.course_settings import course_nbgrader_config  # noqa: E402
-from sunaba.courses.layout import CoursePaths, grader_account  # noqa: E402
 from sunaba.courses.model import load_catalogue  # noqa: E402
 from sunaba.datasets.catalogue import Catalogue  # noqa: E402
 from sunaba.datasets.fetch import fetch  # noqa: E402
-from sunaba.exchange.archive import collect_files  # noqa: E402
 from sunaba.grading.cycle import SandboxedAutograder  # noqa: E402
 from sunaba.grading.runner import become, run_step, worker_python  # noqa: E402
-from sunaba.runtime.state import public_datasets_dir  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO.parent / "shared" / "opendata"

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from sunaba.courses.layout import CoursePaths
+from sunaba.core.layout import CoursePaths
 from sunaba.grading import cycle
 from sunaba.grading.runner import run_step
 from tests.e2e.browser import logged_in_page

@@ -19,11 +19,11 @@ import nbformat
 import yaml
 
 from sunaba.config.loader import validate
+from sunaba.core.archive import collect_files, pack
+from sunaba.core.layout import grader_account
 from sunaba.courses.accounts import ensure_grader
 from sunaba.courses.course_settings import course_nbgrader_config
-from sunaba.courses.layout import grader_account
 from sunaba.courses.model import load_course_file
-from sunaba.exchange.archive import collect_files, pack
 from sunaba.grading.runner import become, files_from, run_step, worker_python
 from tests.support.courses import tar_of
 from tests.support.hub import PREFIX

@@ -18,10 +18,10 @@ import nbformat
 import pytest
 import yaml
 
+from sunaba.core.state import public_datasets_dir
 from sunaba.courses.model import load_catalogue
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.fetch import fetch
-from sunaba.runtime.state import public_datasets_dir
 from tests.support.courses import CourseWorld
 from tests.support.hub import REPO, SunabaHub
 

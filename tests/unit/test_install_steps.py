@@ -6,13 +6,13 @@ import json
 import stat
 
 from sunaba.config.loader import validate
+from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
 from sunaba.runtime.install import (
     ensure_datasets_tree,
     ensure_lab_settings,
     ensure_matplotlibrc,
     lab_overrides,
 )
-from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
 
 
 def test_lab_settings_japanese_and_quiet(tmp_path):

@@ -14,8 +14,8 @@ from sunaba.checks.service import (
     SERVICE,
 )
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import public_datasets_dir
 from sunaba.hub.ports import derived_port
-from sunaba.runtime.state import public_datasets_dir
 
 ACCESS = f"access:services!service={SERVICE}"
 LOOKUP = f"read:services!service={SERVICE}"

@@ -29,9 +29,9 @@ from sunaba.checks.records import hints_given, new_event, write_events
 from sunaba.checks.spool import EventSpool
 from sunaba.checks.wire import FORMAT, AnswerRefused, decode_answer
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.state import StatePaths
 from sunaba.hub.ports import listen_address
 from sunaba.hub.service_auth import FreshHubAuth
-from sunaba.runtime.state import StatePaths
 
 log = logging.getLogger("sunaba.checks")
 SERVICE = "sunaba-checks"

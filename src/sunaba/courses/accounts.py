@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.layout import CoursePaths, grader_account, grading_root
+from sunaba.core.layout import CoursePaths, grader_account, grading_root
 from sunaba.sandbox.accounts import NOLOGIN, AccountError
 from sunaba.sandbox.firewall import register_uid
 

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from sunaba.config import ConfigError, SiteConfig, load_config
+from sunaba.core.jadate import format_ja
+from sunaba.core.layout import courses_dir, exercises_dir
 from sunaba.courses.hub import synced_courses
-from sunaba.courses.layout import courses_dir, exercises_dir
 from sunaba.courses.model import load_catalogue
-from sunaba.exchange.jadate import format_ja
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:

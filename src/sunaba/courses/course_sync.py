@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.archive import collect_files, pack
 from sunaba.courses.accounts import ensure_grader
 from sunaba.courses.course_settings import course_info, course_nbgrader_config
 from sunaba.courses.hub_owned import ensure_course_dir, hub_owns_courses
 from sunaba.courses.learner_files import formgrader_overrides
 from sunaba.courses.model import Assignment, Course, CourseProblem
 from sunaba.courses.sync_report import SyncReport
-from sunaba.exchange.archive import collect_files, pack
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.runner import files_from, run_step
 

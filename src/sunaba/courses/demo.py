@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.runtime.state import StatePaths
+from sunaba.core.state import StatePaths
 from sunaba.users.apply import open_hub_session, stage_hub_accounts
 from sunaba.users.roster import RosterEntry
 

@@ -27,7 +27,7 @@ def hub_group_members(config: SiteConfig, names: list[str], client=None) -> dict
         return found
     from sqlalchemy import create_engine, inspect, text
 
-    from sunaba.runtime.state import StatePaths
+    from sunaba.core.state import StatePaths
 
     url = StatePaths.from_config(config).hub_db_url(config)
     db_file = StatePaths.from_config(config).hub_db

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.layout import exchange_root
+from sunaba.core.layout import exchange_root
 
 
 def groups_file(config: SiteConfig) -> Path:

@@ -13,10 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.accounts import grader_exists
-from sunaba.courses.groups import groups_file, read_plans
-from sunaba.courses.hub_owned import course_set_up, formgrader_token, hub_owns_courses
-from sunaba.courses.layout import (
+from sunaba.core.layout import (
     EXCHANGE_SERVICE,
     FORMGRADER_SERVICE,
     GRADER_GROUP,
@@ -25,6 +22,9 @@ from sunaba.courses.layout import (
     exchange_root,
     grader_account,
 )
+from sunaba.courses.accounts import grader_exists
+from sunaba.courses.groups import groups_file, read_plans
+from sunaba.courses.hub_owned import course_set_up, formgrader_token, hub_owns_courses
 from sunaba.exchange.service import CONFIG_ENV
 from sunaba.exchange.store import ExchangeStore
 from sunaba.hub.ports import derived_port

@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.layout import CoursePaths, grading_root
-from sunaba.runtime.state import StatePaths, read_secrets
+from sunaba.core.layout import CoursePaths, grading_root
+from sunaba.core.state import StatePaths, read_secrets
 from sunaba.sandbox.accounts import AccountError
 
 TOKENS_KEY = "formgrader_tokens"

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from sunaba.core.jadate import JST
 from sunaba.courses.insight_load import Records, check_summary, load_records, load_scores
-from sunaba.exchange.jadate import JST
 
 STAGES = ("none", "fetched", "submitted", "graded", "feedback")
 STAGE_JA = {

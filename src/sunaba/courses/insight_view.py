@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from sunaba.core.jadate import format_ja
 from sunaba.courses.insight import BINS, STAGE_JA, STAGES, STATE_JA, CourseInsight, QuestionStats
 from sunaba.courses.insight_svg import STAGE_COLOURS, Bar, Chart, bar_chart, stacked_chart
-from sunaba.exchange.jadate import format_ja
 
 STATE_MARK = {"passed": "●", "hinted": "◐", "tried": "△", "none": "・", "manual": "✎"}
 

@@ -36,10 +36,11 @@ PORTABLE_PACKAGE = "sunaba_portable"
 # Modules that run outside the hub process: importable with only nbgrader and the stdlib.
 PORTABLE_MODULES = (
     "__init__.py",
+    "core/__init__.py",
+    "core/archive.py",
+    "core/jadate.py",
     "exchange/__init__.py",
-    "exchange/archive.py",
     "exchange/client.py",
-    "exchange/jadate.py",
     "exchange/lab_open.py",
     "exchange/plugin.py",
     "exchange/plugin_staff.py",

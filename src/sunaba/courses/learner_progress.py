@@ -207,7 +207,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def assignment_progress(a, login: str, known: list[str], scored, checks, now) -> dict:
     """What マイコース shows of one released assignment (`a`: a progress.AssignmentView)."""
-    from sunaba.exchange.jadate import format_ja
+    from sunaba.core.jadate import format_ja
 
     row = a.progress.get(login)
     status = row.status if row else None

@@ -28,7 +28,7 @@ def hub_client(config: SiteConfig):
     """A client of the running hub's API with the admin service token, or None."""
     import urllib.error
 
-    from sunaba.runtime.state import StatePaths, read_secrets
+    from sunaba.core.state import StatePaths, read_secrets
     from sunaba.users.apply import _HubClient, hub_api_url
 
     token = (

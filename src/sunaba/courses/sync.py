@@ -19,6 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import (
+    GRADER_GROUP,
+    LEARNER_GROUP,
+    courses_dir,
+    exchange_root,
+    exercises_dir,
+)
 from sunaba.courses.course_sync import CourseSyncError, sync_course
 from sunaba.courses.enrolment import enrolled_learners, hub_group_members
 from sunaba.courses.groups import GroupPlan, groups_file, plan_group, read_plans, write_plans
@@ -26,13 +33,6 @@ from sunaba.courses.hub_owned import (
     course_dir_exists,
     ensure_formgrader_token,
     hub_owns_courses,
-)
-from sunaba.courses.layout import (
-    GRADER_GROUP,
-    LEARNER_GROUP,
-    courses_dir,
-    exchange_root,
-    exercises_dir,
 )
 from sunaba.courses.learner_files import ensure_learner_files
 from sunaba.courses.model import Catalogue, Course, CourseProblem, load_catalogue

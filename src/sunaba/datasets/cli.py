@@ -62,7 +62,7 @@ def _config(args: argparse.Namespace):
 
 
 def _catalogue(args: argparse.Namespace) -> Catalogue:
-    from sunaba.runtime.state import public_datasets_dir
+    from sunaba.core.state import public_datasets_dir
 
     config = _config(args)
     if config.datasets.catalogue:
@@ -177,9 +177,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from sunaba.core.state import public_datasets_dir
     from sunaba.datasets.fetch import fetch, remote_count
     from sunaba.progress import Progress
-    from sunaba.runtime.state import public_datasets_dir
 
     try:
         config = _config(args)

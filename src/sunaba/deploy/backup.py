@@ -26,10 +26,10 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths
 from sunaba.hub.apply import area_hooks
 from sunaba.progress import Progress
 from sunaba.records.db import default_records_url
-from sunaba.runtime.state import StatePaths
 
 FORMAT_VERSION = 1
 ARCHIVE_PREFIX = "sunaba-backup-"
@@ -37,7 +37,7 @@ ARCHIVE_PREFIX = "sunaba-backup-"
 
 def _grading_root(config: SiteConfig) -> Path | None:
     try:
-        from sunaba.courses.layout import grading_root
+        from sunaba.core.layout import grading_root
     except ModuleNotFoundError:
         return None
     return grading_root(config)

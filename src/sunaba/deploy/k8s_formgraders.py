@@ -24,7 +24,7 @@ import json
 from pathlib import PurePosixPath
 
 from sunaba.config.schema import SiteConfig, parse_size
-from sunaba.courses.layout import FORMGRADER_SERVICE, CoursePaths, grader_account
+from sunaba.core.layout import FORMGRADER_SERVICE, CoursePaths, grader_account
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_objects import LABELS, restricted
 from sunaba.deploy.k8s_services import HUB_SERVICE_HOST, POD_LISTEN_ADDRESS

@@ -14,6 +14,7 @@ from traitlets.config import LazyConfigValue
 
 from sunaba.config import load_config
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_services import services_in_cluster
 from sunaba.hub.apply import (
@@ -26,7 +27,6 @@ from sunaba.hub.apply import (
     update_live_services,
     update_templates,
 )
-from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
 
 
 def update_services_in_cluster(c, config: SiteConfig, facts: HubFacts) -> None:

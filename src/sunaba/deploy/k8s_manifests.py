@@ -8,12 +8,12 @@ from pathlib import PurePosixPath
 
 from sunaba.checks.judge_service import SOCKET_ENV
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.state import public_datasets_dir
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_judge import SOCKET_DIR as JUDGE_SOCKET_DIR
 from sunaba.deploy.k8s_judge import SOCKET_PATH as JUDGE_SOCKET
 from sunaba.deploy.k8s_judge import SOCKET_VOLUME, judge_container, judge_volumes
 from sunaba.deploy.k8s_objects import LABELS, attached_container, meta, restricted
-from sunaba.runtime.state import public_datasets_dir
 
 
 def grader_template(config: SiteConfig) -> dict:

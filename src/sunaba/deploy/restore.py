@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths
 from sunaba.deploy.backup import (
     FORMAT_VERSION,
     BackupError,
@@ -29,7 +30,6 @@ from sunaba.deploy.backup import (
     run_tool,
 )
 from sunaba.progress import Progress
-from sunaba.runtime.state import StatePaths
 
 
 def _checked(member: tarfile.TarInfo, symlinks: set[str] | None = None) -> tarfile.TarInfo:

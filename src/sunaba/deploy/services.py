@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from traitlets.config import Config
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import STORED_TOKEN_SERVICES
 from sunaba.hub.apply import HubFacts, update_services
-from sunaba.runtime.state import STORED_TOKEN_SERVICES
 
 # Stands in for stored service tokens: rendering needs to know that a token exists, never its value.
 TOKEN_PLACEHOLDER = "<stored in secrets.yaml>"  # noqa: S105 (not a secret)

@@ -88,7 +88,7 @@ def render_nginx(config: SiteConfig) -> RenderedFile:
 
 
 def render_logrotate(config: SiteConfig) -> RenderedFile:
-    from sunaba.runtime.state import StatePaths
+    from sunaba.core.state import StatePaths
 
     logs = StatePaths.from_config(config).log_dir
     lines = [

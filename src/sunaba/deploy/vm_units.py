@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths
 from sunaba.deploy.rendered import RenderedFile, comment_header
 from sunaba.deploy.services import HubService
 from sunaba.hub.apply import area_hooks
-from sunaba.runtime.state import StatePaths
 
 # Hardening that leaves the sandbox working. The hub must stay root: it creates learners' Unix
 # accounts (/etc/passwd), switches to them, writes cgroup v1 limits under /sys/fs/cgroup and

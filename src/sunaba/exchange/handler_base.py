@@ -13,7 +13,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
 from sunaba.config.schema import SiteConfig, parse_size
-from sunaba.exchange import archive
+from sunaba.core import archive
 from sunaba.exchange.identity import Caller
 from sunaba.exchange.store import ExchangeStore, StoreError, check_assignment, check_course
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sunaba.courses.layout import FORMGRADER_SERVICE, GRADER_GROUP, LEARNER_GROUP
+from sunaba.core.layout import FORMGRADER_SERVICE, GRADER_GROUP, LEARNER_GROUP
 
 
 @dataclass(frozen=True)

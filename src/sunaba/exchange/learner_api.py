@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 from tornado import web
 
-from sunaba.exchange import archive, solutions
+from sunaba.core import archive
+from sunaba.exchange import solutions
 from sunaba.exchange.handler_base import BaseHandler
 from sunaba.exchange.store import StoreError
 

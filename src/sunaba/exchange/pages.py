@@ -17,9 +17,9 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.jadate import format_ja
+from sunaba.core.layout import FORMGRADER_SERVICE
 from sunaba.courses import progress
-from sunaba.courses.layout import FORMGRADER_SERVICE
-from sunaba.exchange.jadate import format_ja
 from sunaba.runtime.course_data import missing_datasets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -227,14 +227,14 @@ class Pages:
         return detail_xlsx(export) if kind == "xlsx" else detail_csv(export)
 
     def course_store(self):
-        from sunaba.courses.layout import exchange_root
+        from sunaba.core.layout import exchange_root
         from sunaba.exchange.store import ExchangeStore
 
         return ExchangeStore(exchange_root(self.config))
 
     def course_missing(self, course_id: str) -> list[str]:
         """The datasets the course uses that are not fetched on this server."""
-        from sunaba.courses.layout import exchange_root
+        from sunaba.core.layout import exchange_root
         from sunaba.exchange.store import ExchangeStore
 
         info = ExchangeStore(exchange_root(self.config)).course_info(course_id) or {}

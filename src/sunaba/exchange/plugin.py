@@ -20,15 +20,15 @@ from pathlib import Path
 from nbgrader.exchange import abc
 from traitlets import Bool, Integer, Unicode
 
-from .archive import (
+from ..core.archive import (
     ArchiveRefused,
     collect_files,
     pack,
     unpack,
     write_files,
 )
+from ..core.jadate import format_ja
 from .client import ExchangeClient, ExchangeUnavailable
-from .jadate import format_ja
 
 SOLUTION_FOLDER = "解答例"  # beside the feedback folders, in the learner's assignment folder
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nbgrader.exchange import abc
 
-from .archive import collect_files, pack, unpack, write_files
+from ..core.archive import collect_files, pack, unpack, write_files
 from .plugin import SunabaExchange
 from .stamps import nbgrader_time, stamp_from_nbgrader_time
 

@@ -21,7 +21,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.layout import EXCHANGE_SERVICE, exchange_root
+from sunaba.core.layout import EXCHANGE_SERVICE, exchange_root
 from sunaba.exchange import solutions
 from sunaba.exchange.handler_base import BaseHandler, Exchange
 from sunaba.exchange.learner_api import (

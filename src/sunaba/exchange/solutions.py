@@ -19,7 +19,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sunaba.exchange.jadate import format_ja
+from sunaba.core.jadate import format_ja
 from sunaba.exchange.store import ExchangeStore, StoreError
 
 log = logging.getLogger("sunaba.exchange")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from tornado import web
 
-from sunaba.exchange import archive, solutions
+from sunaba.core import archive
+from sunaba.exchange import solutions
 from sunaba.exchange.handler_base import BaseHandler
 from sunaba.exchange.store import StoreError
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sunaba.exchange.archive import Archive, read_files, write_files
+from sunaba.core.archive import Archive, read_files, write_files
 from sunaba.exchange.stamps import STAMP, stamp_of, time_of
 
 COURSE_ID = re.compile(r"^[a-z][a-z0-9-]{1,22}$")

@@ -112,7 +112,7 @@ def export(config, course, assignment, outputs: list[str] | None) -> int:
 
 def export_detail(config, course_id: str, assignment_id: str | None, outputs) -> int:
     """The course dashboard's download, from the gradebooks' latest scores."""
-    from sunaba.courses.layout import courses_dir, exchange_root
+    from sunaba.core.layout import courses_dir, exchange_root
     from sunaba.courses.model import CourseError, load_course_file
     from sunaba.exchange.store import ExchangeStore
     from sunaba.grading.cycle import sync_scores

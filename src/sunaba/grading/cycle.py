@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.archive import pack
+from sunaba.core.layout import courses_dir, exchange_root
 from sunaba.courses import progress
 from sunaba.courses.insight_records import record_question_scores
-from sunaba.courses.layout import courses_dir, exchange_root
 from sunaba.courses.model import Assignment, Course, CourseError, load_course_file
-from sunaba.exchange.archive import pack
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.probes import tampering_note
 from sunaba.grading.runner import GradingError, files_from, run_step
@@ -357,7 +357,7 @@ def release_solutions(
     """Put the model solutions (hidden tests removed) where learners who have feedback get them
     with 「フィードバックを取得」. Refused before the due date; afterwards learners can no
     longer submit this assignment."""
-    from sunaba.courses.layout import exercises_dir
+    from sunaba.core.layout import exercises_dir
     from sunaba.exchange.solutions import publish, refusal
     from sunaba.exchange.store import StoreError
 

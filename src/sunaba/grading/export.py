@@ -11,9 +11,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.jadate import format_ja
 from sunaba.courses.model import Assignment, Course
 from sunaba.courses.records import Enrolment, Progress
-from sunaba.exchange.jadate import format_ja
 from sunaba.records.db import default_records_url, session_scope
 from sunaba.records.models import Person
 

@@ -29,8 +29,8 @@ class SandboxSettings:
     def from_config(
         cls, config: SiteConfig, course_id: str, assignment_id: str, graders_root: Path
     ) -> SandboxSettings:
-        from sunaba.courses.layout import grading_root
-        from sunaba.runtime.state import public_datasets_dir
+        from sunaba.core.layout import grading_root
+        from sunaba.core.state import public_datasets_dir
 
         grading = config.grading
         prefix = Path(config.hub.prefix)
@@ -89,7 +89,7 @@ class SandboxError(RuntimeError):
 
 def settings_for(config: SiteConfig, course_id: str, assignment_id: str) -> SandboxSettings:
     from sunaba.checks.hub import graders_dir
-    from sunaba.courses.layout import courses_dir
+    from sunaba.core.layout import courses_dir
 
     graders = graders_dir(config, courses_dir(config).parent / "hub_config")
     return SandboxSettings.from_config(config, course_id, assignment_id, graders)

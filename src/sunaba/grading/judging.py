@@ -72,8 +72,8 @@ class JudgeSettings:
 
 def judge_settings(config, course_id: str, assignment_id: str, graders_root: Path):
     """None when the course has no graders (no test cell can call `assert_check` then)."""
-    from sunaba.courses.layout import grader_account
-    from sunaba.runtime.state import public_datasets_dir
+    from sunaba.core.layout import grader_account
+    from sunaba.core.state import public_datasets_dir
 
     graders = Path(graders_root) / course_id
     if not graders.is_dir():

@@ -66,7 +66,7 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 def pod_settings(config: SiteConfig, course_id: str, assignment_id: str) -> PodSettings:
     from sunaba.checks.hub import graders_dir
     from sunaba.config.schema import parse_size
-    from sunaba.courses.layout import courses_dir
+    from sunaba.core.layout import courses_dir
     from sunaba.deploy.k8s_manifests import grader_template
 
     # The same limits and environment as a local sandbox; only where they apply differs. The

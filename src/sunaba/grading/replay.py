@@ -192,7 +192,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         from pathlib import Path
         from urllib.parse import quote
 
-        from ..exchange.archive import collect_files, pack
+        from ..core.archive import collect_files, pack
         from ..exchange.client import ExchangeClient, ExchangeUnavailable
 
         info = resources["nbgrader"]

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.layout import CoursePaths, grader_account
+from sunaba.core.archive import unpack
+from sunaba.core.layout import CoursePaths, grader_account
 from sunaba.courses.learner_files import ensure_portable_modules
-from sunaba.exchange.archive import unpack
 from sunaba.grading.worker import PROGRESS_MARK
 
 

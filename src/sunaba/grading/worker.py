@@ -26,7 +26,7 @@ from pathlib import Path
 from traitlets.config import Config
 from traitlets.config.loader import JSONFileConfigLoader
 
-from ..exchange.archive import collect_files, pack, unpack, write_files
+from ..core.archive import collect_files, pack, unpack, write_files
 
 CONFIG_FILE = "nbgrader_config.json"
 MAX_BYTES = 2**33

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
 from sunaba.hub.identity_config import update_identity_provider
-from sunaba.runtime.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
 from sunaba.sandbox.limits import learner_cgroup_parent
 
 # A hub name becomes part of a Unix account name (prefix + name, 32 characters at most).
@@ -267,7 +267,11 @@ def update_live_services(c, config: SiteConfig, facts: HubFacts) -> None:
     from sunaba.hub.live_services import ROUTE, LiveServicesHandler
 
     c.JupyterHub.extra_handlers = [
-        (ROUTE, LiveServicesHandler, {"site_config": config, "facts": facts})
+        (
+            ROUTE,
+            LiveServicesHandler,
+            {"site_config": config, "facts": facts, "services_and_roles": hub_services_and_roles},
+        )
     ]
 
 

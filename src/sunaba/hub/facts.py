@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths, read_secrets
 from sunaba.hub.apply import HubFacts
-from sunaba.runtime.state import StatePaths, read_secrets
 from sunaba.sandbox.doctor import isolation_level
 
 INSECURE_ENV = "SUNABA_INSECURE_DEMO"

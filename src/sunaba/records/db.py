@@ -29,7 +29,7 @@ def default_records_url(config: SiteConfig) -> str:
     state dir."""
     if config.records.db_url:
         return config.records.db_url
-    from sunaba.runtime.state import StatePaths
+    from sunaba.core.state import StatePaths
 
     return f"sqlite:///{StatePaths.from_config(config).records_db}"
 

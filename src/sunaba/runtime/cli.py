@@ -9,12 +9,13 @@ from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
 from sunaba.config.loader import repo_root
+from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.messages import say
+from sunaba.runtime import firewall_cli
+from sunaba.runtime.firewall_cli import refusal, start_policy, stop_policy
 from sunaba.runtime.hubprocess import run_hub
 from sunaba.runtime.install import ensure_runtime
-from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.sandbox.doctor import describe, isolation_level, run_checks
-from sunaba.sandbox.firewall_cli import refusal, start_policy, stop_policy
 from sunaba.sandbox.uid_ranges import UidRangeConflict, ensure_uid_range
 from sunaba.users.admin import admin_password_file, ensure_first_admin
 
@@ -34,6 +35,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="run even when learners' servers cannot be isolated (throwaway demos only)",
     )
     up.set_defaults(func=cmd_up)
+    firewall_cli.add_commands(subparsers)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +89,7 @@ def _prepare_courses(config, paths: StatePaths, source: Path) -> None:
 
 def _fetch_course_data(config, source: Path) -> None:
     """The open data the courses use; a machine that cannot fetch still starts."""
-    from sunaba.courses.layout import courses_dir
+    from sunaba.core.layout import courses_dir
     from sunaba.runtime.course_data import fetch_course_data
 
     print("コースで使うデータセットを確認しています:")

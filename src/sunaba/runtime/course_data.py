@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import public_datasets_dir
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.errors import DatasetError
-from sunaba.runtime.state import public_datasets_dir
 
 FETCH_COMMAND = "sunaba datasets fetch {name}"
 # Set by `make up`: download from the public sources. Without it (a bare `sunaba up`, the test

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths
 from sunaba.messages import say
 from sunaba.runtime.rungroup import AlreadyRunning, RunGroup
-from sunaba.runtime.state import StatePaths
 from sunaba.sandbox.limits import (
     LEARNERS_PARENT,
     CgroupGroup,

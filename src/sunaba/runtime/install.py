@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import public_datasets_dir
 from sunaba.messages import Text, localized, say
-from sunaba.runtime.state import public_datasets_dir
 
 # Debian package -> command that proves it is there (None: ask dpkg). Node may come from
 # another source than Debian; any working `npm` will do.

@@ -17,7 +17,7 @@ from pathlib import Path
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from sunaba.config import ConfigError, SiteConfig, load_config
-from sunaba.runtime.state import StatePaths, service_token
+from sunaba.core.state import StatePaths, service_token
 from sunaba.showcase.handlers import ADMIN_KEY_SCHEME
 from sunaba.showcase.hubapi import HubAPI, HubAPIError
 from sunaba.showcase.paths import ShowcasePaths

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.runtime.state import StatePaths
+from sunaba.core.state import StatePaths
 from sunaba.sandbox.accounts import unix_name
 
 SERVICE_NAME = "showcase"

@@ -21,7 +21,7 @@ from jupyterhub.handlers.base import BaseHandler
 from tornado import web
 
 from sunaba.config.schema import SiteConfig
-from sunaba.runtime.state import StatePaths
+from sunaba.core.state import StatePaths
 from sunaba.users.apply import course_groups
 from sunaba.users.flow import RosterOutcome, apply_roster_file, summary_lines
 from sunaba.users.template import csv_template, xlsx_template

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
-from sunaba.courses.layout import exchange_root
+from sunaba.core.layout import exchange_root
 from sunaba.exchange.store import ExchangeStore
 from tests.support.hub import SUNABA
 

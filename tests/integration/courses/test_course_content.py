@@ -18,16 +18,16 @@ import nbformat
 import pytest
 
 from sunaba.config.loader import validate
+from sunaba.core.archive import collect_files
+from sunaba.core.layout import grader_account
+from sunaba.core.state import public_datasets_dir
 from sunaba.courses.accounts import ensure_grader
 from sunaba.courses.course_settings import course_nbgrader_config
-from sunaba.courses.layout import grader_account
 from sunaba.courses.model import load_catalogue
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.fetch import fetch
-from sunaba.exchange.archive import collect_files
 from sunaba.grading.cycle import SandboxedAutograder
 from sunaba.grading.runner import files_from, run_step
-from sunaba.runtime.state import public_datasets_dir
 from tests.support.courses import tar_of
 from tests.support.hub import PREFIX, REPO
 

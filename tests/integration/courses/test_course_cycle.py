@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from sunaba.courses.layout import CoursePaths, grader_account, grading_root
+from sunaba.core.layout import CoursePaths, grader_account, grading_root
 from sunaba.courses.progress import progress_of
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading import cycle

@@ -17,7 +17,7 @@ import pytest
 import requests
 from jupyterhub.services.auth import HubAuth
 
-from sunaba.courses.layout import CoursePaths, grading_root
+from sunaba.core.layout import CoursePaths, grading_root
 from sunaba.grading import cycle
 from sunaba.hub.service_auth import FreshHubAuth, FreshHubOAuth
 from tests.support.courses import HIDDEN_MARK, tar_of

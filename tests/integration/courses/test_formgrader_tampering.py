@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import requests
 
-from sunaba.courses.layout import CoursePaths
+from sunaba.core.layout import CoursePaths
 from sunaba.grading.runner import run_step
 from tests.support.grading import collect_notebooks
 

@@ -20,8 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from sunaba.core.layout import CoursePaths, grader_account
 from sunaba.courses import hub as hooks
-from sunaba.courses.layout import CoursePaths, grader_account
 from sunaba.courses.sync import sync_courses
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L

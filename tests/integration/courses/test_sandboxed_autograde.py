@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sunaba.courses.layout import CoursePaths
+from sunaba.core.layout import CoursePaths
 from sunaba.grading import cycle
 from sunaba.grading.runner import run_step
 from sunaba.progress import Progress

@@ -60,7 +60,7 @@ def progress_items(err: str, action: str) -> list[str]:
 def make_course_data(config, learner_name: str) -> None:
     from nbgrader.api import Gradebook
 
-    from sunaba.courses.layout import CoursePaths, exchange_root
+    from sunaba.core.layout import CoursePaths, exchange_root
     from sunaba.exchange.store import ExchangeStore
 
     course = CoursePaths.of(config, "bousai")
@@ -77,7 +77,7 @@ def make_course_data(config, learner_name: str) -> None:
 def check_course_data(config, learner_name: str) -> None:
     from nbgrader.api import Gradebook
 
-    from sunaba.courses.layout import CoursePaths, exchange_root
+    from sunaba.core.layout import CoursePaths, exchange_root
     from sunaba.exchange.store import ExchangeStore
 
     course = CoursePaths.of(config, "bousai")
@@ -126,7 +126,7 @@ def test_backup_wipe_restore_keeps_users_files_and_grades(tmp_path, monkeypatch)
         drop_database(hub_db)
         drop_database(records_db)
         subprocess.run(["userdel", account], check=True)
-        from sunaba.courses.layout import grading_root
+        from sunaba.core.layout import grading_root
 
         for path in (hub.home_root, hub.state_dir, grading_root(config)):
             shutil.rmtree(path)

@@ -125,7 +125,7 @@ def fingerprint(root: Path, *, visible_only: bool = False) -> dict[str, str]:
 
 def snapshot(world: CourseWorld) -> dict[str, dict[str, str]]:
     """Learners' homes (their files), the exchange's storage and every course's gradebook."""
-    from sunaba.courses.layout import CoursePaths, exchange_root
+    from sunaba.core.layout import CoursePaths, exchange_root
 
     config = world.config
     gradebooks = {}

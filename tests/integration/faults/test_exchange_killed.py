@@ -58,7 +58,7 @@ def connected(port: int) -> int:
 
 def stored_attempts(world) -> dict[str, bytes]:
     """stamp -> problem.ipynb of every attempt the exchange keeps for this assignment."""
-    from sunaba.courses.layout import exchange_root
+    from sunaba.core.layout import exchange_root
     from sunaba.exchange.store import ExchangeStore
 
     store = ExchangeStore(exchange_root(world.config))
@@ -70,7 +70,7 @@ def stored_attempts(world) -> dict[str, bytes]:
 
 
 def test_submissions_are_stored_whole_or_refused_when_the_exchange_dies(world):
-    from sunaba.exchange.archive import pack
+    from sunaba.core.archive import pack
     from sunaba.exchange.client import ExchangeClient
 
     hub = world.hub
@@ -79,7 +79,7 @@ def test_submissions_are_stored_whole_or_refused_when_the_exchange_dies(world):
     base = f"http://127.0.0.1:{port}/services/sunaba-exchange/"
     clients = {name: ExchangeClient(base, person.token) for name, person in people.items()}
     released = clients["ann"].request("GET", f"api/courses/{COURSE}/assignments/{ASSIGNMENT}/files")
-    from sunaba.exchange.archive import unpack
+    from sunaba.core.archive import unpack
 
     notebook = unpack(released, max_bytes=2**30).files["problem.ipynb"]
     sent = [answer_notebook(notebook, number) for number in range(BATCH)]

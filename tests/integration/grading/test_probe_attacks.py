@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from sunaba.courses.layout import CoursePaths
+from sunaba.core.layout import CoursePaths
 from sunaba.grading.cycle import SandboxedAutograder
 from tests.support.grading import (
     nbgrader_meta,

@@ -10,7 +10,7 @@ import tarfile
 import nbformat
 import pytest
 
-from sunaba.exchange.archive import ArchiveRefused, collect_files, pack, unpack, write_files
+from sunaba.core.archive import ArchiveRefused, collect_files, pack, unpack, write_files
 
 NOTEBOOK = nbformat.writes(nbformat.v4.new_notebook()).encode()
 

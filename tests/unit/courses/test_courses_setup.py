@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from traitlets.config import Config
 
 from sunaba.config.loader import validate
+from sunaba.core.jadate import format_ja
 from sunaba.courses import hub as hooks
 from sunaba.courses.groups import GroupPlan, groups_file, plan_group, write_plans
 from sunaba.courses.learner_files import (
@@ -19,7 +20,6 @@ from sunaba.courses.learner_files import (
     ensure_learner_files,
     portable_dir,
 )
-from sunaba.exchange.jadate import format_ja
 from sunaba.hub.apply import HubFacts
 
 FACTS = HubFacts(sandbox_mode="full", hub_config_dir=__import__("pathlib").Path("/x/hub_config"))

@@ -8,6 +8,7 @@ import bcrypt
 from sqlalchemy import create_engine, text
 
 from sunaba.config.loader import validate
+from sunaba.core.state import StatePaths
 from sunaba.courses.demo import (
     DEMO_INSTRUCTOR,
     DEMO_LEARNER,
@@ -15,7 +16,6 @@ from sunaba.courses.demo import (
     describe_demo_accounts,
     ensure_demo_accounts,
 )
-from sunaba.runtime.state import StatePaths
 
 
 def test_created_once_with_working_passwords(tmp_path):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from jupyterhub import orm
 
 from sunaba.config.loader import validate
+from sunaba.core.state import StatePaths
 from sunaba.courses.enrolment import enrolled_learners, hub_group_members
 from sunaba.courses.model import parse_course
 from sunaba.records.db import ensure_records_schema, session_scope
 from sunaba.records.people import PersonData, upsert_people
-from sunaba.runtime.state import StatePaths
 
 
 def test_users_groups_and_departments(tmp_path):

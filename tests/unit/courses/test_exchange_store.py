@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sunaba.exchange.archive import Archive
+from sunaba.core.archive import Archive
 from sunaba.exchange.stamps import nbgrader_time, stamp_from_nbgrader_time, stamp_of
 from sunaba.exchange.store import ExchangeStore, StoreError
 

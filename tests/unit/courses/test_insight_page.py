@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 import pytest
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import exchange_root
+from sunaba.core.state import public_datasets_dir
 from sunaba.courses.insight import days_to
-from sunaba.courses.layout import exchange_root
 from sunaba.exchange.events import RecordsEvents
 from sunaba.exchange.identity import Caller
 from sunaba.exchange.pages import Pages
 from sunaba.exchange.store import ExchangeStore
-from sunaba.runtime.state import public_datasets_dir
 from tests.unit.courses.test_insight import DUE_A2, build
 from tests.unit.test_up_datasets import write_dataset
 

@@ -11,9 +11,9 @@ import pytest
 
 from sunaba.checks.records import CheckEvent
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import exchange_root
 from sunaba.courses.course_settings import course_info
 from sunaba.courses.insight_records import record_question_scores
-from sunaba.courses.layout import exchange_root
 from sunaba.courses.learner_progress import Tally, bar_svg, due_left, notebook_questions
 from sunaba.courses.model import parse_course
 from sunaba.courses.progress import mark_fetched, record_course, record_enrolments

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import exchange_root
+from sunaba.core.state import public_datasets_dir
 from sunaba.courses.course_settings import course_info
-from sunaba.courses.layout import exchange_root
 from sunaba.courses.model import parse_course
 from sunaba.courses.progress import record_course, record_enrolments
 from sunaba.datasets import load
@@ -20,7 +21,6 @@ from sunaba.exchange.identity import Caller
 from sunaba.exchange.pages import Pages
 from sunaba.exchange.store import ExchangeStore
 from sunaba.records.db import session_scope
-from sunaba.runtime.state import public_datasets_dir
 from tests.unit.test_up_datasets import DATA, write_dataset
 
 COURSE = parse_course(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sunaba.exchange.archive import Archive
+from sunaba.core.archive import Archive
 from sunaba.exchange.store import ExchangeStore
 
 NOW = datetime(2025, 6, 1, 1, 2, 3, tzinfo=UTC)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from sunaba.config.loader import validate
-from sunaba.courses.layout import CoursePaths
+from sunaba.core.layout import CoursePaths
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s import render_k8s

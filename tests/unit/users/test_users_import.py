@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from sunaba.cli import main
 from sunaba.config import SiteConfig
+from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.records import Person, session_scope
-from sunaba.runtime.state import StatePaths, ensure_secrets, ensure_state_dir
 from sunaba.users.apply import ImportFailed
 from sunaba.users.cli import run_import
 from sunaba.users.passwords import (

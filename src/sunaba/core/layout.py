@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sunaba.config.loader import repo_root
 from sunaba.config.schema import SiteConfig
-from sunaba.runtime.state import StatePaths
+from sunaba.core.state import StatePaths
 
 LEARNER_GROUP = "nbgrader-{}"
 GRADER_GROUP = "formgrade-{}"
