@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from sunaba.config.schema import SiteConfig
+from sunaba.runtime import firewall_ports
 from sunaba.sandbox import firewall
 from sunaba.sandbox.firewall_rules import Allowed, Facts
 
@@ -136,12 +137,12 @@ def test_service_ports_follow_the_pinned_config():
             "showcase": {"port": 41000},
         }
     )
-    assert firewall.service_ports(config) == (18081, 21000, 31000, 41000)
-    assert firewall.pinned_ports(config) == {}
+    assert firewall_ports.service_ports(config) == (18081, 21000, 31000, 41000)
+    assert firewall_ports.pinned_ports(config) == {}
     off = config.model_copy(
         update={"showcase": config.showcase.model_copy(update={"enabled": False})}
     )
-    assert 41000 not in firewall.service_ports(off)
+    assert 41000 not in firewall_ports.service_ports(off)
 
 
 def test_kernel_config_makes_kernels_use_unix_sockets(tmp_path):

@@ -7,14 +7,13 @@ from pathlib import Path
 
 from sunaba.config import load_config
 from sunaba.messages import localized, say
-from sunaba.sandbox import firewall_cli, uid_ranges_cli
+from sunaba.sandbox import uid_ranges_cli
 from sunaba.sandbox.doctor import describe, isolation_level, network_check, run_checks
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     doctor = subparsers.add_parser("doctor", help="check the isolation this machine gives")
     doctor.set_defaults(func=cmd_doctor)
-    firewall_cli.add_commands(subparsers)
     uid_ranges_cli.add_commands(subparsers)
 
 

@@ -1,6 +1,7 @@
 """Where learners' processes may connect on one machine: one nftables table per install. Here:
 the facts its rules (`firewall_rules`) depend on, gathered from the config and this machine, and
-the table installed, kept up to date and removed with nft.
+the table installed, kept up to date and removed with nft. The ports of Sunaba's services are
+given by the caller (`sunaba.runtime.firewall_ports`): the areas that run them know them.
 
 The table's set of sandbox uids (learners, showcase apps and the thumbnail renderer that runs as
 them, course graders running the formgrader) is filled from the accounts when the rules are
@@ -100,20 +101,6 @@ def resolvers(resolv_conf: Path = Path("/etc/resolv.conf")) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def service_ports(config: SiteConfig) -> tuple[int, ...]:
-    """The hub API and the services learners' processes call directly: the exchange, the
-    instant checks and the showcase (the thumbnail renderer opens apps through it)."""
-    from sunaba.checks.hub import service_port as checks_port
-    from sunaba.courses.hub import base_port
-
-    ports = [config.hub.hub_port, base_port(config), checks_port(config)]
-    if config.showcase.enabled:
-        from sunaba.showcase.hub import service_port as showcase_port
-
-        ports.append(showcase_port(config))
-    return tuple(sorted(set(ports)))
-
-
 def allowed(config: SiteConfig) -> tuple[Allowed, ...]:
     """The allow-list with names looked up now; a name that does not resolve is an error."""
     found = []
@@ -134,35 +121,18 @@ def allowed(config: SiteConfig) -> tuple[Allowed, ...]:
     return tuple(found)
 
 
-def gather_facts(config: SiteConfig) -> Facts:
+def gather_facts(config: SiteConfig, service_ports: tuple[int, ...]) -> Facts:
+    """The facts of this install's table; `service_ports` are the loopback ports of the hub and
+    of the services learners' processes call."""
     return Facts(
         table=table_name(config),
         uids=sandbox_uids(config),
-        service_ports=service_ports(config),
+        service_ports=service_ports,
         resolvers=resolvers(),
         allowed=allowed(config),
         internet=config.network.internet,
         comment=f"Sunaba learners' network policy (state dir {Path(config.hub.state_dir).resolve()})",
     )
-
-
-def pinned_ports(config: SiteConfig) -> dict[str, str]:
-    """Config environment that fixes the services' ports `sunaba up` allows, so the hub it
-    starts (another process) listens on exactly those."""
-    from sunaba.checks.hub import service_port as checks_port
-    from sunaba.courses.hub import base_port, synced_courses
-
-    env = {}
-    if not config.courses.service_port:
-        port = base_port(config, 1 + len(synced_courses(config)))
-        env["SUNABA__COURSES__SERVICE_PORT"] = str(port)
-    if not config.checks.port:
-        env["SUNABA__CHECKS__PORT"] = str(checks_port(config))
-    if config.showcase.enabled and not config.showcase.port:
-        from sunaba.showcase.hub import service_port as showcase_port
-
-        env["SUNABA__SHOWCASE__PORT"] = str(showcase_port(config))
-    return env
 
 
 # -- the machine ----------------------------------------------------------------------------
@@ -224,11 +194,11 @@ def prune_stale() -> list[str]:
     return removed
 
 
-def install(config: SiteConfig) -> Facts:
+def install(config: SiteConfig, service_ports: tuple[int, ...]) -> Facts:
     """Install (or replace) this install's table; raises FirewallError when it cannot."""
     if os.geteuid() != 0:
         raise FirewallError(ja=NEEDS_ROOT.ja, en=NEEDS_ROOT.en)
-    facts = gather_facts(config)
+    facts = gather_facts(config, service_ports)
     with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
         prune_stale()
     write_kernel_config(Path(config.hub.prefix) / "venv")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sunaba.config import ConfigError, load_config
 from sunaba.messages import error_text, localized, say
+from sunaba.runtime.firewall_ports import pinned_ports, service_ports
 from sunaba.sandbox import firewall
 from sunaba.sandbox.doctor import probe
 from sunaba.sandbox.firewall_rules import render
@@ -35,7 +36,7 @@ def cmd_firewall(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.action == "show":
-            print(render(firewall.gather_facts(config)), end="")
+            print(render(firewall.gather_facts(config, service_ports(config))), end="")
         elif args.action == "remove":
             print(_removed(config, firewall.remove(config)))
         else:
@@ -48,7 +49,7 @@ def cmd_firewall(args: argparse.Namespace) -> int:
                     )
                 )
                 return 0
-            facts = firewall.install(config)
+            facts = firewall.install(config, service_ports(config))
             table, count = facts.table, len(facts.uids)
             print(
                 say(
@@ -119,10 +120,10 @@ def start_policy(config, level: str, insecure_demo: bool) -> bool:
             )
         )
         return True
-    os.environ.update(firewall.pinned_ports(config))
+    os.environ.update(pinned_ports(config))
     pinned = load_config()
     try:
-        facts = firewall.install(pinned)
+        facts = firewall.install(pinned, service_ports(pinned))
         ok, detail = probe(pinned)
         if not ok:
             raise firewall.FirewallError(ja=detail.ja, en=detail.en)
