@@ -12,6 +12,9 @@ one is what a restart is for. On Kubernetes a formgrader is an external service 
 made, `sunaba.deploy.k8s_formgraders`): it is registered and routed even while its pod is still
 starting.
 
+`sunaba.hub.apply` puts the handler in the hub and hands it the function that gives the services
+and roles, so this module needs nothing of the hub config's composition.
+
 This runs inside the hub process and uses the same hub methods as JupyterHub's own service API
 (`service_from_spec`, `start_service`); the tests pin that behaviour against the real hub.
 """
@@ -19,11 +22,11 @@ This runs inside the hub process and uses the same hub methods as JupyterHub's o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from jupyterhub import orm, roles
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.scopes import needs_scope
-from traitlets.config import Config
 
 from sunaba.config.schema import SiteConfig
 
@@ -31,23 +34,29 @@ ROUTE = r"/api/sunaba/services"
 MEMBER_KINDS = {"users": orm.User, "groups": orm.Group, "services": orm.Service}
 
 
-def wanted_services(config: SiteConfig, facts) -> tuple[dict[str, dict], list[dict]]:
-    """({name: spec}, role specs) as a hub started now would have them."""
-    from sunaba.hub.apply import update_services
+# (config, facts) -> (entries of `c.JupyterHub.services`, of `c.JupyterHub.load_roles`).
+ServicesAndRoles = Callable[[SiteConfig, object], tuple[list[dict], list[dict]]]
 
-    fresh = Config()
-    update_services(fresh, config, facts)
-    return {spec["name"]: spec for spec in fresh.JupyterHub.services}, fresh.JupyterHub.load_roles
+
+def wanted_services(
+    config: SiteConfig, facts, services_and_roles: ServicesAndRoles
+) -> tuple[dict[str, dict], list[dict]]:
+    """({name: spec}, role specs) as a hub started now would have them."""
+    services, role_specs = services_and_roles(config, facts)
+    return {spec["name"]: spec for spec in services}, role_specs
 
 
 class LiveServicesHandler(APIHandler):
-    def initialize(self, site_config: SiteConfig, facts) -> None:
+    def initialize(
+        self, site_config: SiteConfig, facts, services_and_roles: ServicesAndRoles
+    ) -> None:
         self.site_config = site_config
         self.facts = facts
+        self.services_and_roles = services_and_roles
 
     @needs_scope("admin:services")
     async def post(self):
-        specs, role_specs = wanted_services(self.site_config, self.facts)
+        specs, role_specs = wanted_services(self.site_config, self.facts, self.services_and_roles)
         added = [spec for name, spec in specs.items() if name not in self.services]
         gone = [
             service

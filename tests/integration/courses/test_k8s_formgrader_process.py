@@ -31,7 +31,7 @@ from sunaba.courses import hub as hooks
 from sunaba.courses.sync import sync_courses
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
-from sunaba.hub.apply import HubFacts
+from sunaba.hub.apply import HubFacts, hub_services_and_roles
 from sunaba.hub.live_services import wanted_services
 from sunaba.users.apply import _HubClient
 from tests.support.fake_kube import FakeKubernetes
@@ -46,7 +46,7 @@ LIVE_SERVICES = """
 from pathlib import Path
 from sunaba.config.loader import validate
 from sunaba.deploy import k8s_formgraders
-from sunaba.hub.apply import HubFacts
+from sunaba.hub.apply import HubFacts, hub_services_and_roles
 from sunaba.hub.live_services import ROUTE, LiveServicesHandler
 
 # Cluster DNS stand-in: a formgrader's Service name resolves to its fake pod's loopback address.
@@ -58,7 +58,15 @@ facts = HubFacts(
 )
 site_config = validate(settings["site_config"], "test")
 c.JupyterHub.extra_handlers = [
-    (ROUTE, LiveServicesHandler, {"site_config": site_config, "facts": facts})
+    (
+        ROUTE,
+        LiveServicesHandler,
+        {
+            "site_config": site_config,
+            "facts": facts,
+            "services_and_roles": hub_services_and_roles,
+        },
+    )
 ]
 """
 
@@ -66,7 +74,7 @@ c.JupyterHub.extra_handlers = [
 def start_hub(hub: PlainHub, config, facts: HubFacts, pod_port: int) -> None:
     """The hub as the hub pod starts before any course is synced: Sunaba's services known by
     name (the live route leaves services it already has alone), the admin service's role."""
-    specs, roles = wanted_services(config, facts)
+    specs, roles = wanted_services(config, facts, hub_services_and_roles)
     services = [
         {"name": name, **({"api_token": spec["api_token"]} if "api_token" in spec else {})}
         for name, spec in specs.items()
