@@ -196,3 +196,16 @@ def test_a_two_way_dependency_and_a_cycle_are_found():
         "sunaba.y.three",
         "sunaba.x.one",
     ]
+
+
+def test_the_core_imports_no_area():
+    """`sunaba.core` is what every area may use: it may itself use only `sunaba.config`."""
+    graph = import_graph()
+    reaching = {
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        if subpackage(source) == "core"
+        for target in targets
+        if subpackage(target) not in ("core", "config")
+    }
+    assert not reaching, "the core imports areas:\n  " + "\n  ".join(sorted(reaching))
