@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
 SUNABA = PREFIX / "venv" / "bin" / "sunaba"
 CGROUP_V1 = Path("/sys/fs/cgroup")
+# SUNABA_TEST_PRELOAD_KERNELS=1 runs every test hub with pre-imported kernels.
+PRELOAD_KERNELS = os.environ.get("SUNABA_TEST_PRELOAD_KERNELS") == "1"
 
 
 def free_port() -> int:
@@ -84,6 +86,7 @@ class SunabaHub:
                 "home_root": str(self.home_root),
                 "memory_limit": memory_limit,
                 "max_processes": max_processes,
+                "preload_kernels": PRELOAD_KERNELS,
             },
             "culler": {"enabled": True, "timeout": 600, "every": 60},
             # Each test hub is an install of its own: grading uids apart from every other's.
