@@ -38,9 +38,9 @@ from tests.support.courses import source_notebook  # noqa: E402
 from tests.support.hub import SunabaHub  # noqa: E402
 from traitlets.config import Config  # noqa: E402
 
+from sunaba.classroom.sync import sync_courses  # noqa: E402
 from sunaba.config.loader import load_config  # noqa: E402
 from sunaba.core.archive import Archive, collect_files  # noqa: E402
-from sunaba.courses.sync import sync_courses  # noqa: E402
 from sunaba.exchange.plugin import Submit  # noqa: E402
 from sunaba.exchange.store import ExchangeStore  # noqa: E402
 from sunaba.grading import cycle  # noqa: E402

@@ -39,9 +39,9 @@ from tests.support.grading import (  # noqa: E402
 )
 from tests.support.hub import SunabaHub  # noqa: E402
 
+from sunaba.classroom.sync import sync_courses  # noqa: E402
 from sunaba.config.loader import load_config  # noqa: E402
 from sunaba.core.layout import CoursePaths, grader_account  # noqa: E402
-from sunaba.courses.sync import sync_courses  # noqa: E402
 from sunaba.grading import cycle  # noqa: E402
 from sunaba.grading.runner import run_step  # noqa: E402
 

@@ -14,7 +14,7 @@ COMMAND_MODULES = (
     "sunaba.sandbox.cli",
     "sunaba.users.cli",
     "sunaba.datasets.cli",
-    "sunaba.courses.cli",
+    "sunaba.classroom.cli",
     "sunaba.grading.cli",
     "sunaba.showcase.cli",
     "sunaba.deploy.cli",

@@ -246,7 +246,7 @@ class CourseWorld:
         )
 
     def sync(self):
-        from sunaba.courses.sync import sync_courses
+        from sunaba.classroom.sync import sync_courses
 
         try:
             return sync_courses(self.config)
@@ -257,8 +257,8 @@ class CourseWorld:
 def start_course_world(backend: str, more: dict | None = None) -> CourseWorld:
     """Write two courses, sync them as `sunaba up` does before the hub starts, start the hub.
     `more` adds site config sections (merged into those below)."""
+    from sunaba.classroom.sync import sync_courses
     from sunaba.config.loader import load_config
-    from sunaba.courses.sync import sync_courses
 
     data = Path(tempfile.mkdtemp(prefix="sunaba-test-courses-"))
     data.chmod(0o755)

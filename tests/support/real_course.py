@@ -78,8 +78,8 @@ def start_real_course(
     overdue: bool = False,
 ) -> CourseWorld:
     """Fetch the course's datasets, sync the course as `sunaba up` does, start the hub."""
+    from sunaba.classroom.sync import sync_courses
     from sunaba.config.loader import load_config
-    from sunaba.courses.sync import sync_courses
 
     data = Path(tempfile.mkdtemp(prefix="sunaba-test-real-course-"))
     data.chmod(0o755)

@@ -3,5 +3,5 @@ archives. Every area may import these modules; they import no area, only `sunaba
 standard library and third-party packages, so no two areas need each other for them.
 
 `archive` and `jadate` also run inside learners' servers (copied as `sunaba_portable.core`, see
-`sunaba.courses.learner_files`): they stay standard library only, and so does this file.
+`sunaba.exchange.learner_files`): they stay standard library only, and so does this file.
 """

@@ -2,7 +2,7 @@
 
 `sunaba courses sync` decides who belongs where and writes it to `groups.json` in the exchange
 dir; the hub applies it in three ways, so that it holds whether or not the hub is running:
-- at start, `load_groups` (set by `sunaba.courses.hub.update`) creates the groups and members;
+- at start, `load_groups` (set by `sunaba.classroom.hub.update`) creates the groups and members;
 - the exchange service reconciles once it runs (it can also remove people);
 - a sync while the hub runs reconciles at once through the API.
 

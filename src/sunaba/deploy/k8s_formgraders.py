@@ -14,7 +14,7 @@ course gets, in the hub's namespace:
 - a Service in front of it, which the hub names as the service's URL and the proxy routes to.
 
 Every object carries a digest of what it was made from, so that a sync replaces only what
-changed (`sunaba.courses.formgrader_pods`).
+changed (`sunaba.classroom.formgrader_pods`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DIGEST_ANNOTATION = "sunaba.jp/spec-sha256"
 TOKEN_KEY = "api-token"  # noqa: S105 (the key inside the Secret, not a token)
 CONTAINER = "formgrader"
 
-# What `sunaba.courses.formgrader_pods` asks of the API, as RBAC names it; the chart's Role
+# What `sunaba.classroom.formgrader_pods` asks of the API, as RBAC names it; the chart's Role
 # (`sunaba.deploy.k8s_rbac.formgrader_rbac`) grants exactly this.
 API_PERMISSIONS = {
     ("apps", "deployments"): ("create", "delete", "get", "update"),

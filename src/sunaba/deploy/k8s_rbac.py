@@ -47,7 +47,7 @@ def grading_rbac() -> list[dict]:
 
 def formgrader_rbac() -> list[dict]:
     """What `sunaba courses sync` in the hub pod needs for the courses' formgraders
-    (sunaba.courses.formgrader_pods): read, create, replace and delete their Deployments,
+    (sunaba.classroom.formgrader_pods): read, create, replace and delete their Deployments,
     Services and token Secrets; nothing else (no pods/exec, no listing)."""
     rules = [
         {"apiGroups": [group], "resources": [resource], "verbs": list(verbs)}

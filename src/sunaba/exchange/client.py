@@ -7,7 +7,7 @@ library only: this module is imported inside learners' sandboxes.
 `find_service` is the one way Sunaba's clients find a hub service; the instant checks
 (`sunaba.checks`) use it too. It lives here because this module is already importable in every
 learner's kernel twice over: as `sunaba.exchange.client` from the runtime venv, and as the
-portable copy the nbgrader plugin uses (see `sunaba.courses.learner_files`).
+portable copy the nbgrader plugin uses (see `sunaba.exchange.learner_files`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ opened as it is, never fetched again over the learner's work. Refusals (not enro
 or unreleased assignment, not open yet) come from the exchange and are shown as a Japanese page.
 
 Loaded as a Jupyter server extension by the learners' Jupyter config (see
-`sunaba.courses.learner_files`); a copy runs as `sunaba_portable.exchange.lab_open`, so only
+`sunaba.exchange.learner_files`); a copy runs as `sunaba_portable.exchange.lab_open`, so only
 jupyter_server, nbgrader, tornado and the standard library are imported.
 """
 

@@ -1,7 +1,7 @@
 """nbgrader exchange plugin: the same fetch/submit/list/collect/release steps, over HTTP to the
 trusted exchange service instead of a world-writable folder.
 
-Configured for learners' servers and formgraders (see `sunaba.courses.learner_files`, which
+Configured for learners' servers and formgraders (see `sunaba.exchange.learner_files`, which
 installs a copy of this module as `sunaba_portable.exchange.plugin`):
 
     c.ExchangeFactory.fetch_assignment = "sunaba_portable.exchange.plugin.FetchAssignment"

@@ -2,7 +2,7 @@
 and writes files in a directory the grader owns).
 
 The worker runs from the portable copy under the prefix (`sunaba_portable`, see
-`sunaba.courses.learner_files`): a grader account may not be able to read the checkout."""
+`sunaba.exchange.learner_files`): a grader account may not be able to read the checkout."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from sunaba.config.schema import SiteConfig
 from sunaba.core.archive import unpack
 from sunaba.core.layout import CoursePaths, grader_account
-from sunaba.courses.learner_files import ensure_portable_modules
+from sunaba.exchange.learner_files import ensure_portable_modules
 from sunaba.grading.worker import PROGRESS_MARK
 
 
@@ -162,7 +162,7 @@ def _streamed(command, stdin: bytes, timeout: float, on_done, options):
 def hub_portable_modules(config: SiteConfig) -> Path:
     """The portable copy the courses' nbgrader config names (`sunaba_portable...`), in the state
     dir: on Kubernetes the prefix belongs to the image and the hub's user cannot write there."""
-    from sunaba.courses.learner_files import PACKAGE_ROOT, PORTABLE_MODULES, PORTABLE_PACKAGE
+    from sunaba.exchange.learner_files import PACKAGE_ROOT, PORTABLE_MODULES, PORTABLE_PACKAGE
 
     base = Path(config.hub.state_dir) / "grading-portable"
     for relative in PORTABLE_MODULES:

@@ -233,7 +233,7 @@ def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
 #   server_environment(config, facts) -> dict  extra variables of learners' servers
 #   update(c, config, facts)                  traits no other area sets
 AREA_MODULES = (
-    "sunaba.courses.hub",
+    "sunaba.classroom.hub",
     "sunaba.checks.hub",
     "sunaba.showcase.hub",
     "sunaba.users.hub",

@@ -6,7 +6,7 @@ jupyter_server answers a save that hits ENOSPC (no space left) or EDQUOT (quota 
 its atomic writing truncates the file before writing the new content: when the new content only
 fails once it is flushed (a small notebook sits in Python's buffer until then), the file is left
 empty or cut short. This extension, loaded by the learners' Jupyter config (see
-`sunaba.courses.learner_files`), changes the server's contents manager so that
+`sunaba.exchange.learner_files`), changes the server's contents manager so that
 
 - a file is written to a temporary file beside it and renamed over it only once complete
   (fsynced), so a failed save leaves the previous version as it was;

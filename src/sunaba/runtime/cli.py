@@ -77,8 +77,8 @@ def _source() -> Path:
 
 def _prepare_courses(config, paths: StatePaths, source: Path) -> None:
     """The demo instructor and learner, and every course under courses/, synced before start."""
+    from sunaba.classroom.sync import sync_courses
     from sunaba.courses.demo import describe_demo_accounts, ensure_demo_accounts
-    from sunaba.courses.sync import sync_courses
 
     demo = ensure_demo_accounts(config, paths)
     if demo:

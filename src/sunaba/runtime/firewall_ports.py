@@ -9,8 +9,8 @@ module sits above both, like the commands that install the policy.
 from __future__ import annotations
 
 from sunaba.checks.hub import service_port as checks_port
+from sunaba.classroom.hub import base_port, synced_courses
 from sunaba.config.schema import SiteConfig
-from sunaba.courses.hub import base_port, synced_courses
 from sunaba.showcase.hub import service_port as showcase_port
 
 

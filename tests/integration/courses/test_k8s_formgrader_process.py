@@ -27,8 +27,8 @@ import psutil
 import pytest
 import requests
 
-from sunaba.courses import hub as hooks
-from sunaba.courses.sync import sync_courses
+from sunaba.classroom import hub as hooks
+from sunaba.classroom.sync import sync_courses
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.hub.apply import HubFacts, hub_services_and_roles

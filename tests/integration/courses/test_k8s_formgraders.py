@@ -20,9 +20,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from sunaba.classroom import hub as hooks
+from sunaba.classroom.sync import sync_courses
 from sunaba.core.layout import CoursePaths, grader_account
-from sunaba.courses import hub as hooks
-from sunaba.courses.sync import sync_courses
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_rbac import formgrader_rbac

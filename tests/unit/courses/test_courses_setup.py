@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from traitlets.config import Config
 
+from sunaba.classroom import hub as hooks
 from sunaba.config.loader import validate
 from sunaba.core.jadate import format_ja
-from sunaba.courses import hub as hooks
 from sunaba.courses.groups import GroupPlan, groups_file, plan_group, write_plans
-from sunaba.courses.learner_files import (
+from sunaba.exchange.learner_files import (
     LEARNER_HIDDEN_LAB_PLUGINS,
     PORTABLE_PACKAGE,
     ensure_learner_files,

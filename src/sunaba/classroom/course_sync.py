@@ -1,6 +1,6 @@
 """Syncing one course file: its directory and nbgrader config, its sources copied in, the
 learner versions generated and checked, and only then what learners see (the course info, its
-syllabus, the released assignments). Groups and records are `sunaba.courses.sync`'s part."""
+syllabus, the released assignments). Groups and records are `sunaba.classroom.sync`'s part."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from sunaba.core.archive import collect_files, pack
 from sunaba.courses.accounts import ensure_grader
 from sunaba.courses.course_settings import course_info, course_nbgrader_config
 from sunaba.courses.hub_owned import ensure_course_dir, hub_owns_courses
-from sunaba.courses.learner_files import formgrader_overrides
 from sunaba.courses.model import Assignment, Course, CourseProblem
 from sunaba.courses.sync_report import SyncReport
+from sunaba.exchange.learner_files import formgrader_overrides
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.runner import files_from, run_step
 

@@ -8,7 +8,7 @@ is reported; the others still sync. A course whose file was removed is retired: 
 enrolled any more and learners no longer see it, while its submissions, gradebook and records
 stay; putting the file back brings it back. Running it twice reports nothing the second time.
 On Kubernetes (`sunaba.courses.hub_owned`) no account is made and each course's formgrader is a
-pod that the sync creates, updates and deletes through the API (`sunaba.courses.formgrader_pods`).
+pod that the sync creates, updates and deletes through the API (`sunaba.classroom.formgrader_pods`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sunaba.classroom.course_sync import CourseSyncError, sync_course
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import (
     GRADER_GROUP,
@@ -26,7 +27,6 @@ from sunaba.core.layout import (
     exchange_root,
     exercises_dir,
 )
-from sunaba.courses.course_sync import CourseSyncError, sync_course
 from sunaba.courses.enrolment import enrolled_learners, hub_group_members
 from sunaba.courses.groups import GroupPlan, groups_file, plan_group, read_plans, write_plans
 from sunaba.courses.hub_owned import (
@@ -34,11 +34,11 @@ from sunaba.courses.hub_owned import (
     ensure_formgrader_token,
     hub_owns_courses,
 )
-from sunaba.courses.learner_files import ensure_learner_files
 from sunaba.courses.model import Catalogue, Course, CourseProblem, load_catalogue
 from sunaba.courses.progress import record_course, record_enrolments, retire_course_record
 from sunaba.courses.running_hub import hub_client, update_running_hub
 from sunaba.courses.sync_report import SyncReport
+from sunaba.exchange.learner_files import ensure_learner_files
 from sunaba.exchange.store import ExchangeStore
 from sunaba.records.db import default_records_url, ensure_records_schema, session_scope
 
@@ -73,8 +73,8 @@ def sync_formgrader_pods(
     config: SiteConfig, store: ExchangeStore, report: SyncReport, kube_configuration=None
 ) -> None:
     """On Kubernetes: a formgrader pod per synced course, none for retired ones
-    (`sunaba.courses.formgrader_pods`); before the running hub is told about the services."""
-    from sunaba.courses.formgrader_pods import sync_formgraders
+    (`sunaba.classroom.formgrader_pods`); before the running hub is told about the services."""
+    from sunaba.classroom.formgrader_pods import sync_formgraders
 
     tokens = {}
     for course_id in store.courses():

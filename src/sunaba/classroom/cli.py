@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from sunaba.classroom.hub import synced_courses
 from sunaba.config import ConfigError, SiteConfig, load_config
 from sunaba.core.jadate import format_ja
 from sunaba.core.layout import courses_dir, exercises_dir
-from sunaba.courses.hub import synced_courses
 from sunaba.courses.model import load_catalogue
 
 
@@ -43,7 +43,7 @@ def _config(args: argparse.Namespace) -> SiteConfig | None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from sunaba.courses.sync import sync_courses
+    from sunaba.classroom.sync import sync_courses
 
     config = _config(args)
     if config is None:
