@@ -37,6 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert  # noqa: E402
 
 from sunaba.checks.records import CheckEvent  # noqa: E402
+from sunaba.classroom.events import RecordsEvents  # noqa: E402
+from sunaba.classroom.identity import Caller  # noqa: E402
+from sunaba.classroom.pages import Pages  # noqa: E402
 from sunaba.config.schema import SiteConfig  # noqa: E402
 from sunaba.courses.insight_records import QuestionScore  # noqa: E402
 from sunaba.courses.records import (  # noqa: E402
@@ -45,9 +48,6 @@ from sunaba.courses.records import (  # noqa: E402
     Enrolment,
     Progress,
 )
-from sunaba.exchange.events import RecordsEvents  # noqa: E402
-from sunaba.exchange.identity import Caller  # noqa: E402
-from sunaba.exchange.pages import Pages  # noqa: E402
 from sunaba.records import PersonData, ensure_records_schema, session_scope  # noqa: E402
 from sunaba.records.people import upsert_people  # noqa: E402
 

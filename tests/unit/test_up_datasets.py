@@ -10,7 +10,7 @@ import yaml
 from sunaba.config.loader import load_config
 from sunaba.config.schema import SiteConfig
 from sunaba.core.state import public_datasets_dir
-from sunaba.runtime.course_data import DOWNLOAD_ENV, fetch_course_data, missing_datasets
+from sunaba.courses.course_data import DOWNLOAD_ENV, fetch_course_data, missing_datasets
 
 DATA = "コード,人数\n1,2\n".encode()
 UNREACHABLE = "http://127.0.0.1:9/{name}/counts.csv"  # the discard port: refused at once

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sunaba.classroom.service import CONFIG_ENV
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import (
     EXCHANGE_SERVICE,
@@ -25,7 +26,6 @@ from sunaba.core.layout import (
 from sunaba.courses.accounts import grader_exists
 from sunaba.courses.groups import groups_file, read_plans
 from sunaba.courses.hub_owned import course_set_up, formgrader_token, hub_owns_courses
-from sunaba.exchange.service import CONFIG_ENV
 from sunaba.exchange.store import ExchangeStore
 from sunaba.hub.ports import derived_port
 from sunaba.hub.scopes import add_user_scopes
@@ -65,7 +65,7 @@ def services(config: SiteConfig, facts) -> list[dict]:
         {
             "name": EXCHANGE_SERVICE,
             "url": f"http://127.0.0.1:{port}",
-            "command": [facts.python, "-m", "sunaba.exchange.service"],
+            "command": [facts.python, "-m", "sunaba.classroom.service"],
             "environment": {CONFIG_ENV: config.model_dump_json(), "LANG": "C.UTF-8"},
             "oauth_no_confirm": True,
             "display": False,

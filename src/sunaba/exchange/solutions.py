@@ -15,14 +15,11 @@ Three rules, each enforced where it cannot be bypassed:
 from __future__ import annotations
 
 import json
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sunaba.core.jadate import format_ja
 from sunaba.exchange.store import ExchangeStore, StoreError
-
-log = logging.getLogger("sunaba.exchange")
 
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
 HIDDEN_END = "END HIDDEN TESTS"
@@ -103,21 +100,6 @@ def publish(
     if not files:
         raise StoreError(f"{folder} に解答例のノートブックがありません", status=404)
     return store.put_solutions(course, assignment, files, due=due, now=now)
-
-
-def after_feedback(config, course_id: str, assignment_id: str) -> list[str]:
-    """Feedback released from a formgrader: after the due date, the solution goes out with it
-    (as with `sunaba grade release-feedback`). Never raises: the feedback is already out."""
-    from sunaba.grading import cycle
-
-    try:
-        course, assignment = cycle.find_course(config, course_id, assignment_id)
-        lines = cycle.solutions_with_feedback(config, course, assignment, datetime.now(UTC))
-    except Exception:
-        log.exception("solutions of %s/%s not released", course_id, assignment_id)
-        return []
-    log.info("%s/%s: %s", course_id, assignment_id, " ".join(lines))
-    return lines
 
 
 def handler(base: type) -> type:

@@ -90,7 +90,7 @@ def _prepare_courses(config, paths: StatePaths, source: Path) -> None:
 def _fetch_course_data(config, source: Path) -> None:
     """The open data the courses use; a machine that cannot fetch still starts."""
     from sunaba.core.layout import courses_dir
-    from sunaba.runtime.course_data import fetch_course_data
+    from sunaba.courses.course_data import fetch_course_data
 
     print("コースで使うデータセットを確認しています:")
     try:

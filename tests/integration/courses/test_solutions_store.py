@@ -56,9 +56,9 @@ def test_the_store_refuses_solutions_before_the_due_date(tmp_path, folder):
 
 def test_feedback_from_a_formgrader_brings_the_solution_only_after_the_due_date(tmp_path):
     """The exchange's hook after a formgrader releases feedback (no hub needed)."""
+    from sunaba.classroom.staff_api import after_feedback
     from sunaba.config.schema import SiteConfig
     from sunaba.core.layout import exchange_root
-    from sunaba.exchange.solutions import after_feedback
     from tests.support.courses import FAR_FUTURE, KISO_DUE_PAST, write_course
 
     courses, exercises = tmp_path / "courses", tmp_path / "exercises"

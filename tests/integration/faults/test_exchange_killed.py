@@ -23,7 +23,7 @@ from tests.integration.faults.drills import (
     wait_for_restart,
 )
 
-MODULE = "sunaba.exchange.service"
+MODULE = "sunaba.classroom.service"
 COURSE, ASSIGNMENT = "kiso", "hw1"
 BATCH = 10
 LEARNERS = ("ann", "bob", "dee")

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sunaba.classroom.events import RecordsEvents
+from sunaba.classroom.identity import Caller
+from sunaba.classroom.pages import Pages
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import exchange_root
 from sunaba.core.state import public_datasets_dir
 from sunaba.courses.insight import days_to
-from sunaba.exchange.events import RecordsEvents
-from sunaba.exchange.identity import Caller
-from sunaba.exchange.pages import Pages
 from sunaba.exchange.store import ExchangeStore
 from tests.unit.courses.test_insight import DUE_A2, build
 from tests.unit.test_up_datasets import write_dataset

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sunaba.checks.records import CheckEvent
+from sunaba.classroom.events import RecordsEvents
+from sunaba.classroom.identity import Caller
+from sunaba.classroom.pages import Pages
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import exchange_root
 from sunaba.courses.course_settings import course_info
@@ -17,9 +20,6 @@ from sunaba.courses.insight_records import record_question_scores
 from sunaba.courses.learner_progress import Tally, bar_svg, due_left, notebook_questions
 from sunaba.courses.model import parse_course
 from sunaba.courses.progress import mark_fetched, record_course, record_enrolments
-from sunaba.exchange.events import RecordsEvents
-from sunaba.exchange.identity import Caller
-from sunaba.exchange.pages import Pages
 from sunaba.exchange.store import ExchangeStore
 from sunaba.records.db import session_scope
 

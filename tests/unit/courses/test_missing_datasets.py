@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sunaba.classroom.events import RecordsEvents
+from sunaba.classroom.identity import Caller
+from sunaba.classroom.pages import Pages
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import exchange_root
 from sunaba.core.state import public_datasets_dir
@@ -16,9 +19,6 @@ from sunaba.courses.progress import record_course, record_enrolments
 from sunaba.datasets import load
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.errors import DatasetError
-from sunaba.exchange.events import RecordsEvents
-from sunaba.exchange.identity import Caller
-from sunaba.exchange.pages import Pages
 from sunaba.exchange.store import ExchangeStore
 from sunaba.records.db import session_scope
 from tests.unit.test_up_datasets import DATA, write_dataset
@@ -106,7 +106,7 @@ def test_the_notebook_says_which_dataset_and_the_admin_command(site):
 def test_the_repository_catalogue_names_the_fetch_command_for_each_course_dataset(tmp_path):
     """Every dataset a course in courses/ uses is a catalogue entry, so the message above
     (and `sunaba datasets fetch <name>`) applies to it."""
-    from sunaba.runtime.course_data import course_datasets
+    from sunaba.courses.course_data import course_datasets
 
     repo = Path(__file__).resolve().parents[3]
     needed = course_datasets(repo / "courses")

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
+from sunaba.classroom.identity import Caller
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core import archive
-from sunaba.exchange.identity import Caller
 from sunaba.exchange.store import ExchangeStore, StoreError, check_assignment, check_course
 
 log = logging.getLogger("sunaba.exchange")
@@ -27,7 +27,7 @@ class Exchange:
         self.config = config
         self.store = store
         self.max_bytes = parse_size(config.courses.max_submission_size)
-        self.events = events  # sunaba.exchange.events.RecordsEvents or None
+        self.events = events  # sunaba.classroom.events.RecordsEvents or None
         self.io = ThreadPoolExecutor(max_workers=4, thread_name_prefix="exchange-io")
         # One thread for the records database: SQLite wants one writer at a time.
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchange-db")

@@ -5,7 +5,7 @@ Learners' nbgrader (through `sunaba.exchange.plugin`) and the formgraders call i
 instructor's course page) through hub OAuth. Every request is identified by the hub (`Caller`,
 see `handler_base`), and every file lives in the `ExchangeStore` inside the state dir.
 
-Run by the hub as a managed service: `python -m sunaba.exchange.service`.
+Run by the hub as a managed service: `python -m sunaba.classroom.service`.
 """
 
 from __future__ import annotations
@@ -20,23 +20,23 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
-from sunaba.config.schema import SiteConfig
-from sunaba.core.layout import EXCHANGE_SERVICE, exchange_root
-from sunaba.exchange import solutions
-from sunaba.exchange.handler_base import BaseHandler, Exchange
-from sunaba.exchange.learner_api import (
+from sunaba.classroom.handler_base import BaseHandler, Exchange
+from sunaba.classroom.learner_api import (
     CoursesHandler,
     FeedbackHandler,
     FilesHandler,
     SubmissionsHandler,
     SubmitHandler,
 )
-from sunaba.exchange.staff_api import (
+from sunaba.classroom.staff_api import (
     CollectHandler,
     ExecuteHandler,
     FeedbackReleaseHandler,
     ReleaseHandler,
 )
+from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import EXCHANGE_SERVICE, exchange_root
+from sunaba.exchange import solutions
 from sunaba.exchange.store import ExchangeStore
 from sunaba.hub.ports import listen_address
 from sunaba.hub.service_auth import FreshHubOAuth
@@ -92,8 +92,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(name)s] %(message)s")
     config = SiteConfig.model_validate_json(os.environ[CONFIG_ENV])
     logging.getLogger().setLevel(config.hub.log_level)
-    from sunaba.exchange.events import RecordsEvents
-    from sunaba.exchange.pages import Pages
+    from sunaba.classroom.events import RecordsEvents
+    from sunaba.classroom.pages import Pages
 
     store = ExchangeStore(exchange_root(config))
     for folder in store.remove_unfinished_submissions():

@@ -20,7 +20,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.core.jadate import format_ja
 from sunaba.core.layout import FORMGRADER_SERVICE
 from sunaba.courses import progress
-from sunaba.runtime.course_data import missing_datasets
+from sunaba.courses.course_data import missing_datasets
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 OPEN_PATH = "sunaba/open"  # the learner server's handler (sunaba.exchange.lab_open)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from tornado import web
 
+from sunaba.classroom.handler_base import BaseHandler
 from sunaba.core import archive
 from sunaba.exchange import solutions
-from sunaba.exchange.handler_base import BaseHandler
 from sunaba.exchange.store import StoreError
 
 
