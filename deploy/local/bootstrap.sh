@@ -29,6 +29,9 @@ if [ ! -x "$PREFIX/venv/bin/python" ]; then
 fi
 TARGET="$SRC"
 [ -n "$EXTRAS" ] && TARGET="$SRC[$EXTRAS]"
+# setuptools builds in the checkout's build/ and never empties it: a module moved or removed
+# since the last install would still be packaged and stay importable from the prefix.
+rm -rf "$SRC/build"
 # A regular (not editable) install: sandboxes import Sunaba from the prefix, and the checkout
 # may sit in a directory they cannot read. The constraints give every install the same versions.
 "$PREFIX/venv/bin/pip" install -q --disable-pip-version-check -c "$SRC/deploy/constraints.txt" "$TARGET"
