@@ -10,9 +10,9 @@ import yaml
 
 from sunaba.cli import main
 from sunaba.config.loader import validate
+from sunaba.deploy.local_install import StepResult, step_line
 from sunaba.deploy.rendered import RenderError
 from sunaba.messages import BilingualError, Text, error_text, language, localized, say
-from sunaba.runtime.install import StepResult, step_line
 
 
 def site(tmp_path: Path, lang: str | None, extra: dict | None = None) -> Path:

@@ -1,5 +1,5 @@
-"""Sunaba's packages are layered: no two subpackages import each other (sunaba.X ↔ sunaba.Y), and
-no module imports itself back through others. Every import counts, also those inside functions:
+"""Sunaba's packages are layered: no subpackage imports itself back through others (sunaba.X →
+sunaba.Y → … → sunaba.X), and no module does. Every import counts, also those inside functions:
 a lazy import hides a dependency from the start-up order, not from the design."""
 
 from __future__ import annotations
@@ -8,12 +8,6 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "sunaba"
-
-# Known two-way dependencies between subpackages, each one a cycle still to be removed. Any other
-# pair fails the test; a module cycle is excused only when it goes through a known pair's imports.
-KNOWN_PACKAGE_CYCLES: frozenset[frozenset[str]] = frozenset()
-# Known cycles of modules within one subpackage, each one still to be removed.
-KNOWN_MODULE_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def module_name(path: Path) -> str:
@@ -61,19 +55,21 @@ def subpackage(module: str) -> str | None:
     return parts[1] if len(parts) > 2 or (PACKAGE / parts[-1]).is_dir() else None
 
 
-def package_cycles(graph: dict[str, set[str]]) -> dict[frozenset[str], list[str]]:
-    """Each pair of subpackages importing each other, with one import of each direction."""
-    edges: dict[tuple[str, str], str] = {}
+def package_graph(graph: dict[str, set[str]]) -> tuple[dict[str, set[str]], dict]:
+    """The subpackages each subpackage imports, and one module import behind each of those."""
+    packages: dict[str, set[str]] = {}
+    example: dict[tuple[str, str], str] = {}
     for source, targets in sorted(graph.items()):
+        a = subpackage(source)
+        if a is None:
+            continue
+        packages.setdefault(a, set())
         for target in sorted(targets):
-            a, b = subpackage(source), subpackage(target)
-            if a and b and a != b:
-                edges.setdefault((a, b), f"{source} -> {target}")
-    return {
-        frozenset((a, b)): [edge, edges[(b, a)]]
-        for (a, b), edge in edges.items()
-        if (b, a) in edges and a < b
-    }
+            b = subpackage(target)
+            if b and b != a:
+                packages[a].add(b)
+                example.setdefault((a, b), f"{source} -> {target}")
+    return packages, example
 
 
 def cycle_groups(graph: dict[str, set[str]]) -> list[set[str]]:
@@ -127,33 +123,19 @@ def shortest_cycle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
     raise AssertionError(f"no cycle in {sorted(group)}")
 
 
-def without_known_cycles(graph: dict[str, set[str]]) -> dict[str, set[str]]:
-    """The graph less the imports between the subpackages of a known pair."""
-    return {
-        source: {
-            target
-            for target in targets
-            if frozenset((subpackage(source), subpackage(target))) not in KNOWN_PACKAGE_CYCLES
-        }
-        for source, targets in graph.items()
-    }
-
-
-def test_no_two_subpackages_import_each_other():
-    found = package_cycles(import_graph())
-    new = {pair: edges for pair, edges in found.items() if pair not in KNOWN_PACKAGE_CYCLES}
-    assert not new, "subpackages importing each other:\n" + "\n".join(
-        f"  {' <-> '.join(sorted(pair))}: {'; '.join(edges)}" for pair, edges in new.items()
-    )
+def test_no_subpackage_imports_itself_back():
+    packages, example = package_graph(import_graph())
+    found = []
+    for group in cycle_groups(packages):
+        cycle = shortest_cycle(packages, group)
+        steps = [example[(a, b)] for a, b in zip(cycle, cycle[1:], strict=False)]
+        found.append(" -> ".join(cycle) + "\n      " + "\n      ".join(steps))
+    assert not found, "subpackages importing themselves back:\n  " + "\n  ".join(found)
 
 
 def test_no_module_imports_itself_back():
-    graph = without_known_cycles(import_graph())
-    cycles = [
-        shortest_cycle(graph, group)
-        for group in cycle_groups(graph)
-        if frozenset(group) not in KNOWN_MODULE_CYCLES
-    ]
+    graph = import_graph()
+    cycles = [shortest_cycle(graph, group) for group in cycle_groups(graph)]
     assert not cycles, "import cycles:\n" + "\n".join("  " + " -> ".join(c) for c in cycles)
 
 
@@ -172,16 +154,20 @@ def test_imports_inside_functions_and_relative_ones_count(tmp_path):
     assert found == {"sunaba.a.low", "sunaba.d.sibling", "sunaba.b.mid", "sunaba.c.top"}
 
 
-def test_a_two_way_dependency_and_a_cycle_are_found():
+def test_a_cycle_of_packages_and_one_of_modules_are_found():
     graph = {
         "sunaba.x.one": {"sunaba.y.two"},
-        "sunaba.y.two": {"sunaba.y.three"},
+        "sunaba.y.two": {"sunaba.y.three", "sunaba.z.five"},
         "sunaba.y.three": {"sunaba.x.one"},
         "sunaba.y.four": set(),
+        "sunaba.z.five": {"sunaba.x.one"},
     }
-    assert package_cycles(graph) == {
-        frozenset({"x", "y"}): ["sunaba.x.one -> sunaba.y.two", "sunaba.y.three -> sunaba.x.one"]
-    }
+    packages, example = package_graph(graph)
+    assert packages == {"x": {"y"}, "y": {"x", "z"}, "z": {"x"}}
+    assert example[("z", "x")] == "sunaba.z.five -> sunaba.x.one"
+    [group] = cycle_groups(packages)
+    assert group == {"x", "y", "z"}
+    assert shortest_cycle(packages, group) == ["x", "y", "x"]
     [group] = cycle_groups(graph)
     assert shortest_cycle(graph, group) == [
         "sunaba.x.one",

@@ -7,7 +7,7 @@ import stat
 
 from sunaba.config.loader import validate
 from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
-from sunaba.runtime.install import (
+from sunaba.deploy.local_install import (
     ensure_datasets_tree,
     ensure_lab_settings,
     ensure_matplotlibrc,

@@ -199,7 +199,7 @@ def test_install_copies_the_catalogue_without_the_network(tmp_path, monkeypatch)
     import socket
     import urllib.request
 
-    from sunaba.runtime.install import ensure_datasets_tree
+    from sunaba.deploy.local_install import ensure_datasets_tree
 
     def no_network(*args, **kwargs):
         raise AssertionError("the network was used")

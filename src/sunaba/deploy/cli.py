@@ -116,7 +116,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_image_prepare(args: argparse.Namespace) -> int:
     from sunaba.deploy.image import prepare_image
-    from sunaba.runtime.install import step_line
+    from sunaba.deploy.local_install import step_line
 
     try:
         config = _config(args)
@@ -129,8 +129,8 @@ def cmd_image_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_vm_install(args: argparse.Namespace) -> int:
+    from sunaba.deploy.local_install import step_line
     from sunaba.deploy.vm_install import install_vm
-    from sunaba.runtime.install import step_line
 
     config = None  # until it is read: Japanese
     try:

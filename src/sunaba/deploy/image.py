@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.runtime.install import (
+from sunaba.deploy.local_install import (
     StepResult,
     ensure_datasets_tree,
     ensure_lab_settings,

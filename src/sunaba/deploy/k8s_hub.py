@@ -91,7 +91,7 @@ def apply_in_hub(c) -> None:
     paths = StatePaths.from_config(config)
     ensure_state_dir(paths)
     ensure_secrets(paths)
-    from sunaba.runtime.install import ensure_datasets_tree
+    from sunaba.deploy.local_install import ensure_datasets_tree
 
     # The shared volume starts empty: copy the catalogue into it, as `sunaba up` does.
     ensure_datasets_tree(config, Path(L.HUB_SOURCE_DIR) / "datasets")

@@ -19,11 +19,11 @@ from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.state import StatePaths, ensure_state_dir
+from sunaba.deploy.local_install import DEBIAN_PACKAGES, StepResult, ensure_debian_packages
 from sunaba.deploy.rendered import RenderedFile, RenderError
 from sunaba.deploy.vm import INSTALL_DIRS, render_vm
 from sunaba.deploy.vm_units import uses_local_postgresql
 from sunaba.messages import Text
-from sunaba.runtime.install import DEBIAN_PACKAGES, StepResult, ensure_debian_packages
 
 VM_PACKAGES: dict[str, str | None] = {
     **DEBIAN_PACKAGES,

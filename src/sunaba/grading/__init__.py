@@ -1,0 +1,2 @@
+"""Grading a course assignment: collect, sandboxed autograde (local sandboxes or Kubernetes pods,
+`backends`), verdicts from the judge, feedback and exports."""

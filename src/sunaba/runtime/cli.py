@@ -10,11 +10,11 @@ from pathlib import Path
 from sunaba.config import ConfigError, load_config
 from sunaba.config.loader import repo_root
 from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir
+from sunaba.deploy.local_install import ensure_runtime
 from sunaba.messages import say
 from sunaba.runtime import firewall_cli
 from sunaba.runtime.firewall_cli import refusal, start_policy, stop_policy
 from sunaba.runtime.hubprocess import run_hub
-from sunaba.runtime.install import ensure_runtime
 from sunaba.sandbox.doctor import describe, isolation_level, run_checks
 from sunaba.sandbox.uid_ranges import UidRangeConflict, ensure_uid_range
 from sunaba.users.admin import admin_password_file, ensure_first_admin
