@@ -17,9 +17,9 @@ from pathlib import Path
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from sunaba.config import ConfigError, SiteConfig, load_config
+from sunaba.core.hubclient import AsyncHubClient, HubApiError
 from sunaba.core.state import StatePaths, service_token
 from sunaba.showcase.handlers import ADMIN_KEY_SCHEME
-from sunaba.showcase.hubapi import HubAPI, HubAPIError
 from sunaba.showcase.paths import ShowcasePaths
 from sunaba.showcase.publish_cli import add_publish_command
 from sunaba.showcase.records import VISIBILITIES
@@ -99,11 +99,11 @@ def _config(args) -> SiteConfig:
     return load_config(Path(args.config) if args.config else None)
 
 
-def _hub(config: SiteConfig) -> HubAPI:
+def _hub(config: SiteConfig) -> AsyncHubClient:
     from sunaba.users.apply import hub_api_url
 
     token = service_token(StatePaths.from_config(config), "sunaba-admin")
-    return HubAPI(hub_api_url(config), token)
+    return AsyncHubClient(hub_api_url(config), token)
 
 
 def _run(coroutine) -> int:
@@ -113,7 +113,7 @@ def _run(coroutine) -> int:
         print(exc, file=sys.stderr)
     except TeamError as exc:
         print(exc, file=sys.stderr)
-    except HubAPIError as exc:
+    except HubApiError as exc:
         print(f"ハブが要求を断りました ({exc.status}): {exc.message}", file=sys.stderr)
     except (OSError, KeyError) as exc:
         print(f"ハブに接続できません（sunaba up で起動していますか？）: {exc}", file=sys.stderr)
@@ -146,7 +146,7 @@ async def _service(config: SiteConfig, method: str, path: str, body=None):
         if exc.response is not None:
             with contextlib.suppress(ValueError):
                 message = json.loads(exc.response.body).get("message", "")
-        raise HubAPIError(exc.code, message or str(exc)) from exc
+        raise HubApiError(exc.code, message or str(exc)) from exc
     return json.loads(response.body)
 
 

@@ -18,6 +18,7 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.hubclient import AsyncHubClient
 from sunaba.showcase import store
 from sunaba.showcase.access import can_manage, can_publish_to, can_see_card
 from sunaba.showcase.app_records import AppRecords
@@ -30,7 +31,6 @@ from sunaba.showcase.author_server import (
     read_notebook_list,
     read_snapshot,
 )
-from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.live_apps import LiveApps, make_runner
 from sunaba.showcase.messages import ShowcaseError
 from sunaba.showcase.paths import ShowcasePaths
@@ -59,7 +59,7 @@ class Showcase:
         *,
         service_prefix: str,
         service_url: str,
-        hub: HubAPI,
+        hub: AsyncHubClient,
         sessions: sessionmaker[Session],
         sockets: SocketDirectory,
         servers_url: str = DEFAULT_SERVERS_URL,

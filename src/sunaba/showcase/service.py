@@ -21,6 +21,7 @@ from tornado import web
 
 from sunaba.config import load_config
 from sunaba.config.schema import SiteConfig
+from sunaba.core.hubclient import AsyncHubClient
 from sunaba.hub.ports import listen_address
 from sunaba.records.db import default_records_url, ensure_records_schema, make_session_factory
 from sunaba.showcase.api import (
@@ -42,7 +43,6 @@ from sunaba.showcase.handlers import (
     TeamsPage,
     ThumbnailHandler,
 )
-from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.labmenu import ensure_lab_menu
 from sunaba.showcase.paths import ShowcasePaths
 from sunaba.showcase.proxy import KernelLedger, reaper
@@ -141,7 +141,7 @@ async def start_up(showcase: Showcase, start_apps: bool) -> None:
 
 async def open_showcase(config: SiteConfig, mode: str, prefix: str, port: int) -> Showcase:
     """The store and the records made ready, and the showcase over them."""
-    hub = HubAPI(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+    hub = AsyncHubClient(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
     paths = ShowcasePaths.from_config(config)
     ensure_store(paths)
     records_url = default_records_url(config)

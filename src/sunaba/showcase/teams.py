@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sunaba.showcase.hubapi import HubAPI, HubAPIError
+from sunaba.core.hubclient import AsyncHubClient, HubApiError
 from sunaba.showcase.paths import TEAM_PREFIX
 
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -81,17 +81,17 @@ def team_from_group(group: dict) -> Team | None:
     )
 
 
-async def list_teams(api: HubAPI) -> list[Team]:
+async def list_teams(api: AsyncHubClient) -> list[Team]:
     teams = [team_from_group(g) for g in await api.groups()]
     return sorted((t for t in teams if t is not None), key=lambda t: t.name)
 
 
-async def get_team(api: HubAPI, name: str) -> Team | None:
+async def get_team(api: AsyncHubClient, name: str) -> Team | None:
     group = await api.group(TEAM_PREFIX + name)
     return team_from_group(group) if group else None
 
 
-async def create_team(api: HubAPI, name: str, title: str = "", course: str = "") -> Team:
+async def create_team(api: AsyncHubClient, name: str, title: str = "", course: str = "") -> Team:
     name = check_team_name(name)
     if await api.group(TEAM_PREFIX + name) is not None:
         raise TeamError(f"チーム「{name}」はもうあります。")
@@ -99,40 +99,40 @@ async def create_team(api: HubAPI, name: str, title: str = "", course: str = "")
     return Team(name=name, title=title.strip(), course=course.strip())
 
 
-async def add_members(api: HubAPI, name: str, users: list[str]) -> None:
+async def add_members(api: AsyncHubClient, name: str, users: list[str]) -> None:
     name = check_team_name(name)
     missing = [u for u in users if await api.user(u) is None]
     if missing:
         raise TeamError("ハブにいないユーザーです: " + "、".join(missing))
     try:
         await api.add_to_group(TEAM_PREFIX + name, users)
-    except HubAPIError as exc:
+    except HubApiError as exc:
         if exc.status == 404:
             raise TeamError(f"チーム「{name}」はありません。") from exc
         raise
 
 
-async def remove_members(api: HubAPI, name: str, users: list[str]) -> None:
+async def remove_members(api: AsyncHubClient, name: str, users: list[str]) -> None:
     name = check_team_name(name)
     try:
         await api.remove_from_group(TEAM_PREFIX + name, users)
-    except HubAPIError as exc:
+    except HubApiError as exc:
         if exc.status == 404:
             raise TeamError(f"チーム「{name}」はありません。") from exc
         raise
 
 
-async def delete_team(api: HubAPI, name: str) -> None:
+async def delete_team(api: AsyncHubClient, name: str) -> None:
     name = check_team_name(name)
     try:
         await api.delete_group(TEAM_PREFIX + name)
-    except HubAPIError as exc:
+    except HubApiError as exc:
         if exc.status == 404:
             raise TeamError(f"チーム「{name}」はありません。") from exc
         raise
 
 
-async def viewer(api: HubAPI, name: str) -> Viewer | None:
+async def viewer(api: AsyncHubClient, name: str) -> Viewer | None:
     model = await api.user(name)
     if model is None:
         return None

@@ -17,9 +17,9 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from sunaba.config.loader import validate
+from sunaba.core.hubclient import AsyncHubClient
 from sunaba.records.db import default_records_url, ensure_records_schema, make_session_factory
 from sunaba.showcase.core import Showcase
-from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.k8s_pods import API_PERMISSIONS, APP_LABEL
 from sunaba.showcase.k8s_runner import PodAppRunner
 from sunaba.showcase.messages import ShowcaseError
@@ -100,7 +100,7 @@ class Service:
             "kubernetes",
             service_prefix=SERVICE_PREFIX,
             service_url="http://127.0.0.1:1",
-            hub=HubAPI("http://127.0.0.1:1/hub/api", "unused"),
+            hub=AsyncHubClient("http://127.0.0.1:1/hub/api", "unused"),
             sessions=self.sessions,
             sockets=SocketDirectory(),
         )

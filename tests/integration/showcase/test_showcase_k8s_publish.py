@@ -25,8 +25,8 @@ import pytest
 import tornado.web
 
 from sunaba.config.loader import validate
+from sunaba.core.hubclient import AsyncHubClient
 from sunaba.showcase.author_server import find_author_server, read_snapshot
-from sunaba.showcase.hubapi import HubAPI
 from sunaba.showcase.k8s_check import CHECK_LABEL
 from sunaba.showcase.k8s_pods import API_PERMISSIONS
 from sunaba.showcase.messages import ShowcaseError
@@ -151,7 +151,9 @@ class PublishingService(Service):
             hub=self.hub_state,
         )
         self.hub_server = None
-        self.showcase.hub = HubAPI(f"http://127.0.0.1:{self.hub_port}/hub/api", SERVICE_TOKEN)
+        self.showcase.hub = AsyncHubClient(
+            f"http://127.0.0.1:{self.hub_port}/hub/api", SERVICE_TOKEN
+        )
         self.showcase.servers_url = author.url
         self.token = author.token
 

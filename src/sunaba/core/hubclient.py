@@ -11,7 +11,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 PAGINATION = "application/jupyterhub-pagination+json"
 
 
-class HubAPIError(Exception):
+class HubApiError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(f"{status}: {message}")
         self.status = status
@@ -19,7 +19,7 @@ class HubAPIError(Exception):
 
 
 @dataclass(frozen=True)
-class HubAPI:
+class AsyncHubClient:
     url: str  # e.g. http://127.0.0.1:8081/hub/api
     token: str
 
@@ -47,7 +47,7 @@ class HubAPI:
                     message = json.loads(exc.response.body).get("message", "")
                 except ValueError:
                     message = exc.response.body.decode(errors="replace")[:200]
-            raise HubAPIError(exc.code, message or str(exc)) from exc
+            raise HubApiError(exc.code, message or str(exc)) from exc
         if not response.body:
             return None
         return json.loads(response.body)
@@ -71,7 +71,7 @@ class HubAPI:
     async def user(self, name: str) -> dict | None:
         try:
             return await self.request("GET", f"/users/{quote(name)}")
-        except HubAPIError as exc:
+        except HubApiError as exc:
             if exc.status == 404:
                 return None
             raise
@@ -84,7 +84,7 @@ class HubAPI:
     async def group(self, name: str) -> dict | None:
         try:
             return await self.request("GET", f"/groups/{quote(name)}")
-        except HubAPIError as exc:
+        except HubApiError as exc:
             if exc.status == 404:
                 return None
             raise
