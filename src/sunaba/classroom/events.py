@@ -57,12 +57,12 @@ class RecordsEvents:
     # -- hub groups ------------------------------------------------------------------------
 
     def reconcile_groups(self):
-        from sunaba.users.apply import _HubClient
+        from sunaba.core.hubclient import HubClient
 
         plans = read_plans(groups_file(self.config))
         if not plans:
             return None
-        client = _HubClient(
+        client = HubClient(
             os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"], timeout=30
         )
         return reconcile_groups(client, plans)

@@ -1,8 +1,25 @@
-"""A small async client of the JupyterHub REST API, for the service and the CLI."""
+"""The client of the JupyterHub REST API, for the admin tools, the classroom and showcase
+services, and the CLI.
+
+It has two faces over one error vocabulary: `HubClient` (synchronous, urllib) for the tools and
+for work run in a thread, and `AsyncHubClient` (tornado) for the services' event loops and the
+showcase CLI. Both read the hub's error message the same way (`error_message`) and raise
+`HubApiError` when the hub refuses a request and `HubUnreachable` when nothing answers. Neither
+goes through an http(s)_proxy from the environment: the API is on loopback or inside the
+cluster.
+
+`sunaba.exchange.client.find_service` also asks the hub's API, but stays apart: it runs inside
+learners' servers (and as a portable copy in the nbgrader plugin), where only the standard
+library may be imported, and it needs one GET only.
+"""
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -11,11 +28,103 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 PAGINATION = "application/jupyterhub-pagination+json"
 
 
+class HubUnreachable(OSError):
+    """Nothing answers at the hub API URL (the hub is not running), or the connection broke.
+
+    An OSError, as the connection error it stands for: code that caught those still catches it.
+    """
+
+    def __init__(self, url: str, reason: object):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.reason}"
+
+
 class HubApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(f"{status}: {message}")
+    """The hub answered `status` with `message` (the hub's own words when it gave any).
+
+    The text names the request when there is one: "GET /groups/x: HTTP 403 <message>"; else it
+    is "403: <message>". A request series that broke off half-way (`sunaba.users.apply.sync_hub`)
+    has no status: "<url>: <reason>".
+    """
+
+    def __init__(self, status: int | None, message: str, *, request: str = ""):
+        if not request:
+            text = f"{status}: {message}"
+        elif status is None:
+            text = f"{request}: {message}"
+        else:
+            text = f"{request}: HTTP {status} {message}"
+        super().__init__(text)
         self.status = status
         self.message = message
+        self.request = request
+
+
+def error_message(raw: bytes) -> str:
+    """The message of a hub error answer: its JSON "message", else the start of the body."""
+    try:
+        return str(json.loads(raw).get("message", ""))
+    except (ValueError, AttributeError):
+        return raw[:200].decode("utf-8", "replace")
+
+
+def hub_api_url(config) -> str:
+    """The hub's REST API on loopback, from the site config."""
+    return f"http://127.0.0.1:{config.hub.hub_port}{config.hub.base_url}hub/api"
+
+
+# ----------------------------------------------------------------------------------------------
+# Synchronous
+
+
+class HubClient:
+    """`call` returns (status, JSON body or None); statuses listed in `ok` are answers, not
+    errors, so that callers can branch on 404 or 409 without catching."""
+
+    def __init__(self, api_url: str, token: str, timeout: float):
+        parsed = urllib.parse.urlparse(api_url)
+        if parsed.scheme not in ("http", "https"):
+            raise ValueError(f"hub API URL must be http(s): {api_url!r}")
+        self.url = api_url
+        self.base = api_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        # Loopback API: never go through an http_proxy from the environment.
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def call(
+        self, method: str, path: str, body: object = None, ok: Iterable[int] = ()
+    ) -> tuple[int, object]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
+            self.base + path, data=data, method=method
+        )
+        request.add_header("Authorization", f"token {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+            if status not in ok:
+                raise HubApiError(
+                    status, error_message(raw) or str(exc.reason), request=f"{method} {path}"
+                ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise HubUnreachable(self.url, getattr(exc, "reason", exc)) from exc
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, None
+
+
+# ----------------------------------------------------------------------------------------------
+# Asynchronous
 
 
 @dataclass(frozen=True)
@@ -41,13 +150,10 @@ class AsyncHubClient:
                 request_timeout=30,
             )
         except HTTPClientError as exc:
-            message = ""
-            if exc.response is not None and exc.response.body:
-                try:
-                    message = json.loads(exc.response.body).get("message", "")
-                except ValueError:
-                    message = exc.response.body.decode(errors="replace")[:200]
-            raise HubApiError(exc.code, message or str(exc)) from exc
+            raw = exc.response.body if exc.response is not None else b""
+            raise HubApiError(exc.code, error_message(raw or b"") or str(exc)) from exc
+        except OSError as exc:
+            raise HubUnreachable(self.url, exc) from exc
         if not response.body:
             return None
         return json.loads(response.body)

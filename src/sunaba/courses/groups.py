@@ -75,7 +75,7 @@ class GroupChanges:
 def reconcile_groups(client, plans: Mapping[str, GroupPlan]) -> GroupChanges:
     """Bring the hub's groups in line with `plans` through its REST API.
 
-    `client` is a `sunaba.users.apply._HubClient` with a token holding admin:groups. With
+    `client` is a `sunaba.core.hubclient.HubClient` with a token holding admin:groups. With
     admin:users too, users the hub does not know yet are created first (at hub start,
     `load_groups` has created them already).
     """

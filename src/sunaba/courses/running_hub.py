@@ -26,20 +26,18 @@ def apply_live_services(client) -> list[str]:
 
 def hub_client(config: SiteConfig):
     """A client of the running hub's API with the admin service token, or None."""
-    import urllib.error
-
+    from sunaba.core.hubclient import HubClient, HubUnreachable, hub_api_url
     from sunaba.core.state import StatePaths, read_secrets
-    from sunaba.users.apply import _HubClient, hub_api_url
 
     token = (
         read_secrets(StatePaths.from_config(config)).get("service_tokens", {}).get("sunaba-admin")
     )
     if not token:
         return None
-    client = _HubClient(hub_api_url(config), token, timeout=30)
+    client = HubClient(hub_api_url(config), token, timeout=30)
     try:
         client.call("GET", "/", ok=[401, 403])
-    except (urllib.error.URLError, OSError):
+    except HubUnreachable:
         return None
     return client
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from sunaba.config import ConfigError, SiteConfig, load_config
-from sunaba.core.hubclient import AsyncHubClient, HubApiError
+from sunaba.core.hubclient import AsyncHubClient, HubApiError, HubUnreachable, hub_api_url
 from sunaba.core.state import StatePaths, service_token
 from sunaba.showcase.handlers import ADMIN_KEY_SCHEME
 from sunaba.showcase.paths import ShowcasePaths
@@ -100,8 +100,6 @@ def _config(args) -> SiteConfig:
 
 
 def _hub(config: SiteConfig) -> AsyncHubClient:
-    from sunaba.users.apply import hub_api_url
-
     token = service_token(StatePaths.from_config(config), "sunaba-admin")
     return AsyncHubClient(hub_api_url(config), token)
 
@@ -115,6 +113,10 @@ def _run(coroutine) -> int:
         print(exc, file=sys.stderr)
     except HubApiError as exc:
         print(f"ハブが要求を断りました ({exc.status}): {exc.message}", file=sys.stderr)
+    except HubUnreachable as exc:
+        print(
+            f"ハブに接続できません（sunaba up で起動していますか？）: {exc.reason}", file=sys.stderr
+        )
     except (OSError, KeyError) as exc:
         print(f"ハブに接続できません（sunaba up で起動していますか？）: {exc}", file=sys.stderr)
     return 1

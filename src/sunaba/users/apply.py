@@ -4,16 +4,15 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
+import contextlib
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.orm import Session
 
+from sunaba.core.hubclient import HubApiError, HubClient, HubUnreachable
 from sunaba.progress import Progress
 from sunaba.records.db import precreate_sqlite_file, sqlite_file
 from sunaba.users.passwords import DEFAULT_PASSWORD_LENGTH, generate_password, hash_each
@@ -134,67 +133,11 @@ def plan_hub_accounts(hub_db_url: str, entries: Sequence[RosterEntry]) -> Accoun
 # Hub REST API
 
 
-class HubUnreachable(Exception):
-    """Nothing answers at the hub API URL (the hub is not running)."""
-
-
-class HubApiError(Exception):
-    """The hub answered with an error; the message says which request."""
-
-
 @dataclass
 class HubSyncResult:
     users_created: list[str] = field(default_factory=list)
     groups_created: list[str] = field(default_factory=list)
     added: dict[str, list[str]] = field(default_factory=dict)  # group -> users newly added
-
-
-class _HubClient:
-    def __init__(self, api_url: str, token: str, timeout: float):
-        parsed = urllib.parse.urlparse(api_url)
-        if parsed.scheme not in ("http", "https"):
-            raise ValueError(f"hub API URL must be http(s): {api_url!r}")
-        self.base = api_url.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-        # Loopback API: never go through an http_proxy from the environment.
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def call(
-        self, method: str, path: str, body: object = None, ok: Iterable[int] = ()
-    ) -> tuple[int, object]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
-            self.base + path, data=data, method=method
-        )
-        request.add_header("Authorization", f"token {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with self.opener.open(request, timeout=self.timeout) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-            if status not in ok:
-                raise HubApiError(
-                    f"{method} {path}: HTTP {status} {_error_message(raw) or exc.reason}"
-                ) from exc
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:
-            return status, None
-
-
-def _error_message(raw: bytes) -> str:
-    try:
-        return str(json.loads(raw).get("message", ""))
-    except (ValueError, AttributeError):
-        return raw[:200].decode("utf-8", "replace")
-
-
-def hub_api_url(config) -> str:
-    """The hub's REST API on loopback, from the site config."""
-    return f"http://127.0.0.1:{config.hub.hub_port}{config.hub.base_url}hub/api"
 
 
 def course_groups(entries: Iterable[RosterEntry]) -> dict[str, list[str]]:
@@ -219,13 +162,11 @@ def sync_hub(
     Raises HubUnreachable when nothing answers at `api_url`, HubApiError when the hub refuses a
     request. Every step is idempotent, so a failed sync is repaired by running it again.
     """
-    client = _HubClient(api_url, token, timeout)
-    try:
+    client = HubClient(api_url, token, timeout)
+    # Nothing answering raises HubUnreachable here; an error answer is still an answer: errors
+    # are for the requests that matter, below.
+    with contextlib.suppress(HubApiError):
         client.call("GET", "/")
-    except HubApiError:
-        pass  # it answers: errors are for the requests that matter, below
-    except (urllib.error.URLError, OSError) as exc:
-        raise HubUnreachable(f"{api_url}: {getattr(exc, 'reason', exc)}") from exc
     result = HubSyncResult()
     try:
         if usernames:
@@ -243,8 +184,8 @@ def sync_hub(
             if missing:
                 client.call("POST", quoted + "/users", {"users": missing})
                 result.added[group] = missing
-    except (urllib.error.URLError, OSError) as exc:
-        raise HubApiError(f"{api_url}: {getattr(exc, 'reason', exc)}") from exc
+    except HubUnreachable as exc:  # it answered at first: a sync cut off, not a hub that is down
+        raise HubApiError(None, str(exc.reason), request=api_url) from exc
     return result
 
 

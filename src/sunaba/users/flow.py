@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config import SiteConfig
+from sunaba.core.hubclient import hub_api_url
 from sunaba.core.state import StatePaths, ensure_state_dir, service_token
 from sunaba.progress import Progress
 from sunaba.records.db import default_records_url
-from sunaba.users.apply import ImportFailed, hub_api_url
+from sunaba.users.apply import ImportFailed
 from sunaba.users.passwords import DEFAULT_PASSWORD_LENGTH
 from sunaba.users.roster import Roster, read_roster
 from sunaba.users.roster_import import ImportResult, import_roster

@@ -18,14 +18,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from sunaba.core.hubclient import HubApiError, HubUnreachable
 from sunaba.progress import Progress
 from sunaba.records.db import ensure_records_schema, make_engine
 from sunaba.records.people import PersonData, upsert_people
 from sunaba.users.apply import (
     AccountChanges,
-    HubApiError,
     HubSyncResult,
-    HubUnreachable,
     ImportFailed,
     open_hub_session,
     plan_hub_accounts,

@@ -29,11 +29,11 @@ import requests
 
 from sunaba.classroom import hub as hooks
 from sunaba.classroom.sync import sync_courses
+from sunaba.core.hubclient import HubClient
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.hub.apply import HubFacts, hub_services_and_roles
 from sunaba.hub.live_services import wanted_services
-from sunaba.users.apply import _HubClient
 from tests.support.fake_kube import FakeKubernetes
 from tests.support.hub import free_port
 from tests.support.k8s_courses import NAMESPACE, add_course, site
@@ -120,7 +120,7 @@ def running():
             FakeKubernetes(run_deployments=True, cluster_hosts=hosts) as fake,
         ):
             patch.setenv("POD_NAMESPACE", NAMESPACE)
-            client = _HubClient(f"http://127.0.0.1:{hub.hub_port}/hub/api", admin, timeout=60)
+            client = HubClient(f"http://127.0.0.1:{hub.hub_port}/hub/api", admin, timeout=60)
             report = sync_courses(config, client=client, kube_configuration=fake.configuration())
             assert report.ok, report.lines()
             pod = fake.workloads.pods[F.object_name("kiso")]

@@ -12,9 +12,8 @@ from urllib.parse import unquote
 
 import pytest
 
+from sunaba.core.hubclient import HubApiError, HubUnreachable
 from sunaba.users.apply import (
-    HubApiError,
-    HubUnreachable,
     course_groups,
     sync_hub,
     sync_roster_to_hub,
