@@ -1,5 +1,5 @@
 """The site's shared basics: where state and courses live, dates as staff read them, assignment
-archives. Every area may import these modules; they import no area, only `sunaba.config`, the
+archives, the client of the hub's REST API. Every area may import these modules; they import no area, only `sunaba.config`, the
 standard library and third-party packages, so no two areas need each other for them.
 
 `archive` and `jadate` also run inside learners' servers (copied as `sunaba_portable.core`, see
