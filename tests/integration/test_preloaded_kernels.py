@@ -15,6 +15,7 @@ import psutil
 import pytest
 import requests
 
+from sunaba.sandbox.kernel_forkserver import SOCKET_PATH
 from tests.support.hub import SunabaHub
 
 pytestmark = pytest.mark.integration
@@ -48,7 +49,23 @@ def pair(hub):
     hub.spawn(bob)
     outcome = hub.run(bob, "open('memo.txt', 'w').write('Bの秘密のメモ'); print('saved')")
     assert outcome["stdout"].strip() == "saved", outcome
+    for learner in (ann, bob):
+        wait_for_forkserver(hub, learner)
     return ann, bob
+
+
+def wait_for_forkserver(hub, learner, timeout: float = 180) -> None:
+    """The forkserver listens once its imports are done; until then kernels start the ordinary
+    way. Asked from an ordinary kernel of the learner's own (the socket is in their sandbox)."""
+    code = (
+        "import os, time\n"
+        f"end = time.monotonic() + {timeout}\n"
+        f"while not os.path.exists({SOCKET_PATH!r}) and time.monotonic() < end:\n"
+        "    time.sleep(0.5)\n"
+        f"print(os.path.exists({SOCKET_PATH!r}))\n"
+    )
+    outcome = hub.run(learner, code, timeout=timeout + 30)
+    assert outcome["stdout"].strip() == "True", outcome
 
 
 class HostProcess:

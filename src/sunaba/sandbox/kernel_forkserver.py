@@ -214,12 +214,14 @@ def _listen(path: str) -> socket.socket:
 
 
 def serve(path: str) -> None:
-    # Listen first: a kernel asked for while the imports run waits for them instead of
-    # falling back to a cold start.
-    listener = _listen(path)
+    # Imports first, then listen: a kernel asked for while the imports run starts the ordinary
+    # way at once (no socket yet) instead of waiting for them. In a class, learners open a
+    # notebook seconds after their server starts; waiting made that first kernel slower than a
+    # cold start (benchmarks/bench_class.py). Later kernels are forked.
     missing = preload()
     if missing:
         print(f"sunaba kernel forkserver: not preloaded: {', '.join(missing)}", file=sys.stderr)
+    listener = _listen(path)
     listener.settimeout(0.5)
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
