@@ -3,7 +3,6 @@ visible inside a sandbox. Public, learner-readable data lives under the runtime 
 
 from __future__ import annotations
 
-import os
 import secrets
 import stat
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.files import write_atomic
 
 # Hub services and the scopes each one needs.
 SERVICE_SCOPES: dict[str, list[str]] = {
@@ -104,11 +104,7 @@ def ensure_state_dir(paths: StatePaths) -> bool:
 
 
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, text, mode=0o600)
 
 
 def read_secrets(paths: StatePaths) -> dict:

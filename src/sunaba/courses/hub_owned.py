@@ -14,7 +14,6 @@ then tried to run as that account would leave the course without a formgrader.
 
 from __future__ import annotations
 
-import os
 import secrets
 import stat
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.files import write_atomic
 from sunaba.core.layout import CoursePaths, grading_root
 from sunaba.core.state import StatePaths, read_secrets
 from sunaba.sandbox.accounts import AccountError
@@ -72,13 +72,5 @@ def ensure_formgrader_token(config: SiteConfig, course_id: str) -> tuple[str, bo
     data = read_secrets(paths)
     token = secrets.token_hex(32)
     data.setdefault(TOKENS_KEY, {})[course_id] = token
-    _write_private(paths.secrets, yaml.safe_dump(data, sort_keys=True))
+    write_atomic(paths.secrets, yaml.safe_dump(data, sort_keys=True), mode=0o600)
     return token, True
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

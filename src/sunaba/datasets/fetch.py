@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sunaba.core.files import write_atomic
 from sunaba.datasets.catalogue import PACKAGE_FILE, Catalogue, Dataset, Resource
 from sunaba.datasets.errors import FetchError
 from sunaba.progress import Progress
@@ -199,16 +199,8 @@ def _copy_package(dataset: Dataset, target_root: Path) -> None:
         source = dataset.directory / relative
         target = destination / relative
         _ensure_dir(target.parent)
-        fd, temp_name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-        )
-        os.close(fd)
-        try:
-            shutil.copyfile(source, temp_name)
-            os.chmod(temp_name, FILE_MODE)
-            os.replace(temp_name, target)
-        finally:
-            Path(temp_name).unlink(missing_ok=True)
+        # Small files (the descriptor and its schemas): read whole, written atomically.
+        write_atomic(target, source.read_bytes(), mode=FILE_MODE)
 
 
 def remote_count(catalogue: Catalogue, names: list[str] | None) -> int:

@@ -25,13 +25,12 @@ import copy
 import csv
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from sunaba.core.files import write_atomic
 from sunaba.datasets.standards import find_standard
 from sunaba.datasets.sunaba_city_defects import City, PlantedDefect, plant_defects
 from sunaba.datasets.sunaba_city_rows import (
@@ -207,12 +206,5 @@ def write(directory: Path, seed: int = SEED) -> Generated:
     generated = build(seed)
     directory.mkdir(parents=True, exist_ok=True)
     for name, data in generated.files.items():
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(temp, 0o644)
-            os.replace(temp, directory / name)
-        finally:
-            Path(temp).unlink(missing_ok=True)
+        write_atomic(directory / name, data, mode=0o644)
     return generated

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.files import write_if_changed
 from sunaba.core.state import public_datasets_dir
 from sunaba.messages import Text, localized, say
 
@@ -142,14 +143,8 @@ def lab_overrides(language: str) -> dict:
 
 
 def _write_if_changed(path: Path, text: str) -> bool:
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return True
+    return write_if_changed(path, text, mode=0o644)
 
 
 def ensure_lab_settings(prefix: Path, language: str) -> StepResult:

@@ -7,13 +7,13 @@ config never leaves half a deployment behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from sunaba.core.files import write_atomic
 from sunaba.messages import BilingualError
 
 HEADER = "Rendered by `sunaba deploy render` from the site config; edit the config, not this file."
@@ -74,9 +74,6 @@ def write_files(files: list[RenderedFile], out: Path) -> list[Path]:
     for rendered in files:
         target = out / rendered.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(rendered.text, encoding="utf-8")
-        tmp.chmod(rendered.mode)
-        os.replace(tmp, target)
+        write_atomic(target, rendered.text, mode=rendered.mode)
         written.append(target)
     return written

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.files import write_if_changed
 from sunaba.core.state import StatePaths, ensure_state_dir
 from sunaba.deploy.local_install import DEBIAN_PACKAGES, StepResult, ensure_debian_packages
 from sunaba.deploy.rendered import RenderedFile, RenderError
@@ -40,17 +41,6 @@ def _under(root: Path, path: str | Path) -> Path:
     return root / str(path).lstrip("/")
 
 
-def _write_if_changed(target: Path, text: str, mode: int) -> bool:
-    if target.is_file() and target.read_text(encoding="utf-8") == text:
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(mode)
-    os.replace(tmp, target)
-    return True
-
-
 def ensure_rendered_files(files: list[RenderedFile], root: Path) -> StepResult:
     changed = []
     for rendered in files:
@@ -58,7 +48,8 @@ def ensure_rendered_files(files: list[RenderedFile], root: Path) -> StepResult:
         if folder not in INSTALL_DIRS:
             continue
         target = _under(root, Path(INSTALL_DIRS[folder]) / name)
-        if _write_if_changed(target, rendered.text, rendered.mode):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if write_if_changed(target, rendered.text, mode=rendered.mode):
             changed.append(str(target))
     name = Text("書き出したファイル", "rendered files")
     if not changed:

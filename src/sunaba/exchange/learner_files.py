@@ -23,11 +23,10 @@ Nothing here holds a secret or anything course-specific.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.files import write_if_changed
 from sunaba.exchange.plugin import LEARNER_CLASSES
 from sunaba.exchange.plugin_staff import STAFF_CLASSES
 
@@ -71,16 +70,8 @@ LEARNER_HIDDEN_LAB_PLUGINS = (
 
 
 def _write_if_changed(path: Path, data: bytes, mode: int = 0o644) -> bool:
-    if path.is_file() and path.read_bytes() == data:
-        return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A name of its own: several syncs (hubs sharing one prefix) may write at once.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-    return True
+    return write_if_changed(path, data, mode=mode)
 
 
 def _json(data: dict) -> bytes:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.archive import unpack
+from sunaba.core.files import write_if_changed
 from sunaba.core.layout import CoursePaths, grader_account
 from sunaba.exchange.learner_files import ensure_portable_modules
 from sunaba.grading.worker import PROGRESS_MARK
@@ -167,14 +168,9 @@ def hub_portable_modules(config: SiteConfig) -> Path:
     base = Path(config.hub.state_dir) / "grading-portable"
     for relative in PORTABLE_MODULES:
         target = base / PORTABLE_PACKAGE / relative
-        data = (PACKAGE_ROOT / relative).read_bytes()
-        if target.is_file() and target.read_bytes() == data:
-            continue
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # A name of its own: steps of several threads may refresh the copy at once.
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        # Steps of several threads may refresh the copy at once: each write has its own temp.
+        write_if_changed(target, (PACKAGE_ROOT / relative).read_bytes(), mode=0o644)
     return base
 
 

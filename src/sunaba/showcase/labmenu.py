@@ -9,9 +9,9 @@ notebooks) and 「ショーケースを見る」 (the gallery).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from sunaba.core.files import write_atomic
 from sunaba.showcase.paths import ShowcasePaths
 
 MENU_ID = "jp-mainmenu-sunaba-showcase"
@@ -60,8 +60,5 @@ def ensure_lab_menu(paths: ShowcasePaths, hub_base_url: str) -> bool:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     target.parent.chmod(0o755)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o644)
-    os.replace(tmp, target)
+    write_atomic(target, text, mode=0o644)
     return True
