@@ -174,13 +174,17 @@ class AsyncHubClient:
 
     # -- users ----------------------------------------------------------------------------
 
-    async def user(self, name: str) -> dict | None:
+    async def _found(self, path: str) -> dict | None:
+        """GET `path`; None when the hub has no such thing (404)."""
         try:
-            return await self.request("GET", f"/users/{quote(name)}")
+            return await self.request("GET", path)
         except HubApiError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    async def user(self, name: str) -> dict | None:
+        return await self._found(f"/users/{quote(name)}")
 
     # -- groups ---------------------------------------------------------------------------
 
@@ -188,12 +192,7 @@ class AsyncHubClient:
         return await self.all_pages("/groups")
 
     async def group(self, name: str) -> dict | None:
-        try:
-            return await self.request("GET", f"/groups/{quote(name)}")
-        except HubApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self._found(f"/groups/{quote(name)}")
 
     async def create_group(self, name: str, properties: dict) -> None:
         await self.request("POST", f"/groups/{quote(name)}", {})
