@@ -5,10 +5,7 @@ listening. What the roster import does with the client is in tests/unit/users.""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,31 +18,19 @@ from sunaba.core.hubclient import (
     HubUnreachable,
     hub_api_url,
 )
+from tests.support.fake_hub_api import JsonHandler, serving
 
 TOKEN = "secret-token"
 GROUPS = [{"name": f"team-{i}", "users": []} for i in range(3)]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JsonHandler):
     seen: list[tuple[str, str, dict]]
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status: int, body: object = None, raw: bytes | None = None) -> None:
-        if raw is None:
-            raw = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
 
     def handle_any(self) -> None:
         url = urlsplit(self.path)
         path = url.path.removeprefix("/hub/api")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
+        body = self.json_body()
         self.seen.append((self.command, self.path, dict(self.headers)))
         if self.headers.get("Authorization") != f"token {TOKEN}":
             return self.reply(403, {"status": 403, "message": "Action is not authorized"})
@@ -82,16 +67,8 @@ class Handler(BaseHTTPRequestHandler):
 def hub():
     """(API URL, the requests it saw)."""
     seen: list[tuple[str, str, dict]] = []
-    handler = type("RecordingHandler", (Handler,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hub/api", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(type("RecordingHandler", (Handler,), {"seen": seen})) as url:
+        yield url, seen
 
 
 @pytest.fixture

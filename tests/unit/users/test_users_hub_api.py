@@ -4,13 +4,11 @@ integration tests."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
+from tests.support.fake_hub_api import JsonHandler, serving
 
 from sunaba.core.hubclient import HubApiError, HubUnreachable
 from sunaba.users.apply import (
@@ -31,22 +29,7 @@ class FakeHub:
 
 
 def make_handler(hub: FakeHub):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def reply(self, status: int, body: object = None) -> None:
-            raw = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def body(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"null")
-
+    class Handler(JsonHandler):
         def handle_any(self, method: str) -> None:
             path = unquote(self.path.removeprefix("/hub/api"))
             hub.requests.append((method, path))
@@ -56,7 +39,7 @@ def make_handler(hub: FakeHub):
                 return self.reply(403, {"status": 403, "message": "Action is not authorized"})
             parts = path.strip("/").split("/")
             if parts == ["users"] and method == "POST":
-                new = [u for u in self.body()["usernames"] if u not in hub.users]
+                new = [u for u in self.json_body()["usernames"] if u not in hub.users]
                 if not new:
                     return self.reply(409, {"message": "All users already exist"})
                 hub.users.update(new)
@@ -64,7 +47,7 @@ def make_handler(hub: FakeHub):
             if parts[0] == "groups" and len(parts) == 2:
                 name = parts[1]
                 if method == "POST":
-                    self.body()
+                    self.json_body()
                     if name in hub.groups:
                         return self.reply(409, {"message": f"Group {name} already exists"})
                     hub.groups[name] = []
@@ -74,7 +57,7 @@ def make_handler(hub: FakeHub):
                 return self.reply(200, {"name": name, "users": hub.groups[name]})
             if parts[0] == "groups" and parts[2:] == ["users"] and method == "POST":
                 members = hub.groups[parts[1]]
-                for user in self.body()["users"]:
+                for user in self.json_body()["users"]:
                     assert user in hub.users
                     if user not in members:
                         members.append(user)
@@ -93,15 +76,8 @@ def make_handler(hub: FakeHub):
 @pytest.fixture
 def fake_hub():
     hub = FakeHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(hub))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hub, f"http://127.0.0.1:{server.server_address[1]}/hub/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(make_handler(hub)) as url:
+        yield hub, url
 
 
 ENTRIES = [
