@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from sunaba.sandbox import firewall
+from sunaba.sandbox.addresses import server_address
 from tests.support.checks import ASSIGNMENT, COURSE, SECRET_NUMBER, run_in_kernel, write_graders
 from tests.support.hub import PREFIX, REPO, SUNABA, SunabaHub, free_port
 
@@ -47,6 +48,12 @@ def _reachable_by_root(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=5):
         return True
     return False
+
+
+def _server_address(account: str) -> str:
+    address = server_address(pwd.getpwnam(account).pw_uid)
+    assert address, f"{account} has no server address"
+    return address
 
 
 def _server_port(account: str) -> int:
@@ -105,7 +112,7 @@ def test_loopback_services_are_refused_from_a_kernel(world):
         targets = [
             ("test-port", "127.0.0.1", opened.getsockname()[1]),
             ("proxy-api", "127.0.0.1", int(_config(hub)["hub"]["proxy_api_port"])),
-            ("other-server", "127.0.0.1", _server_port(hub.account_of(b))),
+            ("other-server", _server_address(hub.account_of(b)), _server_port(hub.account_of(b))),
             ("postgresql", *POSTGRES),
         ]
         for name, host, port in targets:
@@ -121,6 +128,56 @@ def test_loopback_services_are_refused_from_a_kernel(world):
     assert "connected" not in found.values(), found
     for name in ("test-port", "proxy-api", "other-server", "postgresql"):
         assert found[name] == "ConnectionRefusedError", found
+
+
+LISTEN_ON = textwrap.dedent(
+    """
+    import socket
+    listening = globals().setdefault("listening", {})
+    for name, address in ADDRESSES.items():
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        listening[name] = sock
+        print("PORT", name, sock.getsockname()[1])
+    """
+)
+ACCEPTED = textwrap.dedent(
+    """
+    for name, sock in listening.items():
+        try:
+            sock.accept()
+            print("ACCEPTED", name)
+        except BlockingIOError:
+            print("NOTHING", name)
+    """
+)
+
+
+def test_no_learner_can_answer_on_another_learners_address(world):
+    """The attacker listens on the victim's server address (as after the victim's server
+    stopped, while the hub still routes there): the hub's uid never completes a connection
+    to it, while the attacker's listener on their own address answers."""
+    hub, a, b = world
+    addresses = {
+        "own": _server_address(hub.account_of(a)),
+        "victim": _server_address(hub.account_of(b)),
+    }
+    outcome = run_in_kernel(hub, a, f"ADDRESSES = {addresses!r}\n{LISTEN_ON}")
+    assert outcome["status"] == "ok", outcome
+    ports = {
+        line.split()[1]: int(line.split()[2])
+        for line in outcome["stdout"].splitlines()
+        if line.startswith("PORT ")
+    }
+    assert _reachable_by_root(addresses["own"], ports["own"])
+    assert not _reachable_by_root(addresses["victim"], ports["victim"])
+    outcome = run_in_kernel(hub, a, ACCEPTED)
+    assert outcome["status"] == "ok", outcome
+    assert "ACCEPTED own" in outcome["stdout"], outcome
+    assert "NOTHING victim" in outcome["stdout"], outcome
 
 
 def test_hub_api_checks_and_exchange_still_work(world):

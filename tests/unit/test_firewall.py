@@ -9,6 +9,7 @@ import pytest
 from sunaba.config.schema import SiteConfig
 from sunaba.runtime import firewall_ports
 from sunaba.sandbox import firewall
+from sunaba.sandbox.addresses import server_address, server_owners
 from sunaba.sandbox.firewall_rules import Allowed, Facts
 
 
@@ -18,6 +19,7 @@ def facts(**changes) -> Facts:
         uids=(1001, 1002, firewall.PROBE_UID),
         service_ports=(8081, 20001, 30002),
         resolvers=("10.255.255.53", "fd00::53"),
+        owners=server_owners((1001, 1002, firewall.PROBE_UID)),
     )
     return replace(base, **changes)
 
@@ -58,6 +60,39 @@ def test_order_replies_services_dns_then_refusals_then_internet():
         assert network in private
     assert "ip6 daddr { ::1, fc00::/7, fe80::/10 } jump refuse" in found
     assert found[-1] == "accept"
+
+
+def test_each_account_has_its_own_loopback_address():
+    assert server_address(1001) == "127.128.3.233"
+    assert server_address(1002) == "127.128.3.234"
+    assert server_address(1) == "127.128.0.1"
+    # root, and uids past the block (the probe uid among them), have none
+    assert server_address(0) is None
+    assert server_address(firewall.PROBE_UID) is None
+    assert server_address(2**23 - 1) is None  # 127.255.255.255, the broadcast address
+    assert server_address(2**23 - 2) == "127.255.255.254"
+    assert server_owners((1001, firewall.PROBE_UID)) == (("127.128.3.233", 1001),)
+
+
+def test_only_an_address_own_uid_sends_from_it():
+    text = firewall.render(facts())
+    output = text.split("chain output {\n", 1)[1].split("\n  }\n", 1)[0]
+    # Before the learners' own policy, and for every socket of the machine.
+    assert output.strip().splitlines()[1:] == [
+        "    ip saddr @server_addresses jump served",
+        "    meta skuid @sandbox_uids jump sandbox",
+    ]
+    assert "elements = { 127.128.3.233, 127.128.3.234 }" in text
+    assert "elements = { 127.128.3.233 . 1001, 127.128.3.234 . 1002 }" in text
+    served = text.split("chain served {\n", 1)[1].split("\n  }\n", 1)[0].split("\n")
+    assert [line.strip() for line in served] == [
+        "ip saddr . meta skuid @server_owners return",
+        "tcp flags & syn == syn drop",
+        "meta skuid >= 0 drop",
+    ]
+    # No account yet: the sets are declared empty, and the table still loads.
+    empty = firewall.render(facts(uids=(firewall.PROBE_UID,), owners=()))
+    assert "set server_owners {\n    typeof ip saddr . meta skuid\n  }" in empty
 
 
 def test_internet_false_refuses_whatever_is_left():
@@ -181,3 +216,16 @@ def test_vm_unit_installs_and_removes_the_rules():
     assert "ExecStopPost=" in text and "firewall remove" in text
     off = SiteConfig.model_validate({"network": {"firewall": False}})
     assert "firewall" not in hub_unit(off, []).text
+
+
+def test_always_syncookies_is_refused_with_the_setting_to_change(tmp_path, monkeypatch):
+    setting = tmp_path / "tcp_syncookies"
+    setting.write_text("1\n")
+    assert not firewall._always_syncookies(setting)
+    setting.write_text("2\n")
+    assert firewall._always_syncookies(setting)
+    assert not firewall._always_syncookies(tmp_path / "missing")
+    monkeypatch.setattr(firewall.os, "geteuid", lambda: 0)  # asked before anything else
+    monkeypatch.setattr(firewall, "SYNCOOKIES", setting)
+    with pytest.raises(firewall.FirewallError, match="tcp_syncookies"):
+        firewall.install(SiteConfig(), (8081,))

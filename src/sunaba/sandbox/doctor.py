@@ -175,9 +175,10 @@ def probe(config: SiteConfig, timeout: float = 5.0) -> tuple[bool, Text]:
     return True, Text(
         "サンドボックスの uid がつながるのは、ハブの API、Sunaba のサービス、DNS"
         + ("、インターネット" if internet else "")
-        + " だけです",
+        + " だけです。受講者のサーバーのアドレスで応答できるのは本人だけです",
         "sandbox uids reach only the hub API, Sunaba services, DNS"
-        + (" and the internet" if internet else ""),
+        + (" and the internet" if internet else "")
+        + "; only a learner can answer on their server's address",
     )
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
 from sunaba.messages import BilingualError, Text
+from sunaba.sandbox.addresses import server_owners
 from sunaba.sandbox.firewall_rules import Allowed, Facts, render
 
 NFT = "nft"
@@ -124,9 +125,11 @@ def allowed(config: SiteConfig) -> tuple[Allowed, ...]:
 def gather_facts(config: SiteConfig, service_ports: tuple[int, ...]) -> Facts:
     """The facts of this install's table; `service_ports` are the loopback ports of the hub and
     of the services learners' processes call."""
+    uids = sandbox_uids(config)
     return Facts(
         table=table_name(config),
-        uids=sandbox_uids(config),
+        uids=uids,
+        owners=server_owners(uids),
         service_ports=service_ports,
         resolvers=resolvers(),
         allowed=allowed(config),
@@ -194,10 +197,28 @@ def prune_stale() -> list[str]:
     return removed
 
 
+SYNCOOKIES = Path("/proc/sys/net/ipv4/tcp_syncookies")
+
+
+def _always_syncookies(path: Path | None = None) -> bool:
+    """Whether every handshake uses a SYN cookie: no socket then owns a server's SYN-ACK, and
+    the rule that keeps learners' addresses their own would drop every connection."""
+    with contextlib.suppress(OSError):
+        return (path or SYNCOOKIES).read_text().strip() == "2"
+    return False
+
+
 def install(config: SiteConfig, service_ports: tuple[int, ...]) -> Facts:
     """Install (or replace) this install's table; raises FirewallError when it cannot."""
     if os.geteuid() != 0:
         raise FirewallError(ja=NEEDS_ROOT.ja, en=NEEDS_ROOT.en)
+    if _always_syncookies():
+        raise FirewallError(
+            ja="net.ipv4.tcp_syncookies が 2（常に SYN cookie）です。受講者のサーバーに"
+            "つながらなくなるため、1 にしてください（sysctl -w net.ipv4.tcp_syncookies=1）",
+            en="net.ipv4.tcp_syncookies is 2 (always SYN cookies): learners' servers would be "
+            "unreachable; set it to 1 (sysctl -w net.ipv4.tcp_syncookies=1)",
+        )
     facts = gather_facts(config, service_ports)
     with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
         prune_stale()
@@ -227,10 +248,22 @@ def _tables() -> list[str]:
     return [i["table"]["name"] for i in items if "table" in i]
 
 
+def _add_elements(table: str, uids) -> bool:
+    """Add uids to a table's sets: the sandbox uids, and their server addresses."""
+    owners = server_owners(uids)
+    lines = [f"add element inet {table} sandbox_uids {{ {', '.join(map(str, uids))} }}"]
+    if owners:
+        addresses = ", ".join(a for a, _ in owners)
+        pairs = ", ".join(f"{a} . {u}" for a, u in owners)
+        lines.append(f"add element inet {table} server_addresses {{ {addresses} }}")
+        lines.append(f"add element inet {table} server_owners {{ {pairs} }}")
+    return _nft(script="\n".join(lines) + "\n").returncode == 0
+
+
 def register_uid(uid: int, home_root: str | Path) -> int:
-    """Add a sandbox account's uid to the table of every running install whose accounts live
-    under `home_root` (idempotent); the number of tables it was added to. Does nothing where
-    no rules are installed."""
+    """Add a sandbox account's uid (and its server address) to the table of every running
+    install whose accounts live under `home_root` (idempotent); the number of tables it was
+    added to. Does nothing where no rules are installed."""
     if os.geteuid() != 0 or nft_path() is None:
         return 0
     suffix = f"_{home_tag(home_root)}"
@@ -238,8 +271,7 @@ def register_uid(uid: int, home_root: str | Path) -> int:
     with contextlib.suppress(FirewallError, subprocess.TimeoutExpired, ValueError):
         for table in _tables():
             if table.startswith("sunaba_") and table.endswith(suffix):
-                element = ["add", "element", "inet", table, "sandbox_uids", f"{{ {uid} }}"]
-                added += _nft(*element).returncode == 0
+                added += _add_elements(table, [uid])
     return added
 
 
@@ -247,8 +279,7 @@ def sync_uids(config: SiteConfig) -> None:
     """Add every account of this install (a grader made by a course sync since the start)."""
     if not installed(config):
         return
-    uids = ", ".join(str(u) for u in sandbox_uids(config))
-    _nft("add", "element", "inet", table_name(config), "sandbox_uids", f"{{ {uids} }}")
+    _add_elements(table_name(config), sandbox_uids(config))
 
 
 # -- kernels over Unix sockets ------------------------------------------------------------------

@@ -6,6 +6,11 @@ API and the Sunaba services on loopback pass; DNS to the resolvers passes; the s
 passes; every other address of this machine, loopback, private, link-local and the metadata
 server are refused; the public internet passes unless `Facts.internet` is false. Every other
 socket of the machine, and every other table, is left alone.
+
+Before that, for every socket of the machine: a packet from a learner's server address
+(`addresses.py`) leaves only when the address's own uid sent it. A foreign socket there (another
+learner listening on it) sends nothing; a handshake with no socket behind it (a SYN cookie)
+is dropped too, so no connection to a foreign listener ever completes.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Facts:
     allowed: tuple[Allowed, ...] = ()
     internet: bool = True
     comment: str = ""
+    owners: tuple[tuple[str, int], ...] = ()  # (server address, uid): addresses.server_owners
 
 
 def _family(network: str) -> str:
@@ -83,6 +89,18 @@ def sandbox_rules(facts: Facts) -> list[str]:
     ]
 
 
+def served_rules() -> list[str]:
+    """The rules of the `served` chain, for packets from a learner's server address."""
+    return [
+        "ip saddr . meta skuid @server_owners return",
+        # A SYN-ACK no socket owns (a SYN cookie under a full backlog) could complete a
+        # connection to a foreign listener: dropped. Other packets without a socket (a reset
+        # for a closed port, the last ACK of a closed connection) carry nothing and pass.
+        "tcp flags & syn == syn drop",
+        "meta skuid >= 0 drop",
+    ]
+
+
 def render(facts: Facts) -> str:
     """The whole table as an `nft -f` script: replacing the table atomically, so installing
     twice gives the same ruleset and nothing outside the table changes."""
@@ -96,9 +114,21 @@ def render(facts: Facts) -> str:
         "    typeof meta skuid",
         f"    elements = {_set(facts.uids)}" if facts.uids else "",
         "  }",
+        "  set server_addresses {",
+        "    typeof ip saddr",
+        f"    elements = {_set(a for a, _ in facts.owners)}" if facts.owners else "",
+        "  }",
+        "  set server_owners {",
+        "    typeof ip saddr . meta skuid",
+        f"    elements = {_set(f'{a} . {u}' for a, u in facts.owners)}" if facts.owners else "",
+        "  }",
         "  chain output {",
         "    type filter hook output priority filter; policy accept;",
+        "    ip saddr @server_addresses jump served",
         "    meta skuid @sandbox_uids jump sandbox",
+        "  }",
+        "  chain served {",
+        *(f"    {rule}" for rule in served_rules()),
         "  }",
         "  chain refuse {",
         "    meta l4proto tcp reject with tcp reset",

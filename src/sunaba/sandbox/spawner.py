@@ -24,6 +24,7 @@ from jupyterhub.utils import random_port
 from traitlets import Bool, Float, Integer, List, Tuple, Unicode, default
 
 from sunaba.sandbox.accounts import ensure_home_root, ensure_sandbox_user, unix_name
+from sunaba.sandbox.addresses import server_address
 from sunaba.sandbox.bwrap import SandboxLayout, bwrap_args, find_bwrap
 from sunaba.sandbox.firewall import KERNEL_RUNTIME_DIR, kernel_config_dir, write_kernel_config
 from sunaba.sandbox.kernel_forkserver import PreloadedKernels
@@ -80,6 +81,11 @@ class SandboxSpawner(PreloadedKernels, LocalProcessSpawner):
     ).tag(config=True)
     bind_attempts = Integer(
         8, help="Ports tried, one after another, when a server cannot listen on its port."
+    ).tag(config=True)
+    own_address = Bool(
+        True,
+        help="With full isolation, each server listens on a loopback address of its own "
+        "(sandbox/addresses.py) instead of `ip`; only its learner can answer there.",
     ).tag(config=True)
 
     @default("interrupt_timeout")
@@ -237,7 +243,7 @@ class SandboxSpawner(PreloadedKernels, LocalProcessSpawner):
         another port; one that listens beside another's socket is stopped and moved too."""
         await asyncio.get_running_loop().run_in_executor(None, self._prepare_home)
         token = self.api_token  # poll() during the attempts may clear it with a dead attempt
-        address_ip = self.ip or "127.0.0.1"
+        self.ip = address_ip = self._listen_ip()
         fixed = self._configured_port()
         tried: list[int] = []
         for _ in range(1 if fixed else max(1, self.bind_attempts)):
@@ -274,6 +280,14 @@ class SandboxSpawner(PreloadedKernels, LocalProcessSpawner):
             return await super().start()
         finally:
             self.cmd = stock_cmd
+
+    def _listen_ip(self) -> str:
+        """The learner's own address (full isolation), else the configured one."""
+        if self.own_address and self.sandbox_mode == "full":
+            own = server_address(pwd.getpwnam(self.account).pw_uid)
+            if own:
+                return own
+        return self.ip or "127.0.0.1"
 
     def _configured_port(self) -> int:
         for section in ("SandboxSpawner", "LocalProcessSpawner", "Spawner"):
