@@ -20,12 +20,11 @@ What this guarantees, and what it does not:
   in the moment between that look and the server's bind costs a failed start and a try on the
   next port. A spawn that runs out of ports fails at once with a Japanese message instead of
   waiting for the hub's HTTP timeout.
-- Not covered: a server that dies leaves its route until the hub's next poll of it (30 s by
-  default), and in that window another process may listen on the freed port. Under the
-  `bubblewrap` level all servers share the hub's uid, so only the process check applies.
-  Servers share the host's network namespace (no address of their own per learner); the
-  network policy (firewall.py) is what keeps learners' processes from connecting to one
-  another's servers.
+- With `full` isolation each server listens on its learner's own loopback address
+  (addresses.py), and the network policy lets only that uid's sockets send from it: a
+  process that listens there after the server died (the route stays until the hub's next
+  poll, 30 s by default) never completes a connection. Without the policy installed, or under
+  the `bubblewrap` level where all servers share the hub's uid, only the check above applies.
 """
 
 from __future__ import annotations
