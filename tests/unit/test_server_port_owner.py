@@ -98,3 +98,18 @@ def test_ports_of_a_range_in_order_recent_failures_last():
     assert range_candidate(5000, 5004, {5000}, failed) == 5002
     assert range_candidate(5000, 5004, {5000, 5002, 5003, 5004}, failed) == 5001
     assert range_candidate(5000, 5001, {5000, 5001}, failed) == 0
+
+
+def test_processes_are_looked_up_only_once_something_listens():
+    asked = []
+
+    def pids():
+        asked.append(1)
+        return {os.getpid()}
+
+    with _listening() as sock:
+        port = sock.getsockname()[1]
+        assert port_owner(port, "127.0.0.1", pids, os.geteuid()) == "ours"
+        assert asked == [1]
+    assert port_owner(port, "127.0.0.1", pids, os.geteuid()) == "none"
+    assert asked == [1]

@@ -34,6 +34,7 @@ import ipaddress
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,14 +100,18 @@ def reaches(listener: Listener, ip: str) -> bool:
     return ip in WILDCARDS or listener.address in WILDCARDS or listener.address == ip
 
 
-def port_owner(port: int, ip: str, pids: set[int], uid: int | None) -> str:
+def port_owner(
+    port: int, ip: str, pids: set[int] | Callable[[], set[int]], uid: int | None
+) -> str:
     """'ours' when every socket that would answer on (ip, port) belongs to `pids` (and to `uid`
     when given); 'foreign' when ours and another's both listen; 'theirs' when only another's
-    does; 'none' when nothing listens yet."""
+    does; 'none' when nothing listens yet. `pids` may be a function: the processes are looked
+    up only once something listens (a look through /proc costs more than the port table, and
+    a spawner asks many times while its server starts)."""
     answering = [item for item in listeners(port) if reaches(item, ip)]
     if not answering:
         return "none"
-    mine = socket_inodes(pids)
+    mine = socket_inodes(pids() if callable(pids) else pids)
     own = [item for item in answering if item.inode in mine and uid in (None, item.uid)]
     if len(own) == len(answering):
         return "ours"

@@ -338,8 +338,9 @@ class SandboxSpawner(PreloadedKernels, LocalProcessSpawner):
         loop = asyncio.get_running_loop()
         while True:
             running = self._attempt_running()
-            pids = await loop.run_in_executor(None, self._attempt_pids)
-            owner = await loop.run_in_executor(None, port_owner, self.port, ip, pids, uid)
+            owner = await loop.run_in_executor(
+                None, port_owner, self.port, ip, self._attempt_pids, uid
+            )
             if owner in ("ours", "foreign"):
                 return owner
             if not running:
