@@ -8,10 +8,11 @@ So, around every autograded test cell, the executor (another uid, see
 `sunaba.grading.execute`) sends the kernel a probe straight through its kernel client: source
 shaped like a grader's test, with fresh random names and values each time, whose last assert
 is false. Its names are bound by a silent request just before and deleted by one just after,
-so the learner's namespace ends as it was. An honest kernel answers with an `error`
-execute_reply and an `AssertionError` on its output channel; anything else (a pass, another
-error, no answer) means the kernel was tampered with since the last probe that failed as it
-should.
+so the learner's namespace ends as it was; the last error the kernel recorded
+(`sys.last_value` and its kin, what `%tb` shows) is saved before and put back after. An honest
+kernel answers with an `error` execute_reply and an `AssertionError` on its output channel;
+anything else (a pass, another error, no answer) means the kernel was tampered with since the
+last probe that failed as it should.
 
 Test cells from that point on get an error output here (nbgrader scores them 0) and the
 notebook says where (`metadata.sunaba_probes`); the grader account then flags those grades
@@ -36,6 +37,8 @@ TAMPERED = (
 _NAMES = ("answer", "result", "total", "count", "value", "data", "ans", "score", "mean", "df")
 _MESSAGES = ("値が違います", "結果が正しくありません", "答えを確認してください")
 _random = random.SystemRandom()
+# What IPython sets when it shows an error (last_exc from Python 3.12).
+_LAST_ERROR = ("last_type", "last_value", "last_traceback", "last_exc")
 
 
 def is_autograded_test(cell) -> bool:
@@ -79,7 +82,20 @@ def make_probe() -> tuple[str, list[str], list[str]]:
     flat = "\n".join(body()) + "\n"
     inner = "".join(f"    {line}\n" for line in body())
     wrapped = f"def {test}():\n{inner}    return True\n\n{test}()\n"
-    return setup, _random.sample([flat, wrapped], 2), [func, items, test]
+    saved = _name()
+    setup += f"{saved} = [getattr(__import__('sys'), n, None) for n in {_LAST_ERROR!r}]\n"
+    return setup, _random.sample([flat, wrapped], 2), [func, items, test, saved]
+
+
+def cleanup(names: list[str]) -> str:
+    """Put back the last error saved in the last of a probe's names, and delete the names
+    (the comprehension's own names stay in it: the learner's namespace keeps nothing)."""
+    sys_module = "__import__('sys')"
+    restore = (
+        f"[{sys_module}.__dict__.pop(n, None) if v is None else setattr({sys_module}, n, v)"
+        f" for n, v in zip({_LAST_ERROR!r}, {names[-1]})]\n"
+    )
+    return restore + f"del {', '.join(names)}\n"
 
 
 async def _sent(value):
@@ -114,7 +130,7 @@ async def probe_kernel(client, alive, timeout: float) -> str:
         await _sent(client.execute(probe, store_history=False, stop_on_error=False))
         for probe in probes
     ]
-    await _sent(client.execute(f"del {', '.join(names)}", silent=True, store_history=False))
+    await _sent(client.execute(cleanup(names), silent=True, store_history=False))
     until = time.monotonic() + timeout
     for msg_id in sent:
         outcome = await _one_probe(client, msg_id, until, alive)
