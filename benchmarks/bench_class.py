@@ -4,11 +4,11 @@ run, and the time of every step is compared.
 
 Each learner (asyncio + aiohttp, a browser's cookies): logs in through the hub's login form,
 starts their server and waits on the progress stream, loads JupyterLab, fetches the assignment
-(Sunaba's exchange), opens the notebook through the contents API, starts a kernel and runs the
-cells over its websocket with think time between them (the dataset, the model answers, a
-groupby, a chart), checks the answers (Sunaba: `check()` and one `hint()`; stock: the
-notebook's visible asserts), saves (PUT contents), submits (Sunaba's exchange; stock: n/a, its
-nbgrader exchange is not set up) and logs out. Learners arrive spread over the ramp-up time.
+(Sunaba's exchange; stock: nbgrader's own exchange directory), opens the notebook through the
+contents API, starts a kernel and runs the cells over its websocket with think time between
+them (the dataset, the model answers, a groupby, a chart), checks the answers (Sunaba: `check()`
+and one `hint()`; stock: the notebook's visible asserts), saves (PUT contents), submits (each
+through its exchange, as the assignment list in JupyterLab does) and logs out. Learners arrive spread over the ramp-up time.
 Prints p50 / p95 / max per step for both hubs with the p95 ratio, and every failure.
 
     python benchmarks/bench_class.py                     # both hubs here, 10 learners (as root)
@@ -64,9 +64,8 @@ async def attend(hub_url: str, name: str, password: str, lesson: Lesson, think, 
         async with log.step("save"):
             path = f"api/contents/{lesson.notebook}"
             await browser.server_call("PUT", path, json=lesson.filled(model))
-        if lesson.kind == "sunaba":
-            async with log.step("submit"):
-                await assignment_action(browser, lesson, "submit")
+        async with log.step("submit"):
+            await assignment_action(browser, lesson, "submit")
         async with log.step("logout"):
             await browser.logout()
     finally:

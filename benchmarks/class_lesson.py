@@ -3,9 +3,9 @@ real assignment of courses/: its cells (the model answers typed in), its checks 
 
 Sunaba: the assignment is fetched and submitted through Sunaba's exchange, the data is read with
 `sunaba.datasets.load`, answers are checked with `check()` and one `hint()` is asked for. Stock:
-the notebook and its CSV sit in the learner's home (handed out beforehand), the data is read
-with `pandas.read_csv`, answers are checked by the notebook's visible test cells (plain asserts
-in the kernel); there is no hint and no submit (nbgrader's stock exchange is not set up).
+the notebook and its CSV are fetched and submitted through nbgrader's stock exchange (a shared
+directory, see class_pair.py), the data is read with `pandas.read_csv`, answers are checked by
+the notebook's visible test cells (plain asserts in the kernel); there is no hint.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ print(len(buffer.getvalue()))
 
 @dataclass
 class Lesson:
-    """The steps' contents for one kind of hub; `submit` is None where it is not measured."""
+    """The steps' contents for one kind of hub."""
 
     kind: str
     course: str
@@ -127,5 +127,5 @@ def stock_lesson(course: str, assignment: str, csv_name: str) -> Lesson:
         questions=questions,
         hint=None,
         answers=model_answers(source, leave_blank=set()),
-        fetch=False,
+        fetch=True,
     )

@@ -24,12 +24,13 @@ READY_TIMEOUT = 600
 class StockHub:
     """JupyterHub with its default LocalProcessSpawner, configured by hand the stock way."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, environment: dict[str, str] | None = None):
         self.root = root / "stock"
         self.root.mkdir(mode=0o700)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = secrets.token_hex(32)
+        env = {"PATH": f"{PREFIX}/venv/bin:/usr/bin:/bin", **(environment or {})}
         config = self.root / "jupyterhub_config.py"
         config.write_text(
             textwrap.dedent(
@@ -46,7 +47,7 @@ class StockHub:
                 c.Spawner.default_url = "/lab"
                 c.Spawner.start_timeout = {READY_TIMEOUT}
                 c.Spawner.http_timeout = {READY_TIMEOUT}
-                c.Spawner.environment = {{"PATH": "{PREFIX}/venv/bin:/usr/bin:/bin"}}
+                c.Spawner.environment = {env!r}
                 c.Authenticator.allow_all = True
                 c.JupyterHub.services = [{{"name": "bench", "api_token": "{self.token}"}}]
                 c.JupyterHub.load_roles = [{{"name": "bench", "scopes": ["admin:users",
