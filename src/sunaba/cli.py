@@ -1,24 +1,17 @@
-"""The `sunaba` command: a thin argparse layer; each area registers its own subcommands."""
+"""The `sunaba` command: a thin argparse layer; each area registers its own subcommands as an
+entry point of the group `sunaba.commands` (pyproject.toml), a module with
+`add_commands(subparsers)` whose subcommands set `func(args) -> int`."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 
-# Each module exposes `add_commands(subparsers)`; subcommands set `func(args) -> int`.
-COMMAND_MODULES = (
-    "sunaba.config.cli",
-    "sunaba.runtime.cli",
-    "sunaba.sandbox.cli",
-    "sunaba.users.cli",
-    "sunaba.datasets.cli",
-    "sunaba.classroom.cli",
-    "sunaba.grading.cli",
-    "sunaba.showcase.cli",
-    "sunaba.deploy.cli",
-)
+COMMANDS_GROUP = "sunaba.commands"
+# The order `sunaba --help` lists the areas in (what an admin needs first); areas not named
+# here follow, by name.
+HELP_ORDER = ("config", "runtime", "sandbox", "users", "datasets", "classroom", "grading")
 
 
 def installed_version() -> str:
@@ -26,6 +19,11 @@ def installed_version() -> str:
         return version("sunaba")
     except PackageNotFoundError:  # run from a checkout without an install
         return "unknown"
+
+
+def _help_position(entry) -> tuple[int, str]:
+    known = entry.name in HELP_ORDER
+    return (HELP_ORDER.index(entry.name) if known else len(HELP_ORDER), entry.name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,14 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the version",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue
-        module.add_commands(subparsers)
+    modules = sorted(entry_points(group=COMMANDS_GROUP), key=_help_position)
+    if not modules:
+        sys.exit(
+            f"sunaba: no commands registered ({COMMANDS_GROUP}): install it with pip install ."
+        )
+    for entry in modules:
+        entry.load().add_commands(subparsers)
     return parser
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.state import StatePaths
-from sunaba.hub.apply import area_hooks
+from sunaba.hub.areas import area_hooks
 from sunaba.progress import Progress
 from sunaba.records.db import default_records_url
 

@@ -20,13 +20,13 @@ from sunaba.deploy.k8s_services import services_in_cluster
 from sunaba.hub.apply import (
     DEFAULT_SERVER_SCOPES,
     HubFacts,
-    area_hooks,
     hub_services_and_roles,
     update_areas,
     update_auth,
     update_live_services,
     update_templates,
 )
+from sunaba.hub.areas import area_hooks
 
 
 def update_services_in_cluster(c, config: SiteConfig, facts: HubFacts) -> None:

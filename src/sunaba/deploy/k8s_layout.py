@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.state import public_datasets_dir
-from sunaba.hub.apply import area_hooks
+from sunaba.hub.areas import area_hooks
 
 # Inside the images (deploy/k8s/images/): the checkout the hub runs from, and the learner's home.
 HUB_SOURCE_DIR = "/srv/sunaba/source"

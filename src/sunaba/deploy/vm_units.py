@@ -11,7 +11,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.core.state import StatePaths
 from sunaba.deploy.rendered import RenderedFile, comment_header
 from sunaba.deploy.services import HubService
-from sunaba.hub.apply import area_hooks
+from sunaba.hub.areas import area_hooks
 
 # Hardening that leaves the sandbox working. The hub must stay root: it creates learners' Unix
 # accounts (/etc/passwd), switches to them, writes cgroup v1 limits under /sys/fs/cgroup and

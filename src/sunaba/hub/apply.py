@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
+from sunaba.hub.areas import area_hooks
 from sunaba.hub.identity_config import update_identity_provider
 from sunaba.sandbox.limits import learner_cgroup_parent
 
@@ -223,38 +224,6 @@ def hub_services_and_roles(config: SiteConfig, facts: HubFacts) -> tuple[list, l
 
 def update_services(c, config: SiteConfig, facts: HubFacts) -> None:
     c.JupyterHub.services, c.JupyterHub.load_roles = hub_services_and_roles(config, facts)
-
-
-# Areas that add hub services, roles or their own traits. Each may define, in `<area>.hub`:
-#   services(config, facts) -> list[dict]     entries for c.JupyterHub.services
-#   roles(config, facts) -> list[dict]        entries for c.JupyterHub.load_roles
-#   readonly_paths(config) -> list[str]       host dirs every sandbox sees read-only
-#   server_scopes(config) -> list[str]        extra scopes of learners' server tokens
-#   server_environment(config, facts) -> dict  extra variables of learners' servers
-#   update(c, config, facts)                  traits no other area sets
-AREA_MODULES = (
-    "sunaba.classroom.hub",
-    "sunaba.checks.hub",
-    "sunaba.showcase.hub",
-    "sunaba.users.hub",
-)
-
-
-def area_hooks(name: str) -> list:
-    import importlib
-
-    hooks = []
-    for module_name in AREA_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module_name.startswith(exc.name):
-                raise
-            continue
-        hook = getattr(module, name, None)
-        if hook is not None:
-            hooks.append(hook)
-    return hooks
 
 
 def update_areas(c, config: SiteConfig, facts: HubFacts) -> None:
