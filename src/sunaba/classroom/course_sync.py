@@ -7,22 +7,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sunaba.config.problems import Problem, ProblemsError
 from sunaba.config.schema import SiteConfig
 from sunaba.core.archive import collect_files, pack
 from sunaba.courses.accounts import ensure_grader
 from sunaba.courses.course_settings import course_info, course_nbgrader_config
 from sunaba.courses.hub_owned import ensure_course_dir, hub_owns_courses
-from sunaba.courses.model import Assignment, Course, CourseProblem
+from sunaba.courses.model import Assignment, Course
 from sunaba.courses.sync_report import SyncReport
 from sunaba.exchange.learner_files import formgrader_overrides
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.runner import files_from, run_step
 
 
-class CourseSyncError(Exception):
-    def __init__(self, problems: list[CourseProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+class CourseSyncError(ProblemsError):
+    """A course could not be put on the hub; `problems` says where and why (Japanese)."""
 
 
 def _assignment_tar(folder: Path) -> bytes:
@@ -57,7 +56,7 @@ def _check_sources(course: Course, exercises: Path) -> None:
     if missing:
         raise CourseSyncError(
             [
-                CourseProblem(
+                Problem(
                     str(exercises),
                     f"assignments.{a.id}.source",
                     f"フォルダ {a.folder} がありません",
@@ -108,7 +107,7 @@ def _generate(config: SiteConfig, course: Course, to_generate: list[Assignment])
         if assignment.points is not None and abs(result["max_score"] - assignment.points) > 1e-6:
             raise CourseSyncError(
                 [
-                    CourseProblem(
+                    Problem(
                         f"exercises/{course.id}/{assignment.folder}",
                         f"assignments.{assignment.id}.points",
                         f"ノートブックの配点の合計は {result['max_score']:g} 点ですが、"

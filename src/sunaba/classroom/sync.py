@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sunaba.classroom.course_sync import CourseSyncError, sync_course
+from sunaba.config.problems import Problem
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import (
     GRADER_GROUP,
@@ -34,7 +35,7 @@ from sunaba.courses.hub_owned import (
     ensure_formgrader_token,
     hub_owns_courses,
 )
-from sunaba.courses.model import Catalogue, Course, CourseProblem, load_catalogue
+from sunaba.courses.model import Catalogue, Course, load_catalogue
 from sunaba.courses.progress import record_course, record_enrolments, retire_course_record
 from sunaba.courses.running_hub import hub_client, update_running_hub
 from sunaba.courses.sync_report import SyncReport
@@ -125,7 +126,7 @@ def _sync_enrolled_course(run: _SyncRun, course_id: str, course: Course) -> None
         report.problems[course_id] = exc.problems
         return
     except Exception as exc:  # one course failing must not stop the others
-        report.problems[course_id] = [CourseProblem(str(folder), "(同期)", str(exc))]
+        report.problems[course_id] = [Problem(str(folder), "(同期)", str(exc))]
         return
     with session_scope(run.records_url) as session:
         if record_course(session, course, released):

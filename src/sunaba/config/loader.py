@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from sunaba.config.problems import Problem, ProblemsError
 from sunaba.config.schema import SiteConfig
 
 ENV_PREFIX = "SUNABA__"
@@ -49,24 +49,8 @@ def default_site_file() -> Path:
     return Path("/etc/sunaba/sunaba.yaml")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a config file: where, and what was expected."""
-
-    source: str
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.path}: {self.message}"
-
-
-class ConfigError(Exception):
+class ConfigError(ProblemsError):
     """The config could not be loaded; `problems` lists every reason found."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

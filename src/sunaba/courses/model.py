@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sunaba.config.problems import Problem, ProblemsError
+
 JST = timezone(timedelta(hours=9), "JST")
 COURSE_ID = r"^[a-z][a-z0-9-]{1,22}$"
 ASSIGNMENT_ID = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -163,22 +165,8 @@ class Course(Model):
 # Reading course files
 
 
-@dataclass(frozen=True)
-class CourseProblem:
-    """One thing wrong with a course file, for instructors (Japanese)."""
-
-    source: str
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.path}: {self.message}"
-
-
-class CourseError(Exception):
-    def __init__(self, problems: list[CourseProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+class CourseError(ProblemsError):
+    """A course file could not be read; `problems` says where and why (Japanese)."""
 
 
 _MESSAGES = {
@@ -198,7 +186,7 @@ _MESSAGES = {
 }
 
 
-def _problems(exc: ValidationError, source: str) -> list[CourseProblem]:
+def _problems(exc: ValidationError, source: str) -> list[Problem]:
     problems = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(全体)"
@@ -211,21 +199,21 @@ def _problems(exc: ValidationError, source: str) -> list[CourseProblem]:
             and err["type"] != "missing"
         ):
             message += f"（値: {err['input']!r}）"
-        problems.append(CourseProblem(source, path, message))
+        problems.append(Problem(source, path, message))
     return problems
 
 
 def parse_course(data: Any, source: str, folder_name: str | None = None) -> Course:
     """Validate course data; the folder name must equal the course id."""
     if not isinstance(data, dict):
-        raise CourseError([CourseProblem(source, "(全体)", "キー: 値 の形で書いてください")])
+        raise CourseError([Problem(source, "(全体)", "キー: 値 の形で書いてください")])
     try:
         course = Course.model_validate(data)
     except ValidationError as exc:
         raise CourseError(_problems(exc, source)) from exc
     if folder_name is not None and course.id != folder_name:
         raise CourseError(
-            [CourseProblem(source, "id", f"フォルダ名 {folder_name!r} と同じにしてください")]
+            [Problem(source, "id", f"フォルダ名 {folder_name!r} と同じにしてください")]
         )
     return course
 
@@ -235,18 +223,16 @@ def load_course_file(path: Path) -> Course:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise CourseError([CourseProblem(source, "(ファイル)", "ファイルがありません")]) from exc
+        raise CourseError([Problem(source, "(ファイル)", "ファイルがありません")]) from exc
     except UnicodeDecodeError as exc:
-        raise CourseError(
-            [CourseProblem(source, "(ファイル)", "UTF-8 で保存してください")]
-        ) from exc
+        raise CourseError([Problem(source, "(ファイル)", "UTF-8 で保存してください")]) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{mark.line + 1} 行 {mark.column + 1} 桁" if mark else "(ファイル)"
         raise CourseError(
-            [CourseProblem(source, where, f"YAML として読めません: {getattr(exc, 'problem', exc)}")]
+            [Problem(source, where, f"YAML として読めません: {getattr(exc, 'problem', exc)}")]
         ) from exc
     return parse_course(data, source, folder_name=path.parent.name)
 
@@ -256,13 +242,13 @@ class Catalogue:
     """Every course folder found: the valid courses, and the problems of the others."""
 
     courses: dict[str, Course]
-    problems: dict[str, list[CourseProblem]]
+    problems: dict[str, list[Problem]]
 
 
 def load_catalogue(directory: Path) -> Catalogue:
     """Read `<directory>/*/course.yaml`. A broken file never hides the other courses."""
     courses: dict[str, Course] = {}
-    problems: dict[str, list[CourseProblem]] = {}
+    problems: dict[str, list[Problem]] = {}
     if not directory.is_dir():
         return Catalogue(courses, problems)
     for folder in sorted(p for p in directory.iterdir() if p.is_dir()):

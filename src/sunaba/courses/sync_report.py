@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sunaba.courses.model import CourseProblem
+from sunaba.config.problems import Problem
 
 
 @dataclass
 class SyncReport:
     changes: dict[str, list[str]] = field(default_factory=dict)  # course -> what changed
-    problems: dict[str, list[CourseProblem]] = field(default_factory=dict)
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def changed(self, course: str, what: str) -> None:
