@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import statistics
 import sys
 import time
@@ -27,8 +28,14 @@ MEMORY_SAMPLE = 10
 
 
 def spawn_and_wait(api, name: str) -> float | None:
+    """Seconds from the first request to a ready server; None when it failed. A 429 (the hub's
+    concurrent spawn limit) is asked again after a few seconds, as the hub's waiting page does,
+    and the wait counts."""
     started = time.monotonic()
     response = api("POST", f"/users/{name}/server")
+    while response.status_code == 429 and time.monotonic() - started < READY_TIMEOUT:
+        time.sleep(random.uniform(2, 5))
+        response = api("POST", f"/users/{name}/server")
     if response.status_code not in (201, 202):
         return None
     while time.monotonic() - started < READY_TIMEOUT:
@@ -98,8 +105,9 @@ def stop_all(api, names):
 
 
 def measure(label, api, url, names, unix_of, tokens=None) -> dict:
-    row = summarise(storm(api, names))
-    sample = names[:MEMORY_SAMPLE]
+    times = storm(api, names)
+    row = summarise(times)
+    sample = [n for n, t in zip(names, times, strict=True) if t is not None][:MEMORY_SAMPLE]
     tokens = tokens or {}
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda n: start_pandas_kernel(url, api, n, tokens.get(n)), sample))

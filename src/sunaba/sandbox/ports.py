@@ -100,9 +100,7 @@ def reaches(listener: Listener, ip: str) -> bool:
     return ip in WILDCARDS or listener.address in WILDCARDS or listener.address == ip
 
 
-def port_owner(
-    port: int, ip: str, pids: set[int] | Callable[[], set[int]], uid: int | None
-) -> str:
+def port_owner(port: int, ip: str, pids: set[int] | Callable[[], set[int]], uid: int | None) -> str:
     """'ours' when every socket that would answer on (ip, port) belongs to `pids` (and to `uid`
     when given); 'foreign' when ours and another's both listen; 'theirs' when only another's
     does; 'none' when nothing listens yet. `pids` may be a function: the processes are looked
