@@ -31,6 +31,7 @@ class StepLog:
 
     learner: str
     times: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, list[float]] = field(default_factory=dict)  # each call of a step
     failure: tuple[str, str] | None = None
 
     @asynccontextmanager
@@ -41,8 +42,11 @@ class StepLog:
         except Exception as exc:
             self.failure = (name, f"{type(exc).__name__}: {exc}"[:300])
             raise
-        # Repeated steps (several cells, several checks) add up to the learner's time for them.
-        self.times[name] = self.times.get(name, 0.0) + time.monotonic() - started
+        # Repeated steps (several cells, several checks) add up to the learner's time for them;
+        # each call is kept too, for the percentiles of a single cell.
+        spent = time.monotonic() - started
+        self.times[name] = self.times.get(name, 0.0) + spent
+        self.calls.setdefault(name, []).append(spent)
 
 
 class Browser:
