@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import pwd
 import random
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from sunaba.sandbox.addresses import server_address
 from sunaba.sandbox.ports import listeners, reaches
 from tests.support.hub import Learner, SunabaHub
-from tests.support.ports import free_port_block
+from tests.support.ports import hub_with_port_range
 
 pytestmark = pytest.mark.integration
 
@@ -51,24 +48,12 @@ print('HELD', len(held))
 
 @pytest.fixture
 def class_hub():
-    low = free_port_block(SPAN)
-    extra = Path(tempfile.mkdtemp(prefix="sunaba-test-class-"))
-    extra.chmod(0o755)
-    rule = extra / "50-ports.py"
-    rule.write_text(f"c.SandboxSpawner.port_range = ({low}, {low + SPAN - 1})\n")
-    rule.chmod(0o644)
-    test_hub = SunabaHub(
-        memory_limit="512M",
-        # The default concurrent spawn limit; room for the whole class however large this
-        # machine's memory is measured (the default active limit follows it).
-        extra={"hub": {"extra_config_dir": str(extra), "active_server_limit": CLASS + 10}},
-    )
-    try:
-        test_hub.start(timeout=600)
-        yield test_hub, low
-    finally:
-        test_hub.close()
-        shutil.rmtree(extra, ignore_errors=True)
+    # The default concurrent spawn limit; room for the whole class however large this
+    # machine's memory is measured (the default active limit follows it).
+    with hub_with_port_range(
+        SPAN, memory_limit="512M", extra={"hub": {"active_server_limit": CLASS + 10}}
+    ) as found:
+        yield found
 
 
 def _class_of(hub: SunabaHub, size: int) -> list[Learner]:

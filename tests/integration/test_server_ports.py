@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 import requests
@@ -24,7 +21,7 @@ import requests
 from sunaba.sandbox.addresses import server_address
 from sunaba.sandbox.ports import listeners
 from tests.support.hub import SunabaHub
-from tests.support.ports import free_port_block
+from tests.support.ports import hub_with_port_range
 
 pytestmark = pytest.mark.integration
 
@@ -90,24 +87,8 @@ print('NOW', len(held))
 
 @pytest.fixture(params=[True, False], ids=["fast-start", "bubblewrap"])
 def port_hub(request):
-    low = free_port_block(SPAN)
-    extra = Path(tempfile.mkdtemp(prefix="sunaba-test-ports-"))
-    extra.chmod(0o755)
-    rule = extra / "50-ports.py"
-    rule.write_text(f"c.SandboxSpawner.port_range = ({low}, {low + SPAN - 1})\n")
-    rule.chmod(0o644)
-    test_hub = SunabaHub(
-        extra={
-            "hub": {"extra_config_dir": str(extra)},
-            "sandbox": {"fast_start": request.param},
-        }
-    )
-    try:
-        test_hub.start(timeout=600)
-        yield test_hub, low
-    finally:
-        test_hub.close()
-        shutil.rmtree(extra, ignore_errors=True)
+    with hub_with_port_range(SPAN, extra={"sandbox": {"fast_start": request.param}}) as found:
+        yield found
 
 
 def _owners(low: int) -> dict[int, set[int]]:
