@@ -113,7 +113,7 @@ def measure(label, api, url, names, unix_of, tokens=None) -> dict:
         list(pool.map(lambda n: start_pandas_kernel(url, api, n, tokens.get(n)), sample))
     time.sleep(2)
     per_learner = [memory_of(unix_of(n)) for n in sample]
-    row["mib"] = statistics.mean(per_learner) / 2**20
+    row["mib"] = statistics.mean(per_learner) / 2**20 if per_learner else float("nan")
     stop_all(api, names)
     print(
         f"  {label:8} n={len(names):3}  p50 {row['p50']:6.1f} s  p95 {row['p95']:6.1f} s  "

@@ -19,7 +19,6 @@ def facts(**changes) -> Facts:
         uids=(1001, 1002, firewall.PROBE_UID),
         service_ports=(8081, 20001, 30002),
         resolvers=("10.255.255.53", "fd00::53"),
-        owners=server_owners((1001, 1002, firewall.PROBE_UID)),
     )
     return replace(base, **changes)
 
@@ -91,7 +90,7 @@ def test_only_an_address_own_uid_sends_from_it():
         "meta skuid >= 0 drop",
     ]
     # No account yet: the sets are declared empty, and the table still loads.
-    empty = firewall.render(facts(uids=(firewall.PROBE_UID,), owners=()))
+    empty = firewall.render(facts(uids=(firewall.PROBE_UID,)))
     assert "set server_owners {\n    typeof ip saddr . meta skuid\n  }" in empty
 
 

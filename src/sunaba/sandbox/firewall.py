@@ -125,11 +125,9 @@ def allowed(config: SiteConfig) -> tuple[Allowed, ...]:
 def gather_facts(config: SiteConfig, service_ports: tuple[int, ...]) -> Facts:
     """The facts of this install's table; `service_ports` are the loopback ports of the hub and
     of the services learners' processes call."""
-    uids = sandbox_uids(config)
     return Facts(
         table=table_name(config),
-        uids=uids,
-        owners=server_owners(uids),
+        uids=sandbox_uids(config),
         service_ports=service_ports,
         resolvers=resolvers(),
         allowed=allowed(config),

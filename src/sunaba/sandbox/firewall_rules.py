@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sunaba.sandbox.addresses import server_owners
+
 PRIVATE_V4 = ("0.0.0.0/8", "10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
               "192.168.0.0/16")  # fmt: skip
 PRIVATE_V6 = ("::1", "fc00::/7", "fe80::/10")
@@ -41,7 +43,6 @@ class Facts:
     allowed: tuple[Allowed, ...] = ()
     internet: bool = True
     comment: str = ""
-    owners: tuple[tuple[str, int], ...] = ()  # (server address, uid): addresses.server_owners
 
 
 def _family(network: str) -> str:
@@ -105,6 +106,7 @@ def render(facts: Facts) -> str:
     """The whole table as an `nft -f` script: replacing the table atomically, so installing
     twice gives the same ruleset and nothing outside the table changes."""
     t = facts.table
+    owners = server_owners(facts.uids)
     lines = [
         f"table inet {t}",
         f"delete table inet {t}",
@@ -116,11 +118,11 @@ def render(facts: Facts) -> str:
         "  }",
         "  set server_addresses {",
         "    typeof ip saddr",
-        f"    elements = {_set(a for a, _ in facts.owners)}" if facts.owners else "",
+        f"    elements = {_set(a for a, _ in owners)}" if owners else "",
         "  }",
         "  set server_owners {",
         "    typeof ip saddr . meta skuid",
-        f"    elements = {_set(f'{a} . {u}' for a, u in facts.owners)}" if facts.owners else "",
+        f"    elements = {_set(f'{a} . {u}' for a, u in owners)}" if owners else "",
         "  }",
         "  chain output {",
         "    type filter hook output priority filter; policy accept;",
