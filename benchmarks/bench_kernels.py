@@ -46,20 +46,18 @@ def first_result(hub: SunabaHub, learner) -> float:
 
 
 def learner_processes(uid: int) -> tuple[list[int], list[int]]:
-    """(kernels, forkservers) of one learner's account, seen from the host."""
+    """(kernels, forkservers) of one learner's account, seen from the host. Forked processes
+    keep their parent's command line: the forkserver and its kernels are told by name."""
     kernels, forkservers = [], []
-    for proc in psutil.process_iter(["uids", "cmdline", "ppid"]):
+    for proc in psutil.process_iter(["uids", "cmdline", "name"]):
         if proc.info["uids"] is None or proc.info["uids"].real != uid:
             continue
-        command = " ".join(proc.info["cmdline"] or [])
-        if "ipykernel_launcher" in command:
+        if proc.info["name"] == "sunaba-kernels":
+            forkservers.append(proc.pid)
+        elif proc.info["name"] == "ipykernel" or "ipykernel_launcher" in (
+            proc.info["cmdline"] or []
+        ):
             kernels.append(proc.pid)
-        elif "kernel_forkserver --socket" in command:
-            try:
-                parent = " ".join(psutil.Process(proc.info["ppid"]).cmdline())
-            except psutil.Error:
-                parent = ""
-            (kernels if "kernel_forkserver --socket" in parent else forkservers).append(proc.pid)
     return kernels, forkservers
 
 

@@ -1,7 +1,8 @@
 """Kernels forked from a learner's pre-imported kernel forkserver (`sandbox.preload_kernels`,
 turned on here) are as enclosed as any kernel: the learner's uid, sandbox and cgroup, nothing of
 another learner's; two kernels share no state and no random state; interrupt, restart and a
-kernel that dies work as for a launched kernel; without the forkserver kernels still start."""
+kernel that dies work as for a launched kernel; without the forkserver kernels still start.
+Under fast start the forkserver is a fork of the zygote, which imported pandas once for all."""
 
 from __future__ import annotations
 
@@ -23,10 +24,10 @@ pytestmark = pytest.mark.integration
 WHO = (
     "import os\n"
     "ppid = os.getppid()\n"
-    "parent = open(f'/proc/{ppid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode()\n"
+    "parent = open(f'/proc/{ppid}/comm').read().strip()\n"
     "server = int(open(f'/proc/{ppid}/stat').read().rsplit(')', 1)[1].split()[1])\n"
     "print('uid', os.getuid())\n"
-    "print('forked', 'sunaba.sandbox.kernel_forkserver --socket' in parent)\n"
+    "print('forked', parent == 'sunaba-kernels')\n"
     "print('same-cgroup', open('/proc/self/cgroup').read() == open(f'/proc/{server}/cgroup').read())\n"
 )
 
@@ -35,6 +36,7 @@ WHO = (
 def hub(request):
     """Servers forked by the fast-start server, then one bubblewrap process per server."""
     test_hub = SunabaHub(extra={"sandbox": {"fast_start": request.param, "preload_kernels": True}})
+    test_hub.fast_start = request.param
     try:
         test_hub.start()
         yield test_hub
@@ -66,6 +68,36 @@ def wait_for_forkserver(hub, learner, timeout: float = 180) -> None:
     )
     outcome = hub.run(learner, code, timeout=timeout + 30)
     assert outcome["stdout"].strip() == "True", outcome
+
+
+def forkserver_of(hub, learner) -> psutil.Process:
+    uid = pwd.getpwnam(hub.account_of(learner)).pw_uid
+    found = [
+        proc
+        for proc in psutil.process_iter(["name", "uids"])
+        if proc.info["name"] == "sunaba-kernels" and proc.info["uids"].real == uid
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def zygote_of(hub) -> psutil.Process:
+    socket_path = str(hub.state_dir / "zygote.sock")
+    for proc in psutil.process_iter(["cmdline"]):
+        command = proc.info["cmdline"] or []
+        if "sunaba.sandbox.zygote" in command and socket_path in command:
+            return proc
+    raise AssertionError(f"no zygote for {socket_path}")
+
+
+def pid_inside(proc: psutil.Process) -> int:
+    """The process's PID in its own (innermost) PID namespace."""
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[-1])
+
+
+def mapped_pandas(proc: psutil.Process) -> bool:
+    return "/pandas/_libs/" in Path(f"/proc/{proc.pid}/maps").read_text()
 
 
 class HostProcess:
@@ -119,6 +151,24 @@ def test_a_forked_kernel_runs_as_the_learner_in_their_sandbox(hub, pair):
     outcome = hub.execute(ann, kernel, code)
     assert outcome["stdout"].startswith("refused"), outcome
     assert "Bの秘密" not in outcome["stdout"]
+
+
+def test_pandas_is_imported_once_for_the_class_under_fast_start(hub, pair):
+    """Each learner's forkserver is forked from the zygote, which imported pandas before any
+    server: its pages are shared by every learner's kernels instead of loaded per learner.
+    Without the zygote each server starts a forkserver of its own, which imports pandas."""
+    ann, bob = pair
+    servers = {forkserver_of(hub, learner).ppid() for learner in (ann, bob)}
+    for learner in (ann, bob):
+        forkserver = forkserver_of(hub, learner)
+        parent = psutil.Process(forkserver.ppid())
+        assert mapped_pandas(forkserver)
+        # Fast start: a sibling of the server under the sandbox's init (PID 1 in there);
+        # otherwise a child of the server.
+        assert (pid_inside(parent) == 1) == hub.fast_start, parent
+    assert len(servers) == 2
+    if hub.fast_start:
+        assert mapped_pandas(zygote_of(hub))
 
 
 def test_two_kernels_share_no_state_and_no_random_state(hub, pair):

@@ -11,10 +11,16 @@ import time
 
 from traitlets.config import Config
 
-from sunaba.sandbox.kernel_forkserver import PROVISIONER, SOCKET_ENV, _handle, forkable
+from sunaba.sandbox.kernel_forkserver import (
+    PROVISIONER,
+    SOCKET_ENV,
+    SOCKET_PATH,
+    _handle,
+    forkable,
+)
 from sunaba.sandbox.kernel_provisioner import UNKNOWN_EXIT, ForkedKernel
 from sunaba.sandbox.spawner import SandboxSpawner
-from sunaba.sandbox.zygote import receive, send
+from sunaba.sandbox.wire import receive, send
 
 
 def ask(request: dict) -> dict:
@@ -53,7 +59,15 @@ def test_the_spawner_turns_preloading_on_and_off():
     config = Config()
     config.SandboxSpawner.preload_kernels = True
     spawner = SandboxSpawner(config=config, sandbox_mode="full")
-    assert any(PROVISIONER in arg for arg in spawner.preload_args())
+    own = spawner.preload_args(forkserver_started=False)
+    assert any(PROVISIONER in arg for arg in own)
+    assert any("jpserver_extensions=sunaba.sandbox.kernel_forkserver" in arg for arg in own)
+    # Forked by the zygote, the forkserver is already there: the server must not start another.
+    from_zygote = spawner.preload_args(forkserver_started=True)
+    assert any(PROVISIONER in arg for arg in from_zygote)
+    assert not any("jpserver_extensions" in arg for arg in from_zygote)
+    assert spawner.forkserver_request() == {"kernel_forkserver": SOCKET_PATH}
     assert SOCKET_ENV in spawner.preload_env()
-    assert SandboxSpawner(sandbox_mode="full").preload_args() == []  # off by default
+    off = SandboxSpawner(sandbox_mode="full")  # off by default
+    assert off.preload_args(forkserver_started=False) == [] and off.forkserver_request() == {}
     assert SandboxSpawner(config=config, sandbox_mode="none").preload_env() == {}

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from traitlets import Bool, HasTraits
 
-from sunaba.sandbox.zygote import ask, receive, send
+from sunaba.sandbox.wire import ask, receive, send
 
 SOCKET_ENV = "SUNABA_KERNEL_FORKSERVER"
 SOCKET_DIR = "/tmp/.sunaba-kernels"
@@ -52,6 +52,10 @@ PRELOAD = (
 )
 LAUNCHER = "ipykernel_launcher"
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+# The names `ps` and `top` show (a forked process keeps its parent's command line).
+PROCESS_NAME = b"sunaba-kernels"
+KERNEL_NAME = b"ipykernel"
 PROVISIONER = "sunaba-forked"
 
 
@@ -69,13 +73,18 @@ class PreloadedKernels(HasTraits):
     def preload_env(self) -> dict[str, str]:
         return {SOCKET_ENV: SOCKET_PATH} if self._preloading() else {}
 
-    def preload_args(self) -> list[str]:
+    def preload_args(self, forkserver_started: bool) -> list[str]:
+        """The server's arguments; it starts the forkserver itself unless the zygote did."""
         if not self._preloading():
             return []
-        return [
-            f"--ServerApp.jpserver_extensions={__name__}=True",
-            f"--KernelProvisionerFactory.default_provisioner_name={PROVISIONER}",
-        ]
+        provisioner = f"--KernelProvisionerFactory.default_provisioner_name={PROVISIONER}"
+        if forkserver_started:
+            return [provisioner]
+        return [f"--ServerApp.jpserver_extensions={__name__}=True", provisioner]
+
+    def forkserver_request(self) -> dict[str, str]:
+        """What the zygote's request adds: the socket its forkserver for this server listens on."""
+        return {"kernel_forkserver": SOCKET_PATH} if self._preloading() else {}
 
 
 def preload() -> list[str]:
@@ -140,6 +149,7 @@ def _run_kernel(request: dict) -> None:
     code = 1
     try:
         os.setsid()
+        _prctl(PR_SET_NAME, KERNEL_NAME)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -218,6 +228,7 @@ def serve(path: str) -> None:
     # way at once (no socket yet) instead of waiting for them. In a class, learners open a
     # notebook seconds after their server starts; waiting made that first kernel slower than a
     # cold start (benchmarks/bench_class.py). Later kernels are forked.
+    _prctl(PR_SET_NAME, PROCESS_NAME)
     missing = preload()
     if missing:
         print(f"sunaba kernel forkserver: not preloaded: {', '.join(missing)}", file=sys.stderr)
@@ -248,11 +259,14 @@ def serve(path: str) -> None:
 # -- started by the learner's server ------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
+def _prctl(option: int, value) -> None:
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+
+
+def _die_with_parent() -> None:
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def start(path: str):

@@ -130,7 +130,11 @@ class SandboxSpawner(ServerEndpoint, PreloadedKernels, LocalProcessSpawner):
         # process's home: for a server forked from the zygote that is the zygote's (/root),
         # where the learner cannot write, and the layout of their JupyterLab is never saved.
         workspaces = os.path.join(self.home, ".jupyter", "lab", "workspaces")
-        args = [*super().get_args(), f"--LabApp.workspaces_dir={workspaces}", *self.preload_args()]
+        args = [
+            *super().get_args(),
+            f"--LabApp.workspaces_dir={workspaces}",
+            *self.preload_args(forkserver_started=self._use_zygote()),
+        ]
         if self._kernels_over_ipc():
             args.append("--KernelManager.transport=ipc")
         return args
@@ -207,6 +211,7 @@ class SandboxSpawner(ServerEndpoint, PreloadedKernels, LocalProcessSpawner):
             "cgroup_procs": group.procs_files() if group else [],
             "limits": asdict(self.limits),
             "readonly": list(self.readonly_paths),
+            **self.forkserver_request(),
         }
         self.log.info("Starting %s's server through the zygote", self.user.name)
         loop = asyncio.get_running_loop()

@@ -21,12 +21,12 @@ import os
 import select
 import signal
 import socket
-import struct
 import sys
 import time
 import traceback
 from pathlib import Path
 
+from sunaba.sandbox import kernel_forkserver
 from sunaba.sandbox.enter import close_all_but, fork_into_sandbox
 from sunaba.sandbox.limits import Limits
 from sunaba.sandbox.namespace import (
@@ -38,6 +38,7 @@ from sunaba.sandbox.namespace import (
     enter_root,
     prctl,
 )
+from sunaba.sandbox.wire import ask, receive, send
 
 PRELOAD = (
     "jupyterhub.singleuser",
@@ -61,51 +62,23 @@ REPLY_TIMEOUT = 30.0
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
-def preload() -> None:
+def preload(kernels: bool = False) -> None:
     import importlib
 
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    if kernels:
+        # Every learner's kernel forkserver is then a fork of this process, so pandas, numpy and
+        # matplotlib sit in memory once for the whole class, not once per learner.
+        kernel_forkserver.preload()
     # Objects imported so far never change: keep the collector from touching (and so copying)
     # their pages in every forked server.
     gc.collect()
     gc.freeze()
 
 
-# -- the wire -----------------------------------------------------------------------------
-
-
-def send(sock: socket.socket, message: dict) -> None:
-    data = json.dumps(message).encode()
-    sock.sendall(struct.pack("!I", len(data)) + data)
-
-
-def receive(sock: socket.socket, limit: int = 1 << 20) -> dict:
-    header = _read_exact(sock, 4)
-    (length,) = struct.unpack("!I", header)
-    if length > limit:
-        raise ValueError("request too large")
-    return json.loads(_read_exact(sock, length))
-
-
-def _read_exact(sock: socket.socket, size: int) -> bytes:
-    chunks = b""
-    while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
-        if not chunk:
-            raise ConnectionError("connection closed")
-        chunks += chunk
-    return chunks
-
-
-def ask(socket_path: str, request: dict, timeout: float) -> dict:
-    """One request and its reply over this wire (the zygote's and the kernel forkserver's)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(socket_path)
-        send(sock, request)
-        return receive(sock)
+# -- the client -------------------------------------------------------------------------
 
 
 def request_spawn(socket_path: str, request: dict, timeout: float = REPLY_TIMEOUT) -> int:
@@ -176,6 +149,8 @@ def _sandbox_init(request: dict, report_fd: int) -> None:
         for sig in FORWARDED:
             signal.signal(sig, signal.SIG_DFL)
         _run_server(request)
+    if request.get("kernel_forkserver"):
+        _start_kernel_forkserver(request, report_fd)
     _report(report_fd, {"ready": True})
     os.close(report_fd)
 
@@ -199,6 +174,26 @@ def _sandbox_init(request: dict, report_fd: int) -> None:
                     f"sunaba sandbox: server killed by signal {-code}", file=sys.stderr, flush=True
                 )
             os._exit(code & 0xFF)
+
+
+def _start_kernel_forkserver(request: dict, report_fd: int) -> None:
+    """The learner's kernel forkserver, a sibling of their server under the same PID 1: a fork
+    of this zygote, it shares what the zygote imported with every other learner's (the server
+    starts it itself when there is no zygote). It ends with the sandbox."""
+    if os.fork() != 0:
+        return
+    code = 1
+    try:
+        os.close(report_fd)
+        for sig in FORWARDED:
+            signal.signal(sig, signal.SIG_DFL)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        kernel_forkserver.serve(request["kernel_forkserver"])
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    os._exit(code)
 
 
 def _run_server(request: dict) -> None:
@@ -271,10 +266,10 @@ def _await_children(read_fd: int, pid: int) -> dict:
     return {"error": "the sandbox did not report ready in time"}
 
 
-def serve(socket_path: str, log_path: str | None) -> None:
+def serve(socket_path: str, log_path: str | None, preload_kernels: bool = False) -> None:
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    preload()
+    preload(kernels=preload_kernels)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if log_path else 2
     with contextlib.suppress(FileNotFoundError):
         os.unlink(socket_path)
@@ -312,11 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Sunaba fast-start server (root only)")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--log")
+    parser.add_argument(
+        "--preload-kernels",
+        action="store_true",
+        help="also import what kernels need and start each learner's kernel forkserver",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("the zygote must run as root", file=sys.stderr)
         return 1
-    serve(args.socket, args.log)
+    serve(args.socket, args.log, args.preload_kernels)
     return 0
 
 
