@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sunaba.config.loader import validate
 from sunaba.deploy import k8s_layout as L
 from sunaba.hub.apply import HubFacts
+from sunaba.hub.areas import gather_areas
 from tests.support.courses import FAR_FUTURE, write_course
 from tests.support.hub import PREFIX
 
 FACTS = HubFacts(sandbox_mode="kubernetes", hub_config_dir=Path(L.HUB_SOURCE_DIR) / "hub_config")
+
+
+def facts_of(config) -> HubFacts:
+    """FACTS with what the syncs left, read as the hub reads it before composing its config."""
+    return replace(FACTS, areas=gather_areas(config))
+
+
 NAMESPACE = "sunaba-test"
 
 

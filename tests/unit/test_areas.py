@@ -65,10 +65,20 @@ def test_hooks_come_from_every_registered_area_and_unknown_names_are_refused():
 
 
 def test_no_area_is_skipped_without_a_word(monkeypatch):
-    areas.registered.cache_clear()
+    areas.named.cache_clear()
     monkeypatch.setattr(areas, "entry_points", lambda group: [])
     try:
         with pytest.raises(areas.AreasMissing, match="pip install"):
             areas.registered()
     finally:
-        areas.registered.cache_clear()
+        areas.named.cache_clear()
+
+
+def test_an_area_finds_what_it_gathered_under_its_own_name():
+    """`gather` results are keyed by entry point name; an area that gathers reads them back
+    under the name it declares for itself."""
+    declared = _declared(areas.GROUP)
+    for name, module in areas.named():
+        if hasattr(module, "gather"):
+            assert getattr(module, "AREA", None) == name, module.__name__
+            assert declared[name] == module.__name__

@@ -5,11 +5,13 @@ Only courses that a sync has set up (exchange entry written, grader account and 
 present) get a formgrader: a course file alone never makes the hub try to run something as an
 account that does not exist yet. On Kubernetes (`sunaba.courses.hub_owned`) the formgrader is a
 pod that the sync made, and the hub registers it as an external service with the token the
-sync gave it.
+sync gave it. What the syncs left is read once, by `gather`, before the hub config is composed;
+the other hooks only read it from the facts.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.classroom.service import CONFIG_ENV
@@ -48,10 +50,37 @@ def synced_courses(config: SiteConfig) -> list[str]:
     return [c for c in ExchangeStore(exchange_root(config)).courses() if set_up(config, c)]
 
 
-def formgrader_pod_services(config: SiteConfig, courses: list[str]) -> list[dict]:
+# This area's entry point name (pyproject.toml): where its gathered state sits in the facts.
+AREA = "classroom"
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What the course syncs left on disk, as the hub config needs it."""
+
+    courses: tuple[str, ...] = ()
+    groups: dict[str, list[str]] = field(default_factory=dict)  # group name -> members
+    formgrader_tokens: dict[str, str] = field(default_factory=dict)  # on Kubernetes only
+
+
+def gather(config: SiteConfig) -> Synced:
+    courses = tuple(synced_courses(config))
+    tokens = {}
+    if hub_owns_courses(config):
+        tokens = {course: formgrader_token(config, course) or "" for course in courses}
+    plans = read_plans(groups_file(config))
+    return Synced(courses, {name: plan.members for name, plan in plans.items()}, tokens)
+
+
+def synced(facts) -> Synced:
+    """The gathered state; none (no course synced) when the caller gathered nothing."""
+    return facts.areas.get(AREA) or Synced()
+
+
+def formgrader_pod_services(config: SiteConfig, state: Synced) -> list[dict]:
     from sunaba.deploy.k8s_formgraders import hub_service_spec
 
-    return [hub_service_spec(config, c, formgrader_token(config, c)) for c in courses]
+    return [hub_service_spec(config, c, state.formgrader_tokens.get(c, "")) for c in state.courses]
 
 
 def _venv_bin(config: SiteConfig, name: str) -> str:
@@ -59,7 +88,8 @@ def _venv_bin(config: SiteConfig, name: str) -> str:
 
 
 def services(config: SiteConfig, facts) -> list[dict]:
-    courses = synced_courses(config)
+    state = synced(facts)
+    courses = state.courses
     port = base_port(config, 1 + len(courses))
     found = [
         {
@@ -72,7 +102,7 @@ def services(config: SiteConfig, facts) -> list[dict]:
         }
     ]
     if hub_owns_courses(config):
-        return found + formgrader_pod_services(config, courses)
+        return found + formgrader_pod_services(config, state)
     for offset, course in enumerate(courses, start=1):
         paths = CoursePaths.of(config, course)
         found.append(
@@ -101,7 +131,7 @@ def services(config: SiteConfig, facts) -> list[dict]:
 
 
 def roles(config: SiteConfig, facts) -> list[dict]:
-    courses = synced_courses(config)
+    courses = synced(facts).courses
     found = [
         {
             "name": "sunaba-exchange",
@@ -153,9 +183,9 @@ def server_scopes(config: SiteConfig) -> list[str]:
 def update(c, config: SiteConfig, facts) -> None:
     # Course groups exist with their members from the first second the hub runs, whether or
     # not it was running when the courses were synced.
-    plans = read_plans(groups_file(config))
-    c.JupyterHub.load_groups = {name: {"users": plan.members} for name, plan in plans.items()}
-    if not synced_courses(config):
+    state = synced(facts)
+    c.JupyterHub.load_groups = {name: {"users": members} for name, members in state.groups.items()}
+    if not state.courses:
         return
     # Once the site has courses, everyone may open the exchange's pages, so that a person in
     # none of them sees マイコース say so (and whom to ask) instead of the hub's 403. This

@@ -26,7 +26,7 @@ from sunaba.hub.apply import (
     update_live_services,
     update_templates,
 )
-from sunaba.hub.areas import area_hooks
+from sunaba.hub.areas import area_hooks, gather_areas
 
 
 def update_services_in_cluster(c, config: SiteConfig, facts: HubFacts) -> None:
@@ -77,6 +77,7 @@ def k8s_hub_facts(config: SiteConfig, source: Path = Path(L.HUB_SOURCE_DIR)) -> 
         hub_config_dir=source / "hub_config",
         service_tokens=tokens,
         python=python,
+        areas=gather_areas(config),
     )
 
 

@@ -9,12 +9,12 @@ passed in, which keeps these functions testable on a fresh `traitlets.config.Con
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
-from sunaba.hub.areas import area_hooks
+from sunaba.hub.areas import area_hooks, gather_areas
 from sunaba.hub.identity_config import update_identity_provider
 from sunaba.sandbox.limits import learner_cgroup_parent
 
@@ -34,6 +34,8 @@ class HubFacts:
     python: str = sys.executable
     cpu_count: int = 2
     memory_bytes: int = 0  # 0: unknown
+    # What each area read from disk before composition (`areas.gather_areas`), by area name.
+    areas: dict[str, object] = field(default_factory=dict)
 
 
 # One active learner (single-user server and a kernel with pandas), as measured by `make bench`.
@@ -231,6 +233,12 @@ def update_areas(c, config: SiteConfig, facts: HubFacts) -> None:
         update(c, config, facts)
 
 
+def current_services_and_roles(config: SiteConfig, facts: HubFacts) -> tuple[list, list]:
+    """What a hub started now would have: the areas' state gathered again (a course may have
+    been synced since the hub started), the machine's facts kept."""
+    return hub_services_and_roles(config, replace(facts, areas=gather_areas(config)))
+
+
 def update_live_services(c, config: SiteConfig, facts: HubFacts) -> None:
     # Imported here: the module imports JupyterHub's handlers, which rendering never needs.
     from sunaba.hub.live_services import ROUTE, LiveServicesHandler
@@ -239,7 +247,11 @@ def update_live_services(c, config: SiteConfig, facts: HubFacts) -> None:
         (
             ROUTE,
             LiveServicesHandler,
-            {"site_config": config, "facts": facts, "services_and_roles": hub_services_and_roles},
+            {
+                "site_config": config,
+                "facts": facts,
+                "services_and_roles": current_services_and_roles,
+            },
         )
     ]
 

@@ -12,6 +12,9 @@ Each area module may define any of `HOOKS`:
     service_commands(config) -> list           the area's services as VM units
     backup_paths(config) -> list               what a backup of the area keeps
     update(c, config, facts)                   traits no other area sets
+    gather(config) -> object                   what the area reads from disk, once, before
+                                               composition; its other hooks find it in
+                                               `facts.areas[<entry point name>]`
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ HOOKS = frozenset(
         "service_commands",
         "backup_paths",
         "update",
+        "gather",
     }
 )
 
@@ -40,14 +44,25 @@ class AreasMissing(RuntimeError):
 
 
 @cache
-def registered() -> tuple[ModuleType, ...]:
-    """The registered area modules, in the order of their names."""
+def named() -> tuple[tuple[str, ModuleType], ...]:
+    """(entry point name, area module) of every registered area, in the order of the names."""
     found = sorted(entry_points(group=GROUP), key=lambda entry: entry.name)
     if not found:
         raise AreasMissing(
             f"no entry points in group {GROUP}: install Sunaba (pip install .) before running it"
         )
-    return tuple(entry.load() for entry in found)
+    return tuple((entry.name, entry.load()) for entry in found)
+
+
+def registered() -> tuple[ModuleType, ...]:
+    """The registered area modules, in the order of their names."""
+    return tuple(module for _, module in named())
+
+
+def gather_areas(config) -> dict[str, object]:
+    """Each area's `gather(config)`, keyed by its name: the synced state the hub config is
+    composed from, read once so that composing reads nothing."""
+    return {name: module.gather(config) for name, module in named() if hasattr(module, "gather")}
 
 
 def area_hooks(name: str) -> list:

@@ -8,6 +8,7 @@ from pathlib import Path
 from sunaba.config.schema import SiteConfig
 from sunaba.core.state import StatePaths, read_secrets
 from sunaba.hub.apply import HubFacts
+from sunaba.hub.areas import gather_areas
 from sunaba.sandbox.doctor import isolation_level
 
 INSECURE_ENV = "SUNABA_INSECURE_DEMO"
@@ -31,6 +32,7 @@ def detect_facts(config: SiteConfig, hub_config_dir: Path) -> HubFacts:
         service_tokens=tokens,
         cpu_count=len(os.sched_getaffinity(0)),
         memory_bytes=memory_bytes(),
+        areas=gather_areas(config),
     )
 
 

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +34,7 @@ from sunaba.core.hubclient import HubClient
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.hub.apply import HubFacts, hub_services_and_roles
+from sunaba.hub.areas import gather_areas
 from sunaba.hub.live_services import wanted_services
 from tests.support.fake_kube import FakeKubernetes
 from tests.support.hub import free_port
@@ -46,7 +48,7 @@ LIVE_SERVICES = """
 from pathlib import Path
 from sunaba.config.loader import validate
 from sunaba.deploy import k8s_formgraders
-from sunaba.hub.apply import HubFacts, hub_services_and_roles
+from sunaba.hub.apply import HubFacts, current_services_and_roles
 from sunaba.hub.live_services import ROUTE, LiveServicesHandler
 
 # Cluster DNS stand-in: a formgrader's Service name resolves to its fake pod's loopback address.
@@ -64,7 +66,7 @@ c.JupyterHub.extra_handlers = [
         {
             "site_config": site_config,
             "facts": facts,
-            "services_and_roles": hub_services_and_roles,
+            "services_and_roles": current_services_and_roles,
         },
     )
 ]
@@ -159,7 +161,8 @@ def test_the_sync_registers_the_formgrader_with_the_running_hub(running):
 
 
 def test_the_pod_runs_the_formgrader_with_the_token_the_hub_registers(running):
-    specs = {s["name"]: s for s in hooks.services(running.config, running.facts)}
+    facts = replace(running.facts, areas=gather_areas(running.config))
+    specs = {s["name"]: s for s in hooks.services(running.config, facts)}
     environ = psutil.Process(running.pod.process.pid).environ()
     assert environ["JUPYTERHUB_API_TOKEN"] == specs[SERVICE]["api_token"]
     assert environ["JUPYTERHUB_SERVICE_NAME"] == SERVICE

@@ -27,7 +27,7 @@ from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_rbac import formgrader_rbac
 from tests.support.fake_kube import FakeKubernetes
-from tests.support.k8s_courses import FACTS, NAMESPACE, add_course, site
+from tests.support.k8s_courses import NAMESPACE, add_course, facts_of, site
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_sync_creates_the_pod_service_and_secret_of_each_course(cluster, first_s
 
 def test_the_hub_registers_each_formgrader_as_an_external_service(cluster, first_sync):
     config, fake = first_sync.config, cluster.fake
-    specs = {s["name"]: s for s in hooks.services(config, FACTS)}
+    specs = {s["name"]: s for s in hooks.services(config, facts_of(config))}
     assert set(specs) == {"sunaba-exchange", "formgrader-kiso", "formgrader-oyo"}
     kiso = specs["formgrader-kiso"]
     assert "command" not in kiso and "user" not in kiso  # nothing runs in the hub pod
@@ -113,7 +113,7 @@ def test_the_hub_registers_each_formgrader_as_an_external_service(cluster, first
     token = base64.b64decode(stored(fake, "secrets", "kiso")["data"][F.TOKEN_KEY]).decode()
     assert kiso["api_token"] == token and len(token) == 64
     assert specs["formgrader-oyo"]["api_token"] != token
-    roles = {r["name"]: r for r in hooks.roles(config, FACTS)}
+    roles = {r["name"]: r for r in hooks.roles(config, facts_of(config))}
     assert roles["formgrader-kiso-users"]["groups"] == ["formgrade-kiso"]
     assert roles["formgrader-kiso"]["services"] == ["formgrader-kiso"]
 
@@ -152,7 +152,7 @@ def test_retiring_a_course_deletes_its_formgrader_and_keeps_its_files(cluster, f
         assert stored(fake, resource, "oyo") is None
         assert stored(fake, resource, "kiso") is not None
     assert (CoursePaths.of(config, "oyo").root / "nbgrader_config.json").is_file()
-    names = {s["name"] for s in hooks.services(config, FACTS)}
+    names = {s["name"] for s in hooks.services(config, facts_of(config))}
     assert names == {"sunaba-exchange", "formgrader-kiso"}
     # Retired stays retired: nothing more to delete, nothing reported.
     _, again = sync(cluster, memory_limit="3G")
@@ -178,7 +178,7 @@ def test_a_new_token_or_a_hand_edited_service_is_put_back(cluster, first_sync):
     secret = stored(fake, "secrets", "kiso")
     assert base64.b64decode(secret["data"][F.TOKEN_KEY]).decode() == "f" * 64
     assert stored(fake, "services", "kiso")["spec"]["ports"][0]["port"] == L.FORMGRADER_PORT
-    specs = {s["name"]: s for s in hooks.services(config, FACTS)}
+    specs = {s["name"]: s for s in hooks.services(config, facts_of(config))}
     assert specs["formgrader-kiso"]["api_token"] == "f" * 64
 
 

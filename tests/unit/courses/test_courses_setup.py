@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import sysconfig
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from traitlets.config import Config
@@ -57,8 +58,12 @@ def test_groups_planned_by_a_sync_load_at_hub_start(tmp_path):
     assert plan == GroupPlan(members=["ann", "bob"], managed=["ann", "bob", "old"])
     write_plans(groups_file(config), {"nbgrader-kiso": plan})
     c = Config()
-    hooks.update(c, config, FACTS)
+    hooks.update(c, config, replace(FACTS, areas={hooks.AREA: hooks.gather(config)}))
     assert c.JupyterHub.load_groups == {"nbgrader-kiso": {"users": ["ann", "bob"]}}
+    # Composing reads nothing itself: what was not gathered is not there.
+    bare = Config()
+    hooks.update(bare, config, FACTS)
+    assert bare.JupyterHub.load_groups == {}
 
 
 def test_learner_files_hide_the_formgrader_and_import_without_sunaba(tmp_path):
