@@ -3,7 +3,8 @@ and on stock LocalProcessSpawner (same Unix users, no sandbox), in one run.
 
 Reports p50 / p95 / max of request→ready, failures, and memory per active learner (the
 learner's server plus one kernel with pandas imported, summed as PSS over the learner's
-processes, so that pages shared between processes are counted once across all learners).
+processes, so that pages shared between processes are counted once across all learners; for
+Sunaba plus an equal share of the fast-start server, whose pages they share).
 Usage: python benchmarks/bench_spawn.py [N ...]   (default: 20 40)
 """
 
@@ -104,7 +105,20 @@ def stop_all(api, names):
         time.sleep(1)
 
 
-def measure(label, api, url, names, unix_of, tokens=None) -> dict:
+def zygote_memory(state_dir: Path) -> int:
+    """PSS of the fast-start server (root, one per machine), whose pages every learner's
+    server, forkserver and kernel share: its share belongs in the cost per learner."""
+    socket_path = str(state_dir / "zygote.sock")
+    total = 0
+    # Root's only: every process forked from it (learners' too) keeps its command line.
+    for proc in psutil.process_iter(["cmdline", "uids"]):
+        if proc.info["uids"].real == 0 and socket_path in (proc.info["cmdline"] or []):
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_full_info().pss
+    return total
+
+
+def measure(label, api, url, names, unix_of, tokens=None, machine_wide=None) -> dict:
     times = storm(api, names)
     row = summarise(times)
     sample = [n for n, t in zip(names, times, strict=True) if t is not None][:MEMORY_SAMPLE]
@@ -113,7 +127,8 @@ def measure(label, api, url, names, unix_of, tokens=None) -> dict:
         list(pool.map(lambda n: start_pandas_kernel(url, api, n, tokens.get(n)), sample))
     time.sleep(2)
     per_learner = [memory_of(unix_of(n)) for n in sample]
-    row["mib"] = statistics.mean(per_learner) / 2**20 if per_learner else float("nan")
+    shared = machine_wide() / len(names) if machine_wide else 0
+    row["mib"] = (statistics.mean(per_learner) + shared) / 2**20 if per_learner else float("nan")
     stop_all(api, names)
     print(
         f"  {label:8} n={len(names):3}  p50 {row['p50']:6.1f} s  p95 {row['p95']:6.1f} s  "
@@ -137,7 +152,13 @@ def main(sizes: list[int]) -> int:
             # Learners sign up, are approved and log in through the pages, as people would.
             tokens = {n: sunaba.new_learner(n).token for n in names}
             sunaba_rows[n] = measure(
-                "sunaba", sunaba.api, sunaba.url, names, lambda x: sunaba.user_prefix + x, tokens
+                "sunaba",
+                sunaba.api,
+                sunaba.url,
+                names,
+                lambda x: sunaba.user_prefix + x,
+                tokens,
+                machine_wide=lambda: zygote_memory(sunaba.state_dir),
             )
         # Sunaba's network rules (on, as on a real site) would refuse the stock servers, which
         # run as the same sandbox uids, their own hub: the stock phase starts once they are gone.

@@ -28,8 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
 SUNABA = PREFIX / "venv" / "bin" / "sunaba"
 CGROUP_V1 = Path("/sys/fs/cgroup")
-# SUNABA_TEST_PRELOAD_KERNELS=1 runs every test hub with pre-imported kernels.
-PRELOAD_KERNELS = os.environ.get("SUNABA_TEST_PRELOAD_KERNELS") == "1"
+# Test hubs take the site default (`auto`: pre-imported kernels with fast start);
+# SUNABA_TEST_PRELOAD_KERNELS=1 or 0 turns them on or off for every test hub.
+PRELOAD_KERNELS = {"1": True, "0": False}.get(
+    os.environ.get("SUNABA_TEST_PRELOAD_KERNELS", ""), "auto"
+)
 
 
 def free_port() -> int:

@@ -145,3 +145,22 @@ def test_the_machine_memory_is_read_from_meminfo(tmp_path):
     meminfo.write_text("MemTotal:       24576000 kB\nMemFree:  1 kB\n")
     assert memory_bytes(meminfo) == 24576000 * 1024
     assert memory_bytes(tmp_path / "absent") == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "mode", "fast_start", "preloaded"),
+    [
+        ("auto", "full", True, True),  # shared through the fast-start server
+        ("auto", "full", False, False),  # each server would import pandas itself
+        ("auto", "bubblewrap", True, False),  # no fast start below full isolation
+        (True, "bubblewrap", True, True),  # asked for: the memory is the site's choice
+        (False, "full", True, False),
+    ],
+)
+def test_kernels_are_preloaded_where_the_fast_start_server_shares_them(
+    setting, mode, fast_start, preloaded
+):
+    site = {"sandbox": {"preload_kernels": setting, "fast_start": fast_start}}
+    c = applied(site, dataclasses.replace(FACTS, sandbox_mode=mode))
+    assert c.SandboxSpawner.preload_kernels is preloaded
+    assert bool(c.SandboxSpawner.zygote_socket) is (fast_start and mode == "full")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Literal, get_args, get_origin
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -20,6 +21,10 @@ def _default_text(field) -> str:
 def _type_text(annotation) -> str:
     if get_origin(annotation) is Literal:
         return " / ".join(f"`{value}`" for value in get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType) and any(
+        get_origin(arg) is Literal for arg in get_args(annotation)
+    ):
+        return " or ".join(_type_text(arg) for arg in get_args(annotation))
     text = str(annotation) if get_args(annotation) else annotation.__name__
     return text.replace("typing.", "").replace("|", "or")
 

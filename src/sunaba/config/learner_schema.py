@@ -51,13 +51,16 @@ class SandboxSection(Section):
         "JupyterLab (same sandbox, a fraction of the CPU). Off: one bubblewrap process per "
         "server. Used only in `full` isolation.",
     )
-    preload_kernels: bool = Field(
-        False,
-        description="Start learners' kernels by forking a process in their own server that has "
-        "already imported ipykernel, numpy, pandas and matplotlib (same sandbox, account and "
-        "limits; about the memory of one kernel more per server). Off: each kernel starts and "
-        "imports on its own. Not used without isolation (`none`). Off by default until it has "
-        "run through whole classes.",
+    preload_kernels: bool | Literal["auto"] = Field(
+        "auto",
+        description="Start learners' kernels by forking a process that has already imported "
+        "ipykernel, numpy, pandas and matplotlib, in the learner's own sandbox, under their "
+        "account and limits: a kernel answers its first pandas cell in a fraction of a second. "
+        "With fast start that process is forked from the fast-start server, so the imported "
+        "pages are shared by the whole class and each learner's kernel needs less memory than "
+        "one started on its own. Without fast start each server imports them itself (about the "
+        "memory of one kernel more per server). `auto`: on with fast start, off otherwise. Not "
+        "used without isolation (`none`).",
     )
 
 

@@ -115,7 +115,8 @@ def start_zygote(config: SiteConfig, paths: StatePaths, log_path: Path) -> subpr
             str(socket_path),
             "--log",
             str(log_path),
-            *(["--preload-kernels"] if config.sandbox.preload_kernels else []),
+            # `auto` means on wherever the fast-start server runs.
+            *(["--preload-kernels"] if config.sandbox.preload_kernels is not False else []),
         ],
         cwd=paths.root,
         # Every learner's server is forked from this process: give it nothing worth reading.

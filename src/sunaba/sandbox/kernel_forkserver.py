@@ -1,17 +1,21 @@
-"""Pre-imported kernels: a per-server process that has imported ipykernel, numpy, pandas and
-matplotlib and forks one kernel per request.
+"""Pre-imported kernels: a process in the learner's sandbox that has imported ipykernel,
+numpy, pandas and matplotlib and forks one kernel per request.
 
-It runs inside the learner's server, so inside the learner's sandbox, as the learner, in the
-learner's cgroup and under the learner's limits; every kernel it forks inherits all of that.
-The server starts it when it loads this module as a server extension (the spawner adds it when
-`sandbox.preload_kernels` is on); it dies with the server (parent-death signal) and its kernels
-die with it (their parent poller). Its socket sits in a 0700 directory of the sandbox's private
-/tmp: only the learner's own processes can ask it for a kernel, which they could start anyway.
+It runs inside the learner's sandbox, as the learner, in the learner's cgroup and under the
+learner's limits; every kernel it forks inherits all of that. With fast start the zygote, which
+imported all of it once for the machine, forks it beside the learner's server under the
+sandbox's PID 1 (`zygote._start_kernel_forkserver`): the imported pages are then shared by every
+learner's kernels. Otherwise the server starts it when it loads this module as a server
+extension, and it imports them itself. Either way it ends with the server (the sandbox's PID
+namespace, or the parent-death signal) and its kernels end with it (their parent poller). Its
+socket sits in a 0700 directory of the sandbox's private /tmp: only the learner's own processes
+can ask it for a kernel, which they could start anyway. It and its kernels are named
+`sunaba-kernels` and `ipykernel` (what `ps` shows; a fork keeps its parent's command line).
 
 A kernel is forked, never exec'd: each child starts a new session, takes the environment and
 working directory of the request, reseeds `random` and numpy's global generator (a fork
 inherits its parent's random state), and runs IPKernelApp with the request's arguments.
-Wire format: that of the zygote (one length-prefixed JSON request, one reply {"pid": n} or
+Wire format: `wire.py` (one length-prefixed JSON request, one reply {"pid": n} or
 {"error": text}).
 """
 
@@ -36,15 +40,27 @@ from sunaba.sandbox.wire import ask, receive, send
 SOCKET_ENV = "SUNABA_KERNEL_FORKSERVER"
 SOCKET_DIR = "/tmp/.sunaba-kernels"
 SOCKET_PATH = f"{SOCKET_DIR}/fork.sock"
-# What a learner's first cell most often needs, and what IPKernelApp itself imports.
+# What a learner's first cell most often needs, and what IPKernelApp itself imports. A module
+# left out is imported by every kernel on its own: its objects then fill the free slots of
+# pages the kernel shares, so each costs its size and the pages around it (without the
+# debugger's modules, about 10 MiB more per kernel; measured in bench_kernels.py).
 PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
+    "ipykernel.debugger",
     "IPython.core.completer",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.logger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
     "jedi",
+    "psutil",
+    "tornado.platform.asyncio",
     "numpy",
     "pandas",
+    "pyarrow.pandas_compat",
     "matplotlib",
     "matplotlib_inline.backend_inline",
     "sunaba.datasets",
@@ -64,7 +80,7 @@ class PreloadedKernels(HasTraits):
     forkserver (this module as a server extension) and takes its kernels from it."""
 
     preload_kernels = Bool(
-        False, help="Kernels forked from a per-server process that has imported pandas."
+        False, help="Kernels forked from a process in the sandbox that has imported pandas."
     ).tag(config=True)
 
     def _preloading(self) -> bool:

@@ -56,6 +56,30 @@ PRELOAD = (
     "notebook",
     "jupyter_lsp",
     "voila",
+    # What a started server imports when it sets up its handlers and first requests: imported
+    # by each server, they would cost every learner their size and the pages around them.
+    "notebook.app",
+    "notebook_shim.nbserver",
+    "jupyter_lsp.virtual_documents_shadow",
+    "jupyter_server.kernelspecs.handlers",
+    "jupyter_server.nbconvert.handlers",
+    "jupyter_server.services.api.handlers",
+    "jupyter_server.services.config.handlers",
+    "jupyter_server.services.events.handlers",
+    "jupyter_server.services.kernels.handlers",
+    "jupyter_server.services.kernelspecs.handlers",
+    "jupyter_server.services.nbconvert.handlers",
+    "jupyter_server.services.security.handlers",
+    "jupyter_server.services.sessions.handlers",
+    "jupyter_server.services.shutdown",
+    "jupyter_server.view.handlers",
+    "jupyter_core.migrate",
+    "jinja2.ext",
+    "ipykernel.kernelspec",
+    "httpcore",
+    "sunaba.sandbox.kernel_provisioner",
+    "sunaba_portable.exchange.lab_open",
+    "sunaba_portable.labserver.saving",
 )
 MOUNT_ROOT = "/run/sunaba-sandbox-root"
 REPLY_TIMEOUT = 30.0
