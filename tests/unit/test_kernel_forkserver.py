@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -71,3 +72,32 @@ def test_the_spawner_turns_preloading_on_and_off():
     off = SandboxSpawner(sandbox_mode="full")  # off by default
     assert off.preload_args(forkserver_started=False) == [] and off.forkserver_request() == {}
     assert SandboxSpawner(config=config, sandbox_mode="none").preload_env() == {}
+
+
+def test_a_forked_kernel_reads_the_matplotlibrc_of_its_own_environment(tmp_path):
+    """The forkserver (with fast start, the zygote) imported matplotlib without the learner's
+    MATPLOTLIBRC: each kernel reads it again, or Japanese labels would render as tofu."""
+    rc = tmp_path / "matplotlibrc"
+    rc.write_text("font.sans-serif: IPAexGothic, DejaVu Sans\naxes.unicode_minus: False\n")
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('MATPLOTLIBRC', None)\n"
+        "import matplotlib\n"
+        "before = matplotlib.rcParams['font.sans-serif'][0]\n"
+        f"os.environ['MATPLOTLIBRC'] = {str(rc)!r}\n"
+        "from sunaba.sandbox.kernel_forkserver import _matplotlib\n"
+        "_matplotlib()\n"
+        "params = matplotlib.rcParams\n"
+        "print(before, params['font.sans-serif'][0], params['axes.unicode_minus'],"
+        " params['backend'], matplotlib.rcParamsOrig['font.sans-serif'][0], sep='|')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("MPLBACKEND", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    before, font, minus, backend, orig = done.stdout.strip().split("|")
+    assert before != "IPAexGothic" and font == "IPAexGothic" and orig == "IPAexGothic", done.stdout
+    assert minus == "False"
+    assert backend == "module://matplotlib_inline.backend_inline"

@@ -152,12 +152,25 @@ def _reseed() -> None:
 
 
 def _matplotlib() -> None:
-    """The backend a fresh kernel would get: ipykernel's inline one unless MPLBACKEND says."""
+    """The settings a fresh kernel would read when it imports matplotlib: the matplotlibrc its
+    own environment names (MATPLOTLIBRC: the site's Japanese fonts), its own config and cache
+    folders, and ipykernel's inline backend unless MPLBACKEND says. The forkserver imported
+    matplotlib under another environment (with fast start, the zygote's)."""
     if not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     matplotlib = sys.modules.get("matplotlib")
-    if matplotlib is not None:
-        matplotlib.rcParams["backend"] = os.environ["MPLBACKEND"]
+    if matplotlib is None:
+        return
+    # Both folders are worked out once per process and remembered: forget the importer's.
+    for name, label in (("get_configdir", "CONFIGDIR=%s"), ("get_cachedir", "CACHEDIR=%s")):
+        found = getattr(matplotlib, name)
+        setattr(matplotlib, name, matplotlib._logged_cached(label, found.__wrapped__))
+    fresh = matplotlib.RcParams()
+    fresh._update_raw(matplotlib.rcParamsDefault)
+    fresh._update_raw(matplotlib._rc_params_in_file(matplotlib.matplotlib_fname()))
+    fresh["backend"] = os.environ["MPLBACKEND"]
+    matplotlib.rcParams._update_raw(fresh)
+    matplotlib.rcParamsOrig = matplotlib.rcParams.copy()
 
 
 def _run_kernel(request: dict) -> None:
