@@ -8,6 +8,10 @@ IPC and UTS namespaces, builds the same filesystem view bubblewrap would (namesp
 PID 1 of the new namespace, which drops to the learner's account and forks the server itself.
 Only root can reach the zygote: its socket sits in the 0700 state directory.
 
+With `--preload-kernels` the zygote also imports what kernels need (pandas, numpy, matplotlib,
+ipykernel) and PID 1 forks the learner's kernel forkserver beside the server
+(kernel_forkserver.py): every learner's kernels then share those pages.
+
 Wire format: one JSON request per connection, one JSON reply ({"pid": n} or {"error": text}).
 """
 
