@@ -60,7 +60,9 @@ def test_publish_from_jupyterlab_open_from_gallery_and_move_a_slider(
         publish.fill("textarea[name=description]", "収容人数で避難所を絞り込めます。")
         publish.check("input[name=visibility][value=hub]")
         publish.screenshot(path=str(artifacts / "showcase-publish-form.png"), full_page=True)
-        publish.get_by_role("button", name="公開する").click()
+        # Publishing runs the notebook once before it answers: the next line waits for that
+        # (up to 3 minutes), not the click's own 30 s wait for the navigation it starts.
+        publish.get_by_role("button", name="公開する").click(no_wait_after=True)
         publish.get_by_text("公開しました").wait_for(timeout=180_000)
         publish.screenshot(path=str(artifacts / "showcase-published.png"), full_page=True)
 
