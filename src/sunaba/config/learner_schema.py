@@ -63,6 +63,16 @@ class SandboxSection(Section):
         "used without isolation (`none`).",
     )
 
+    def forks_servers(self, mode: str) -> bool:
+        """Servers forked from the fast-start server (zygote.py): full isolation only."""
+        return self.fast_start and mode == "full"
+
+    def preloads_kernels(self, mode: str) -> bool:
+        """`auto`: where the fast-start server shares the imported pages with the class."""
+        if self.preload_kernels == "auto":
+            return self.forks_servers(mode)
+        return self.preload_kernels
+
 
 class LearnerSection(Section):
     default_url: str = Field("/lab", description="Page a learner lands on after the server starts.")

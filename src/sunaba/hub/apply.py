@@ -51,16 +51,6 @@ def spawn_limits(config: SiteConfig, facts: HubFacts) -> tuple[int, int]:
     return concurrent, active
 
 
-def fast_start(config: SiteConfig, facts: HubFacts) -> bool:
-    """Servers forked from the fast-start server (`sandbox.zygote`): full isolation only."""
-    return config.sandbox.fast_start and facts.sandbox_mode == "full"
-
-
-def preload_kernels(config: SiteConfig, facts: HubFacts) -> bool:
-    setting = config.sandbox.preload_kernels
-    return fast_start(config, facts) if setting == "auto" else setting
-
-
 def venv_bin(config: SiteConfig, name: str) -> str:
     return str(Path(config.hub.prefix) / "venv" / "bin" / name)
 
@@ -152,8 +142,10 @@ def update_spawner(c, config: SiteConfig, facts: HubFacts) -> None:
     c.SandboxSpawner.cgroup_parent = learner_cgroup_parent(config.hub.state_dir)
     c.SandboxSpawner.kernels_over_ipc = config.network.firewall
     zygote = StatePaths.from_config(config).zygote_socket
-    c.SandboxSpawner.zygote_socket = str(zygote) if fast_start(config, facts) else ""
-    c.SandboxSpawner.preload_kernels = preload_kernels(config, facts)
+    c.SandboxSpawner.zygote_socket = (
+        str(zygote) if sandbox.forks_servers(facts.sandbox_mode) else ""
+    )
+    c.SandboxSpawner.preload_kernels = sandbox.preloads_kernels(facts.sandbox_mode)
     area_paths = [path for hook in area_hooks("readonly_paths") for path in hook(config)]
     c.SandboxSpawner.readonly_paths = [config.hub.prefix, *area_paths, *sandbox.readonly_paths]
     scopes = [scope for hook in area_hooks("server_scopes") for scope in hook(config)]

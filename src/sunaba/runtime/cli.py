@@ -174,12 +174,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     _prepare_state(config, paths)
     _prepare_courses(config, paths, source)
-    fast_start = config.sandbox.fast_start and level == "full"
     return run_hub(
         config,
         source,
         paths,
-        fast_start=fast_start,
+        fast_start=config.sandbox.forks_servers(level),
         before_start=lambda: start_policy(config, level, args.insecure_demo),
         after_stop=lambda: stop_policy(config),
     )

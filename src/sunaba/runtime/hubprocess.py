@@ -115,8 +115,8 @@ def start_zygote(config: SiteConfig, paths: StatePaths, log_path: Path) -> subpr
             str(socket_path),
             "--log",
             str(log_path),
-            # `auto` means on wherever the fast-start server runs.
-            *(["--preload-kernels"] if config.sandbox.preload_kernels is not False else []),
+            # The zygote runs only under full isolation.
+            *(["--preload-kernels"] if config.sandbox.preloads_kernels("full") else []),
         ],
         cwd=paths.root,
         # Every learner's server is forked from this process: give it nothing worth reading.
