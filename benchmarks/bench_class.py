@@ -13,6 +13,7 @@ Prints p50 / p95 / max per step for both hubs with the p95 ratio, and every fail
 
     python benchmarks/bench_class.py                     # both hubs here, 10 learners (as root)
     python benchmarks/bench_class.py --learners 60 --ramp 120 --think 5,20    # the full class
+    python benchmarks/bench_class.py --sizes 30,45,60,90,120 --ramp 120 --think 5,20  # capacity
     python benchmarks/bench_class.py --url https://hub.example --token ADMIN_TOKEN \\
         --people roster-passwords.csv --kind sunaba --learners 60 --ramp 120 --think 5,20
 
@@ -36,6 +37,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.class_capacity import judge, print_capacity  # noqa: E402
 from benchmarks.class_client import Browser, StepFailed, StepLog  # noqa: E402
 from benchmarks.class_lesson import Lesson, stock_lesson, sunaba_lesson  # noqa: E402
 from benchmarks.class_pair import local_pair  # noqa: E402
@@ -178,6 +180,24 @@ def run_local(args, lessons: dict[str, Lesson], results: dict) -> None:
             stop_servers(hub.url, hub.token, hub.people)
 
 
+def run_sizes(args, lessons: dict[str, Lesson], verdicts: dict) -> None:
+    """Classes of growing size on each hub, on the first N of the same accounts, until one
+    misses the targets; prints each class's report as it ends and keeps its verdict."""
+    with local_pair(args.course, args.assignment, max(args.sizes), args.csv) as phases:
+        for kind, hub in phases:
+            verdicts[kind] = []
+            for size in args.sizes:
+                people = dict(list(hub.people.items())[:size])
+                print(f"  {kind}: class of {size}", flush=True)
+                logs = asyncio.run(run_class(hub.url, people, lessons[kind], args.ramp, args.think))
+                stop_servers(hub.url, hub.token, people)
+                hub.set_aside(f"class-of-{size}")
+                print_report({kind: logs})
+                verdicts[kind].append(judge(size, logs))
+                if not verdicts[kind][-1].passed:
+                    break
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--learners", type=int, default=10)
@@ -186,6 +206,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--url", help="an existing hub instead of the local pair")
     parser.add_argument("--token", help="admin API token of --url (stops the servers after)")
     parser.add_argument("--people", type=Path, help="with --url: CSV of user name … password")
+    parser.add_argument(
+        "--sizes",
+        help="find the largest class: sizes to try in turn, e.g. 30,45,60,90,120 (local pair)",
+    )
     parser.add_argument("--kind", choices=("sunaba", "stock"), default="sunaba")
     parser.add_argument("--course", default=COURSE)
     parser.add_argument("--assignment", default=ASSIGNMENT)
@@ -197,6 +221,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.think = (low, high)
     if args.url and not (args.token and args.people):
         parser.error("--url needs --token (an admin token) and --people (the accounts)")
+    if args.sizes:
+        if args.url:
+            parser.error(
+                "--sizes runs on the local pair: it resets the learners' homes between classes"
+            )
+        args.sizes = sorted({int(size) for size in args.sizes.split(",")})
     return args
 
 
@@ -208,6 +238,14 @@ def main(argv: list[str]) -> int:
         "sunaba": sunaba_lesson(args.course, args.assignment),
         "stock": stock_lesson(args.course, args.assignment, args.csv),
     }
+    if args.sizes:
+        print(f"capacity: classes of {args.sizes}, ramp {args.ramp:.0f} s", flush=True)
+        verdicts: dict = {}
+        try:
+            run_sizes(args, lessons, verdicts)
+        finally:
+            print_capacity(verdicts)
+        return 0
     results = {}
     print(
         f"class: {args.learners} learners, ramp {args.ramp:.0f} s, think {args.think[0]:g}–"

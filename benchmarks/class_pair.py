@@ -13,7 +13,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,9 @@ class Phase:
     url: str
     token: str
     people: dict[str, str]
+    # Moves what the learners fetched aside, so that a next class on the same accounts fetches
+    # into an empty course folder again (nbgrader's fetch refuses to overwrite).
+    set_aside: Callable[[str], None] = lambda tag: None
 
 
 def _enrol(world, course: str, names: list[str]) -> Phase:
@@ -41,7 +44,20 @@ def _enrol(world, course: str, names: list[str]) -> Phase:
     course_file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
     world.sync()
     people = {name: world.hub.new_learner(name).password for name in names}
-    return Phase(world.hub.url, world.hub.service_token(), people)
+    accounts = [world.hub.user_prefix + name for name in names]
+    return Phase(
+        world.hub.url,
+        world.hub.service_token(),
+        people,
+        lambda tag: set_fetched_aside(world, accounts, course, f"sunaba-{tag}"),
+    )
+
+
+def set_fetched_aside(world, accounts, course: str, tag: str) -> None:
+    for account in accounts:
+        fetched = world.hub.home_root / account / course
+        if fetched.exists():
+            fetched.rename(fetched.with_name(f"{course}-{tag}"))
 
 
 # nbgrader's own exchange, in place of the plugins the shared venv's config names.
@@ -107,13 +123,15 @@ def _stock_phase(stock: StockHub, world, people: dict[str, str], course: str):
     account and password (set here on the accounts this run's Sunaba hub made). What they
     fetched from Sunaba is moved aside: stock's fetch must start from an empty course folder."""
     accounts = {world.hub.user_prefix + name: password for name, password in people.items()}
-    for account in accounts:
-        fetched = world.hub.home_root / account / course
-        if fetched.exists():
-            fetched.rename(fetched.with_name(f"{course}-sunaba-phase"))
+    set_fetched_aside(world, accounts, course, "sunaba-phase")
     lines = "".join(f"{account}:{password}\n" for account, password in accounts.items())
     subprocess.run(["chpasswd"], input=lines, text=True, check=True, timeout=120)
-    return Phase(stock.url, stock.token, accounts)
+    return Phase(
+        stock.url,
+        stock.token,
+        accounts,
+        lambda tag: set_fetched_aside(world, accounts, course, f"stock-{tag}"),
+    )
 
 
 @contextlib.contextmanager
