@@ -37,7 +37,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.class_capacity import judge, print_capacity  # noqa: E402
+from benchmarks.class_capacity import MemoryPeak, judge, print_capacity  # noqa: E402
 from benchmarks.class_client import Browser, StepFailed, StepLog  # noqa: E402
 from benchmarks.class_lesson import Lesson, stock_lesson, sunaba_lesson  # noqa: E402
 from benchmarks.class_pair import local_pair  # noqa: E402
@@ -189,11 +189,14 @@ def run_sizes(args, lessons: dict[str, Lesson], verdicts: dict) -> None:
             for size in args.sizes:
                 people = dict(list(hub.people.items())[:size])
                 print(f"  {kind}: class of {size}", flush=True)
-                logs = asyncio.run(run_class(hub.url, people, lessons[kind], args.ramp, args.think))
+                with MemoryPeak() as memory:
+                    logs = asyncio.run(
+                        run_class(hub.url, people, lessons[kind], args.ramp, args.think)
+                    )
                 stop_servers(hub.url, hub.token, people)
                 hub.set_aside(f"class-of-{size}")
                 print_report({kind: logs})
-                verdicts[kind].append(judge(size, logs))
+                verdicts[kind].append(judge(size, logs, memory.used_bytes))
                 if not verdicts[kind][-1].passed:
                     break
 

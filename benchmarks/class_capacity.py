@@ -5,6 +5,7 @@ that fails ends the search for that hub (a larger class only loads the machine m
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from benchmarks.class_client import StepLog
@@ -14,12 +15,48 @@ CELL_P95_LIMIT = 1.0
 CHECK_P95_LIMIT = 0.5
 
 
+def available_bytes() -> int:
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
+class MemoryPeak:
+    """The machine's memory in use at the class's peak, above what was in use before it
+    (MemAvailable sampled every second): the class's own footprint, page cache aside."""
+
+    def __init__(self):
+        self.before = available_bytes()
+        self.lowest = self.before
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(1.0):
+            self.lowest = min(self.lowest, available_bytes())
+
+    def __enter__(self) -> MemoryPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def used_bytes(self) -> int:
+        return max(0, self.before - self.lowest)
+
+
 @dataclass
 class Verdict:
     size: int
     cell_p95: float | None
     check_p95: float | None
     failures: int
+    memory_bytes: int = 0  # the class's peak footprint on the machine
 
     @property
     def passed(self) -> bool:
@@ -32,13 +69,13 @@ class Verdict:
         )
 
 
-def judge(size: int, logs: list[StepLog]) -> Verdict:
+def judge(size: int, logs: list[StepLog], memory_bytes: int = 0) -> Verdict:
     def p95(step: str) -> float | None:
         row = percentiles([t for log in logs for t in log.calls.get(step, [])])
         return row[1] if row else None
 
     failures = sum(1 for log in logs if log.failure is not None)
-    return Verdict(size, p95("run cell"), p95("check"), failures)
+    return Verdict(size, p95("run cell"), p95("check"), failures, memory_bytes)
 
 
 def largest(verdicts: list[Verdict]) -> int:
@@ -60,13 +97,14 @@ def print_capacity(verdicts: dict[str, list[Verdict]]) -> None:
         f"\ncapacity: a class passes with no failure, a single cell's p95 < {CELL_P95_LIMIT:g} s"
         f" and a single check's p95 < {CHECK_P95_LIMIT * 1000:.0f} ms"
     )
-    print("| hub | learners | cell p95 | check p95 | failures | passed |")
-    print("|---|---|---|---|---|---|")
+    print("| hub | learners | cell p95 | check p95 | failures | MiB per learner | passed |")
+    print("|---|---|---|---|---|---|---|")
     for kind, rows in verdicts.items():
         for v in rows:
             print(
                 f"| {kind} | {v.size} | {_seconds(v.cell_p95)} | {_seconds(v.check_p95)} "
-                f"| {v.failures} | {'yes' if v.passed else 'no'} |"
+                f"| {v.failures} | {v.memory_bytes / v.size / 2**20:.0f} "
+                f"| {'yes' if v.passed else 'no'} |"
             )
     best = {kind: largest(rows) for kind, rows in verdicts.items()}
     for kind, size in best.items():

@@ -141,7 +141,15 @@ def local_pair(course, assignment, count: int, csv: str) -> Iterator[Iterator[tu
 
     def phases():
         names = [f"cls{index:02d}" for index in range(1, count + 1)]
-        world = start_real_course(course, assignment, instructor="teacher", learner=names[0])
+        # The whole class may run at once: the hub's admission limit (sized from the machine's
+        # memory) would otherwise turn learners away, and the machine is what is measured.
+        world = start_real_course(
+            course,
+            assignment,
+            instructor="teacher",
+            learner=names[0],
+            hub_settings={"active_server_limit": count},
+        )
         started.append(world)
         phase = _enrol(world, course, names)
         yield "sunaba", phase

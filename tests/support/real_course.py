@@ -76,6 +76,7 @@ def start_real_course(
     instructor: str,
     learner: str,
     overdue: bool = False,
+    hub_settings: dict | None = None,
 ) -> CourseWorld:
     """Fetch the course's datasets, sync the course as `sunaba up` does, start the hub."""
     from sunaba.classroom.sync import sync_courses
@@ -101,6 +102,7 @@ def start_real_course(
                     "max_submission_size": "20M",
                 },
                 "checks": {"graders": str(REPO / "graders")},
+                "hub": hub_settings or {},
             }
         )
         config = load_config(hub.config_file, environ={})

@@ -1,6 +1,8 @@
 """The capacity verdicts of bench_class.py --sizes: what makes a class size pass."""
 
-from benchmarks.class_capacity import judge, largest
+import time
+
+from benchmarks.class_capacity import MemoryPeak, judge, largest
 from benchmarks.class_client import StepLog
 
 
@@ -46,3 +48,13 @@ def test_the_largest_size_is_the_last_that_passed_before_the_first_failure():
     assert largest(verdicts) == 60
     assert largest([judge(30, bad)]) == 0
     assert largest([]) == 0
+
+
+def test_the_memory_peak_sees_memory_taken_during_the_class():
+    with MemoryPeak() as peak:
+        block = bytearray(512 * 2**20)
+        for offset in range(0, len(block), 4096):  # touch every page
+            block[offset] = 1
+        time.sleep(2.5)
+    del block
+    assert peak.used_bytes > 256 * 2**20
