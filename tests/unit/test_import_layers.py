@@ -188,3 +188,36 @@ def test_the_core_imports_no_area():
         if subpackage(target) not in ("core", "config")
     }
     assert not reaching, "the core imports areas:\n  " + "\n  ".join(sorted(reaching))
+
+
+def late_imports_without_reason(path: Path) -> list[str]:
+    """Imports of Sunaba's own modules inside a function with no comment on the line above."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for inner in node.body:
+            for sub in ast.walk(inner):
+                if not isinstance(sub, ast.ImportFrom) or not (sub.module or "").startswith(
+                    "sunaba"
+                ):
+                    continue
+                above = lines[sub.lineno - 2].strip()
+                if not above.startswith("#") and not above.startswith("from sunaba"):
+                    found.append(f"{path.relative_to(PACKAGE.parent)}:{sub.lineno}")
+    return sorted(set(found))
+
+
+def test_an_import_inside_a_function_says_why():
+    """A module imports what it uses at the top; an import inside a function is the exception
+    (a kernel or a hub process kept light, an optional extra), and a comment says which. The
+    command-line modules are the rule's one exception: each subcommand imports what it runs,
+    so that `sunaba --help` and every other subcommand start fast."""
+    hidden = [
+        place
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not path.name.endswith("cli.py")
+        for place in late_imports_without_reason(path)
+    ]
+    assert not hidden, "import inside a function with no reason:\n" + "\n".join(hidden)

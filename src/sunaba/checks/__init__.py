@@ -123,6 +123,7 @@ def _call(path: str, body: dict) -> dict:
 
 
 def _request(question: str) -> dict:
+    # Imported on first use: `import sunaba.checks` in a learner's kernel stays light.
     from sunaba.checks.wire import FORMAT
 
     return {
@@ -163,6 +164,7 @@ def _show(feedback: Feedback) -> None:
 
 def check(question: str, answer) -> None:
     """Check `answer` to question `question`; shows ✓ or ✗ and what differs."""
+    # Imported on first use: `import sunaba.checks` in a learner's kernel stays light.
     from sunaba.checks.wire import AnswerRefused, encode_answer
 
     try:
@@ -185,6 +187,7 @@ def check(question: str, answer) -> None:
 def _judge_here(question: str, answer) -> dict:
     """While autograding there is no network and no hub: judge with the graders the grading
     sandbox shows, so the notebook's own check cells agree with its grade."""
+    # Only the grader's kernel judges here; learners' kernels never load the judge.
     from sunaba.checks.autograde import verdict
 
     try:
@@ -208,6 +211,7 @@ def hint(question: str) -> None:
 
 def assert_check(question: str, answer, **where) -> None:
     """For autograder cells: the same judgement as `check`, as an assertion."""
+    # Only the grader's kernel judges here; learners' kernels never load the judge.
     from sunaba.checks.autograde import assert_check as judge_here
 
     judge_here(question, answer, **where)

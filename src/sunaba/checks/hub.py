@@ -3,8 +3,6 @@ server tokens need to reach it from their kernels."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sunaba.checks.grader import GraderDirectory
 from sunaba.checks.service import (
     CONFIG_ENV,
@@ -14,18 +12,12 @@ from sunaba.checks.service import (
     SERVICE,
 )
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import graders_dir
 from sunaba.core.state import public_datasets_dir
 from sunaba.hub.ports import derived_port
 
 ACCESS = f"access:services!service={SERVICE}"
 LOOKUP = f"read:services!service={SERVICE}"
-
-
-def graders_dir(config: SiteConfig, hub_config_dir: Path | None = None) -> Path:
-    if config.checks.graders:
-        return Path(config.checks.graders)
-    base = hub_config_dir or Path(__file__).resolve().parents[3] / "hub_config"
-    return Path(base).parent / "graders"
 
 
 def service_port(config: SiteConfig) -> int:

@@ -19,6 +19,9 @@ import socket
 import struct
 import time
 
+from sunaba.checks.grader import QUESTION, GraderDirectory, GraderError
+from sunaba.checks.wire import AnswerRefused, decode_answer
+
 SOCKET_ENV = "SUNABA_JUDGE_SOCKET"
 HEADER = struct.Struct(">I")
 MAX_REQUEST = 64 << 20  # bytes of one request (the encoded answer and the question)
@@ -88,8 +91,6 @@ def ask(path: str, question: str, encoded_answer: dict) -> dict:
 
 
 def _verdict(graders, course: str, assignment: str, request: dict) -> tuple[str, bool, list]:
-    from sunaba.checks.grader import QUESTION, GraderError
-    from sunaba.checks.wire import AnswerRefused, decode_answer
 
     question = request.get("question")
     if not isinstance(question, str) or not QUESTION.match(question):
@@ -128,8 +129,6 @@ def serve(
     """Answer the kernel's requests one at a time, for as long as the sandbox lives. Only
     connections from `kernel_uid` are answered. Every answer is recorded before it is sent."""
     from pathlib import Path
-
-    from sunaba.checks.grader import GraderDirectory
 
     graders = GraderDirectory(Path(graders_root))
     served = 0

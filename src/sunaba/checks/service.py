@@ -32,6 +32,7 @@ from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core.state import StatePaths
 from sunaba.hub.ports import listen_address
 from sunaba.hub.service_auth import FreshHubAuth
+from sunaba.records.db import default_records_url, ensure_records_schema, make_engine
 
 log = logging.getLogger("sunaba.checks")
 SERVICE = "sunaba-checks"
@@ -66,7 +67,6 @@ class Checks:
     """What the handlers share: graders, limits, the records database."""
 
     def __init__(self, config: SiteConfig, graders: GraderDirectory, records_url: str):
-        from sunaba.records.db import make_engine
 
         self.config = config
         self.graders = graders
@@ -319,7 +319,6 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(name)s] %(message)s")
     config = SiteConfig.model_validate_json(os.environ[CONFIG_ENV])
     logging.getLogger().setLevel(config.hub.log_level)
-    from sunaba.records.db import default_records_url, ensure_records_schema
 
     records_url = default_records_url(config)
     ensure_records_schema(records_url)

@@ -57,6 +57,7 @@ class RecordsEvents:
     # -- hub groups ------------------------------------------------------------------------
 
     def reconcile_groups(self):
+        # Only the service process talks to the hub; the hub process imports this module too.
         from sunaba.core.hubclient import HubClient
 
         plans = read_plans(groups_file(self.config))

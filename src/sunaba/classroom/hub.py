@@ -28,6 +28,7 @@ from sunaba.core.layout import (
 from sunaba.courses.accounts import grader_exists
 from sunaba.courses.groups import groups_file, read_plans
 from sunaba.courses.hub_owned import course_set_up, formgrader_token, hub_owns_courses
+from sunaba.deploy.k8s_formgraders import hub_service_spec
 from sunaba.exchange.store import ExchangeStore
 from sunaba.hub.ports import derived_port
 from sunaba.hub.scopes import add_user_scopes
@@ -78,7 +79,6 @@ def synced(facts) -> Synced:
 
 
 def formgrader_pod_services(config: SiteConfig, state: Synced) -> list[dict]:
-    from sunaba.deploy.k8s_formgraders import hub_service_spec
 
     return [hub_service_spec(config, c, state.formgrader_tokens.get(c, "")) for c in state.courses]
 

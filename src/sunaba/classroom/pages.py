@@ -18,9 +18,14 @@ from tornado import web
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.jadate import format_ja
-from sunaba.core.layout import FORMGRADER_SERVICE
+from sunaba.core.layout import FORMGRADER_SERVICE, exchange_root
 from sunaba.courses import progress
 from sunaba.courses.course_data import missing_datasets
+from sunaba.courses.insight import course_insight
+from sunaba.courses.insight_view import dashboard
+from sunaba.courses.learner_progress import course_progress
+from sunaba.exchange.store import ExchangeStore
+from sunaba.grading.export import detail_csv, detail_export, detail_xlsx
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 OPEN_PATH = "sunaba/open"  # the learner server's handler (sunaba.exchange.lab_open)
@@ -143,7 +148,6 @@ class Pages:
         return url_path_join(self.hub_prefix, "spawn") + "?" + urlencode({"next": target})
 
     def my_courses(self, caller, store) -> str:
-        from sunaba.courses.learner_progress import course_progress
 
         known = store.courses()
         courses = []
@@ -188,8 +192,6 @@ class Pages:
     ) -> str | None:
         """The staff dashboard: one set of queries on the records database, nothing from the
         hub or the gradebooks (see sunaba.courses.insight)."""
-        from sunaba.courses.insight import course_insight
-        from sunaba.courses.insight_view import dashboard
 
         with without_gc_pauses(), self.events.session() as session:
             view = course_insight(session, course_id, assignment)
@@ -217,7 +219,6 @@ class Pages:
 
     def course_export(self, course_id: str, kind: str) -> bytes | None:
         """The detailed grade export of the course, as `sunaba grade export --detail`."""
-        from sunaba.grading.export import detail_csv, detail_export, detail_xlsx
 
         info = self.course_store().course_info(course_id) or {}
         with self.events.session() as session:
@@ -227,15 +228,11 @@ class Pages:
         return detail_xlsx(export) if kind == "xlsx" else detail_csv(export)
 
     def course_store(self):
-        from sunaba.core.layout import exchange_root
-        from sunaba.exchange.store import ExchangeStore
 
         return ExchangeStore(exchange_root(self.config))
 
     def course_missing(self, course_id: str) -> list[str]:
         """The datasets the course uses that are not fetched on this server."""
-        from sunaba.core.layout import exchange_root
-        from sunaba.exchange.store import ExchangeStore
 
         info = ExchangeStore(exchange_root(self.config)).course_info(course_id) or {}
         return missing_datasets(self.config, info.get("datasets", []))

@@ -92,6 +92,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(name)s] %(message)s")
     config = SiteConfig.model_validate_json(os.environ[CONFIG_ENV])
     logging.getLogger().setLevel(config.hub.log_level)
+    # The service process alone needs its pages; the hub imports this module for the spec.
     from sunaba.classroom.events import RecordsEvents
     from sunaba.classroom.pages import Pages
 

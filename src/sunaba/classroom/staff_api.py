@@ -18,6 +18,7 @@ log = logging.getLogger("sunaba.exchange")
 def after_feedback(config, course_id: str, assignment_id: str) -> list[str]:
     """Feedback released from a formgrader: after the due date, the solution goes out with it
     (as with `sunaba grade release-feedback`). Never raises: the feedback is already out."""
+    # Grading imports nbgrader; the hub process imports this module through classroom.hub.
     from sunaba.grading import cycle
 
     try:
@@ -95,6 +96,7 @@ class ExecuteHandler(BaseHandler):
     in a grading sandbox; the formgrader scores the result. One run at a time per service."""
 
     async def post(self, course: str, assignment: str):
+        # Grading imports nbgrader; the hub process imports this module through classroom.hub.
         from sunaba.grading.backends import FORMGRADER_UID_OFFSET, run_jobs
         from sunaba.grading.jobs import Job, SandboxError
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sunaba.classroom.course_sync import CourseSyncError, sync_course
+from sunaba.classroom.formgrader_pods import sync_formgraders
 from sunaba.config.problems import Problem
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import (
@@ -75,7 +76,6 @@ def sync_formgrader_pods(
 ) -> None:
     """On Kubernetes: a formgrader pod per synced course, none for retired ones
     (`sunaba.classroom.formgrader_pods`); before the running hub is told about the services."""
-    from sunaba.classroom.formgrader_pods import sync_formgraders
 
     tokens = {}
     for course_id in store.courses():

@@ -46,6 +46,15 @@ def exercises_dir(config: SiteConfig, hub_config_dir: Path | None = None) -> Pat
     return courses_dir(config, hub_config_dir).parent / "exercises"
 
 
+def graders_dir(config: SiteConfig, hub_config_dir: Path | None = None) -> Path:
+    """The instructors' graders (`sunaba.checks`): beside hub_config/ unless the site says."""
+    if config.checks.graders:
+        return Path(config.checks.graders)
+    if hub_config_dir is not None:
+        return Path(hub_config_dir).parent / "graders"
+    return (repo_root() or Path(__file__).resolve().parents[3]) / "graders"
+
+
 def grading_root(config: SiteConfig) -> Path:
     if config.courses.grading_dir:
         return Path(config.courses.grading_dir)

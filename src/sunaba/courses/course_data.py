@@ -18,8 +18,10 @@ from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.state import public_datasets_dir
+from sunaba.courses.model import CourseError, load_course_file
 from sunaba.datasets.catalogue import Catalogue
 from sunaba.datasets.errors import DatasetError
+from sunaba.datasets.fetch import fetch
 
 FETCH_COMMAND = "sunaba datasets fetch {name}"
 # Set by `make up`: download from the public sources. Without it (a bare `sunaba up`, the test
@@ -34,7 +36,6 @@ def fetch_command(name: str) -> str:
 
 def course_datasets(courses: Path) -> dict[str, list[str]]:
     """{dataset: [course ids]} for every course file under `courses` that reads cleanly."""
-    from sunaba.courses.model import CourseError, load_course_file
 
     needed: dict[str, list[str]] = {}
     for path in sorted(courses.glob("*/course.yaml")):
@@ -70,7 +71,6 @@ def missing_datasets(config: SiteConfig, names: Iterable[str]) -> list[str]:
 
 def _fetch_one(catalogue: Catalogue, target: Path, name: str, mirror: Path | None) -> str:
     """Fetch one dataset; '' when it is now complete, else why not (Japanese)."""
-    from sunaba.datasets.fetch import fetch
 
     try:
         results = fetch(catalogue, target, [name], mirror=mirror)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths
 from sunaba.courses.model import Course
 from sunaba.records.models import Person
 
@@ -26,8 +27,6 @@ def hub_group_members(config: SiteConfig, names: list[str], client=None) -> dict
             found[name] = set(model.get("users", [])) if status == 200 and model else set()
         return found
     from sqlalchemy import create_engine, inspect, text
-
-    from sunaba.core.state import StatePaths
 
     url = StatePaths.from_config(config).hub_db_url(config)
     db_file = StatePaths.from_config(config).hub_db

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunaba.checks.records import CheckEvent
+from sunaba.core.jadate import format_ja
 from sunaba.courses.insight import days_to, natural_key, question_state
 from sunaba.courses.insight_load import fold_checks
 from sunaba.courses.insight_records import QuestionScore
@@ -207,7 +208,6 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def assignment_progress(a, login: str, known: list[str], scored, checks, now) -> dict:
     """What マイコース shows of one released assignment (`a`: a progress.AssignmentView)."""
-    from sunaba.core.jadate import format_ja
 
     row = a.progress.get(login)
     status = row.status if row else None

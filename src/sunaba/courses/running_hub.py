@@ -4,12 +4,15 @@ start or stop, through its API with the admin service token."""
 from __future__ import annotations
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.hubclient import HubClient, HubUnreachable, hub_api_url
+from sunaba.core.state import StatePaths, read_secrets
 from sunaba.courses.groups import GroupPlan, reconcile_groups
 
 
 def apply_live_services(client) -> list[str]:
     """Start the formgraders of newly synced courses (and stop those of retired ones) in the
     running hub, as a restart would (see `sunaba.hub.live_services`)."""
+    # live_services imports JupyterHub's handlers; a sync outside the hub never needs them.
     from sunaba.hub.live_services import ROUTE
 
     status, result = client.call("POST", ROUTE.removeprefix("/api"), {}, ok=[403, 404])
@@ -26,9 +29,6 @@ def apply_live_services(client) -> list[str]:
 
 def hub_client(config: SiteConfig):
     """A client of the running hub's API with the admin service token, or None."""
-    from sunaba.core.hubclient import HubClient, HubUnreachable, hub_api_url
-    from sunaba.core.state import StatePaths, read_secrets
-
     token = (
         read_secrets(StatePaths.from_config(config)).get("service_tokens", {}).get("sunaba-admin")
     )

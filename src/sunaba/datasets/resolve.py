@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from sunaba.datasets.catalogue import Catalogue, read_yaml
 from sunaba.datasets.errors import DatasetError
 from sunaba.datasets.standards import find_standard, standard_names
 from sunaba.datasets.tableschema import Schema
@@ -26,10 +27,7 @@ def resolve_schema(spec: Schema | Mapping | str | Path, catalogue=None) -> Schem
         return Schema.from_dict(standard, source=f"標準スキーマ {standard['title']}")
     path = Path(text)
     if path.suffix.lower() in (".yaml", ".yml", ".json") and path.is_file():
-        from sunaba.datasets.catalogue import read_yaml
-
         return Schema.from_dict(read_yaml(path), source=str(path))
-    from sunaba.datasets.catalogue import Catalogue
 
     catalogue = catalogue or Catalogue()
     dataset_name, _, resource_name = text.partition("/")

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sunaba.datasets.checks import check_cell
+from sunaba.datasets.resolve import resolve_schema
 from sunaba.datasets.tableschema import Field, Schema
 
 COLUMNS = ["行", "列", "値", "問題"]
@@ -80,7 +81,6 @@ def validate(df: pd.DataFrame, schema: Schema | dict | str | Path) -> pd.DataFra
     file. Text cells are checked strictly (全角 digits, commas, 和暦 in a date column are
     problems); already typed cells (from `load`) are checked against the constraints.
     """
-    from sunaba.datasets.resolve import resolve_schema
 
     schema = resolve_schema(schema)
     if not isinstance(df, pd.DataFrame):

@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import grading_root
 from sunaba.core.state import StatePaths
 from sunaba.hub.areas import area_hooks
 from sunaba.progress import Progress
@@ -35,19 +36,11 @@ FORMAT_VERSION = 1
 ARCHIVE_PREFIX = "sunaba-backup-"
 
 
-def _grading_root(config: SiteConfig) -> Path | None:
-    try:
-        from sunaba.core.layout import grading_root
-    except ModuleNotFoundError:
-        return None
-    return grading_root(config)
-
-
 # name -> where it is on this server. Every directory of people's work belongs here.
 BACKUP_PATHS: dict[str, Callable[[SiteConfig], Path | None]] = {
     "state": lambda c: Path(c.hub.state_dir),  # exchange, showcase store, secrets, SQLite DBs
     "homes": lambda c: Path(c.sandbox.home_root),  # learners' files
-    "courses": _grading_root,  # nbgrader course dirs and gradebooks
+    "courses": grading_root,  # nbgrader course dirs and gradebooks
 }
 # Never worth restoring: logs and pid files of a hub that no longer runs.
 SKIP_NAMES = {"logs", "jupyterhub.pid", "jupyterhub-proxy.pid"}

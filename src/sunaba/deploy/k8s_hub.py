@@ -17,6 +17,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.core.state import StatePaths, ensure_secrets, ensure_state_dir, read_secrets
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_services import services_in_cluster
+from sunaba.deploy.local_install import ensure_datasets_tree
 from sunaba.hub.apply import (
     DEFAULT_SERVER_SCOPES,
     HubFacts,
@@ -92,7 +93,6 @@ def apply_in_hub(c) -> None:
     paths = StatePaths.from_config(config)
     ensure_state_dir(paths)
     ensure_secrets(paths)
-    from sunaba.deploy.local_install import ensure_datasets_tree
 
     # The shared volume starts empty: copy the catalogue into it, as `sunaba up` does.
     ensure_datasets_tree(config, Path(L.HUB_SOURCE_DIR) / "datasets")

@@ -7,6 +7,7 @@ from sunaba.config.schema import SiteConfig
 from sunaba.deploy import k8s_layout as L
 from sunaba.deploy.k8s_objects import meta
 from sunaba.deploy.k8s_services import ServicePort, fixed_port_settings
+from sunaba.sandbox.firewall import allowed
 
 
 def _pods(**labels: str) -> dict:
@@ -60,7 +61,6 @@ def learner_policy(config: SiteConfig, ports: list[ServicePort]) -> dict:
 
 def allow_list_egress(config: SiteConfig) -> list[dict]:
     """`network.allow` as ipBlocks (names looked up when the chart is rendered)."""
-    from sunaba.sandbox.firewall import allowed
 
     rules = []
     for entry in allowed(config):

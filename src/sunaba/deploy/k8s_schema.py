@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from sunaba.config.loader import repo_root
 from sunaba.deploy.rendered import RenderError
 
 SCHEMA_ENV = "SUNABA_Z2JH_REFERENCE"
@@ -38,7 +39,6 @@ class ChartReference:
 def find_chart_reference(explicit: str | None = None) -> ChartReference | None:
     """`explicit`, else $SUNABA_Z2JH_REFERENCE, else `shared/reference/z2jh` beside the checkout."""
     candidates = [explicit, os.environ.get(SCHEMA_ENV)]
-    from sunaba.config.loader import repo_root
 
     root = repo_root()
     if root is not None:

@@ -6,6 +6,7 @@ The file goes into /etc/nginx/conf.d/ and is included inside nginx's `http` bloc
 from __future__ import annotations
 
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.state import StatePaths
 from sunaba.deploy.rendered import RenderedFile, comment_header
 
 NGINX_PATH = "nginx/sunaba.conf"
@@ -88,7 +89,6 @@ def render_nginx(config: SiteConfig) -> RenderedFile:
 
 
 def render_logrotate(config: SiteConfig) -> RenderedFile:
-    from sunaba.core.state import StatePaths
 
     logs = StatePaths.from_config(config).log_dir
     lines = [

@@ -15,11 +15,14 @@ from typing import Protocol
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.archive import pack
-from sunaba.core.layout import courses_dir, exchange_root
+from sunaba.core.layout import courses_dir, exchange_root, exercises_dir
 from sunaba.courses import progress
 from sunaba.courses.insight_records import record_question_scores
 from sunaba.courses.model import Assignment, Course, CourseError, load_course_file
-from sunaba.exchange.store import ExchangeStore
+from sunaba.exchange.solutions import publish, refusal
+from sunaba.exchange.store import ExchangeStore, StoreError
+from sunaba.grading.backends import run_jobs
+from sunaba.grading.jobs import Job, SandboxError
 from sunaba.grading.probes import tampering_note
 from sunaba.grading.runner import GradingError, files_from, run_step
 from sunaba.progress import Progress
@@ -104,8 +107,6 @@ class SandboxedAutograder:
         return prepared
 
     def _run(self, course, assignment, prepared_future):
-        from sunaba.grading.backends import run_jobs
-        from sunaba.grading.jobs import Job, SandboxError
 
         jobs = []
         for student, item in sorted(prepared_future.result().items()):
@@ -340,7 +341,6 @@ def solutions_with_feedback(
 ) -> list[str]:
     """After the due date, feedback brings the model solution along; before, a note saying
     when it will."""
-    from sunaba.exchange.solutions import refusal
 
     reason = refusal(assignment.due, now)
     if reason:
@@ -357,9 +357,6 @@ def release_solutions(
     """Put the model solutions (hidden tests removed) where learners who have feedback get them
     with 「フィードバックを取得」. Refused before the due date; afterwards learners can no
     longer submit this assignment."""
-    from sunaba.core.layout import exercises_dir
-    from sunaba.exchange.solutions import publish, refusal
-    from sunaba.exchange.store import StoreError
 
     now = now or datetime.now(UTC)
     reason = refusal(assignment.due, now)

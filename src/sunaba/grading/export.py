@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from sunaba.config.schema import SiteConfig
 from sunaba.core.jadate import format_ja
+from sunaba.courses.insight_records import QuestionScore
 from sunaba.courses.model import Assignment, Course
-from sunaba.courses.records import Enrolment, Progress
+from sunaba.courses.records import CourseAssignment, CourseRecord, Enrolment, Progress
 from sunaba.records.db import default_records_url, session_scope
 from sunaba.records.models import Person
 
@@ -167,9 +168,6 @@ def detail_export(
     session, course_id: str, datasets: list[str], catalogue=None, only: str | None = None
 ) -> DetailExport | None:
     """Everything the course's records say, per learner; None for an unknown course."""
-    from sunaba.courses.insight_records import QuestionScore
-    from sunaba.courses.records import CourseAssignment, CourseRecord
-
     course = session.get(CourseRecord, course_id)
     if course is None:
         return None
@@ -253,6 +251,7 @@ def _detail_row(login, person, enrolled, layout, progress, by_learner) -> list:
 
 def dataset_sources(names: list[str], catalogue=None) -> list[list[str]]:
     """One row per dataset the course uses, from its catalogue entry: the credit to show."""
+    # sunaba.datasets imports pandas: only the detailed export names the datasets' sources.
     from sunaba.datasets.catalogue import Catalogue
     from sunaba.datasets.errors import DatasetError
 

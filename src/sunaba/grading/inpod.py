@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 
 from sunaba.checks.judge_service import SOCKET_ENV
+from sunaba.grading.execute import connection_info, execute_and_report, run_kernel
+from sunaba.grading.preload import preload
 from sunaba.sandbox.enter import close_all_but
 from sunaba.sandbox.namespace import PR_SET_CHILD_SUBREAPER, prctl
 
@@ -91,13 +93,11 @@ def _run_kernel(settings: dict, env: dict, workdir: str, conn_file: str) -> None
     os.environ.clear()
     os.environ.update({**env, "HOME": workdir, "USER": "sunaba-grading"})
     os.chdir(workdir)
-    from sunaba.grading.execute import run_kernel
 
     run_kernel(conn_file, settings["max_output"])
 
 
 def _run_executor(settings, out, info, kernel_pid, name, notebook, workdir, home) -> None:
-    from sunaba.grading.execute import execute_and_report
 
     _devnull_stdio()
     os.environ.clear()
@@ -180,7 +180,6 @@ def scratch_env(scratch: Path) -> dict[str, str]:
 
 
 def run_notebooks(job: dict, out: int, scratch: Path) -> None:
-    from sunaba.grading.execute import connection_info
 
     settings = job["settings"]
     workdir = scratch / "submission"
@@ -221,7 +220,6 @@ def main() -> int:
     os.dup2(null, 1)
     os.dup2(null, 2)
     os.close(null)
-    from sunaba.grading.preload import preload
 
     # Once, before any fork, so each kernel starts in milliseconds; meanwhile the hub attaches.
     preload()

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.layout import courses_dir, graders_dir, grading_root
+from sunaba.core.state import public_datasets_dir
 from sunaba.grading.judging import JudgeSettings, JudgeSetupError, judge_settings
 from sunaba.sandbox.limits import Limits
 
@@ -29,8 +31,6 @@ class SandboxSettings:
     def from_config(
         cls, config: SiteConfig, course_id: str, assignment_id: str, graders_root: Path
     ) -> SandboxSettings:
-        from sunaba.core.layout import grading_root
-        from sunaba.core.state import public_datasets_dir
 
         grading = config.grading
         prefix = Path(config.hub.prefix)
@@ -88,8 +88,6 @@ class SandboxError(RuntimeError):
 
 
 def settings_for(config: SiteConfig, course_id: str, assignment_id: str) -> SandboxSettings:
-    from sunaba.checks.hub import graders_dir
-    from sunaba.core.layout import courses_dir
 
     graders = graders_dir(config, courses_dir(config).parent / "hub_config")
     return SandboxSettings.from_config(config, course_id, assignment_id, graders)

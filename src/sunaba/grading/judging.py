@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sunaba.checks.judge_service import serve
+from sunaba.core.layout import grader_account
+from sunaba.core.state import public_datasets_dir
 from sunaba.sandbox.enter import close_all_but
 from sunaba.sandbox.namespace import (
     CLONE_NEWIPC,
@@ -72,8 +74,6 @@ class JudgeSettings:
 
 def judge_settings(config, course_id: str, assignment_id: str, graders_root: Path):
     """None when the course has no graders (no test cell can call `assert_check` then)."""
-    from sunaba.core.layout import grader_account
-    from sunaba.core.state import public_datasets_dir
 
     graders = Path(graders_root) / course_id
     if not graders.is_dir():

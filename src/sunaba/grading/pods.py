@@ -28,8 +28,10 @@ import secrets
 import time
 from pathlib import Path
 
-from sunaba.config.schema import SiteConfig
+from sunaba.config.schema import SiteConfig, parse_size
+from sunaba.core.layout import courses_dir, graders_dir
 from sunaba.deploy import k8s_judge
+from sunaba.deploy.k8s_manifests import grader_template
 from sunaba.grading.jobs import Job, JobResult, SandboxError, SandboxSettings
 from sunaba.grading.pod_payloads import (
     PodSettings,
@@ -64,10 +66,6 @@ SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 
 
 def pod_settings(config: SiteConfig, course_id: str, assignment_id: str) -> PodSettings:
-    from sunaba.checks.hub import graders_dir
-    from sunaba.config.schema import parse_size
-    from sunaba.core.layout import courses_dir
-    from sunaba.deploy.k8s_manifests import grader_template
 
     # The same limits and environment as a local sandbox; only where they apply differs. The
     # judge runs in the pod, so no grader account of this machine is looked up (no graders root).

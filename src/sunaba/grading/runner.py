@@ -20,7 +20,12 @@ from sunaba.config.schema import SiteConfig
 from sunaba.core.archive import unpack
 from sunaba.core.files import write_if_changed
 from sunaba.core.layout import CoursePaths, grader_account
-from sunaba.exchange.learner_files import ensure_portable_modules
+from sunaba.exchange.learner_files import (
+    PACKAGE_ROOT,
+    PORTABLE_MODULES,
+    PORTABLE_PACKAGE,
+    ensure_portable_modules,
+)
 from sunaba.grading.worker import PROGRESS_MARK
 
 
@@ -163,7 +168,6 @@ def _streamed(command, stdin: bytes, timeout: float, on_done, options):
 def hub_portable_modules(config: SiteConfig) -> Path:
     """The portable copy the courses' nbgrader config names (`sunaba_portable...`), in the state
     dir: on Kubernetes the prefix belongs to the image and the hub's user cannot write there."""
-    from sunaba.exchange.learner_files import PACKAGE_ROOT, PORTABLE_MODULES, PORTABLE_PACKAGE
 
     base = Path(config.hub.state_dir) / "grading-portable"
     for relative in PORTABLE_MODULES:

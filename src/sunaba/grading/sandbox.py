@@ -58,12 +58,14 @@ def _run_kernel(settings: SandboxSettings, workdir: str, uid: int, gid: int, con
     os.environ.clear()
     os.environ.update({**settings.env, "HOME": workdir, "USER": "sunaba-grading"})
     os.chdir(workdir)
+    # execute runs inside the sandbox; the grader account's side never needs it.
     from sunaba.grading.execute import run_kernel
 
     run_kernel(conn, settings.max_output)
 
 
 def _run_executor(settings, workdir, uid, gid, info, kernel_pid, name, notebook):
+    # execute runs inside the sandbox; the grader account's side never needs it.
     from sunaba.grading.execute import execute_and_report
 
     # Results go to the pipe on a descriptor of their own: nothing a library prints can mix in.
@@ -88,6 +90,7 @@ def _run_executor(settings, workdir, uid, gid, info, kernel_pid, name, notebook)
 
 def _sandbox_init(settings: SandboxSettings, notebooks: dict, workdir: str, uids: tuple[int, int]):
     """PID 1 of the sandbox: one fresh kernel and executor per notebook, in order."""
+    # execute runs inside the sandbox; the grader account's side never needs it.
     from sunaba.grading.execute import connection_info
 
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.state import StatePaths
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "sunaba_records_version"
@@ -29,7 +30,6 @@ def default_records_url(config: SiteConfig) -> str:
     state dir."""
     if config.records.db_url:
         return config.records.db_url
-    from sunaba.core.state import StatePaths
 
     return f"sqlite:///{StatePaths.from_config(config).records_db}"
 

@@ -22,6 +22,7 @@ log = logging.getLogger("sunaba.showcase")
 
 def make_runner(config: SiteConfig, mode: str, service_prefix: str, sockets: SocketDirectory):
     if mode == KUBERNETES:
+        # Only a Kubernetes site runs apps in pods (the k8s extra's client).
         from sunaba.showcase.k8s_runner import PodAppRunner
 
         return PodAppRunner(config, service_prefix, sockets)

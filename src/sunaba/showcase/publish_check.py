@@ -15,6 +15,7 @@ from sunaba.showcase import store
 from sunaba.showcase.app_records import AppRecords
 from sunaba.showcase.apphome import AppHome
 from sunaba.showcase.jobs import JobResult, run_job
+from sunaba.showcase.k8s_pod_status import start_failure
 from sunaba.showcase.messages import ShowcaseError, check_failed
 from sunaba.showcase.paths import ShowcasePaths
 from sunaba.showcase.sandboxing import KUBERNETES, SandboxedRun, script_argv
@@ -88,7 +89,6 @@ class PublishCheck:
     async def _in_pod(self, app_id: int, snapshot: store.Snapshot, budget: int) -> dict:
         # Imported here: the Kubernetes modules are needed only in that mode.
         from sunaba.showcase.k8s_check import PodCheck
-        from sunaba.showcase.k8s_pod_status import start_failure
 
         try:
             return await PodCheck(self.runner, self.config).run(

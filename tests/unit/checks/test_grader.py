@@ -8,8 +8,9 @@ import pytest
 
 from sunaba.checks import assert_check
 from sunaba.checks.grader import GraderDirectory, GraderError, Question
-from sunaba.checks.hub import ACCESS, graders_dir, roles, server_scopes, service_port, services
+from sunaba.checks.hub import ACCESS, roles, server_scopes, service_port, services
 from sunaba.config.schema import SiteConfig
+from sunaba.core.layout import graders_dir
 from sunaba.hub.apply import HubFacts
 from tests.support.checks import ASSIGNMENT, COURSE, right_population, write_graders
 
