@@ -14,6 +14,7 @@ Prints p50 / p95 / max per step for both hubs with the p95 ratio, and every fail
     python benchmarks/bench_class.py                     # both hubs here, 10 learners (as root)
     python benchmarks/bench_class.py --learners 60 --ramp 120 --think 5,20    # the full class
     python benchmarks/bench_class.py --sizes 30,45,60,90,120 --ramp 120 --think 5,20  # capacity
+    python benchmarks/bench_class.py --sizes 30 --stock-sizes 15,30 --ramp 120 --think 5,20
     python benchmarks/bench_class.py --url https://hub.example --token ADMIN_TOKEN \\
         --people roster-passwords.csv --kind sunaba --learners 60 --ramp 120 --think 5,20
 
@@ -183,10 +184,11 @@ def run_local(args, lessons: dict[str, Lesson], results: dict) -> None:
 def run_sizes(args, lessons: dict[str, Lesson], verdicts: dict) -> None:
     """Classes of growing size on each hub, on the first N of the same accounts, until one
     misses the targets; prints each class's report as it ends and keeps its verdict."""
+    # The stock hub logs in the Unix accounts Sunaba's servers made: as many as Sunaba's largest.
     with local_pair(args.course, args.assignment, max(args.sizes), args.csv) as phases:
         for kind, hub in phases:
             verdicts[kind] = []
-            for size in args.sizes:
+            for size in args.stock_sizes if kind == "stock" else args.sizes:
                 people = dict(list(hub.people.items())[:size])
                 print(f"  {kind}: class of {size}", flush=True)
                 with MemoryPeak() as memory:
@@ -213,6 +215,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--sizes",
         help="find the largest class: sizes to try in turn, e.g. 30,45,60,90,120 (local pair)",
     )
+    parser.add_argument(
+        "--stock-sizes",
+        help="with --sizes: other sizes for the stock hub (at most Sunaba's largest)",
+    )
     parser.add_argument("--kind", choices=("sunaba", "stock"), default="sunaba")
     parser.add_argument("--course", default=COURSE)
     parser.add_argument("--assignment", default=ASSIGNMENT)
@@ -230,6 +236,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                 "--sizes runs on the local pair: it resets the learners' homes between classes"
             )
         args.sizes = sorted({int(size) for size in args.sizes.split(",")})
+        stock = args.stock_sizes.split(",") if args.stock_sizes else args.sizes
+        args.stock_sizes = sorted({int(size) for size in stock})
+        if max(args.stock_sizes) > max(args.sizes):
+            parser.error("--stock-sizes: the stock hub uses the accounts of Sunaba's largest class")
     return args
 
 
