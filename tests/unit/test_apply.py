@@ -126,7 +126,19 @@ def test_spawn_limits_are_sized_from_the_machine_by_default():
     facts = dataclasses.replace(FACTS, cpu_count=2, memory_bytes=24 * 2**30)
     c = applied(facts=facts)
     assert c.JupyterHub.concurrent_spawn_limit == 10
-    assert c.JupyterHub.active_server_limit == 61  # 80 % of 24 GiB / 320 MiB
+    # Fast start with pre-imported kernels: 80 % of 24 GiB / 160 MiB = 122, but 2 cores carry 120.
+    assert c.JupyterHub.active_server_limit == 120
+    more_cores = applied(facts=dataclasses.replace(facts, cpu_count=8))
+    assert more_cores.JupyterHub.active_server_limit == 122
+
+
+def test_servers_that_import_for_themselves_are_sized_by_their_own_memory():
+    facts = dataclasses.replace(FACTS, cpu_count=2, memory_bytes=24 * 2**30)
+    for site in ({"sandbox": {"fast_start": False}}, {"sandbox": {"preload_kernels": False}}):
+        c = applied(site, facts)
+        assert c.JupyterHub.active_server_limit == 61, site  # 80 % of 24 GiB / 320 MiB
+    bubblewrap = applied(facts=dataclasses.replace(facts, sandbox_mode="bubblewrap"))
+    assert bubblewrap.JupyterHub.active_server_limit == 61
 
 
 def test_spawn_limits_from_the_site_config_win():

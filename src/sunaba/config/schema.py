@@ -88,8 +88,9 @@ class HubSection(Section):
         0,
         ge=0,
         description="Learners' servers that may run at the same time. 0 sizes it from the "
-        "machine: 80 % of its memory divided by 320 MiB, what one active learner with a pandas "
-        "kernel was measured to use (about 60 on 24 GiB).",
+        "machine: 80 % of its memory divided by what one active learner with a pandas kernel "
+        "was measured to use (160 MiB with fast start and pre-imported kernels, 320 MiB "
+        "otherwise), and at most 60 per CPU core (120 on 2 cores and 24 GiB).",
     )
 
     @field_validator("base_url")

@@ -38,16 +38,30 @@ class HubFacts:
     areas: dict[str, object] = field(default_factory=dict)
 
 
-# One active learner (single-user server and a kernel with pandas), as measured by `make bench`.
+# Memory of one active learner (server and a kernel with pandas, at the peak of a class;
+# `python benchmarks/bench_class.py --sizes …` prints it). Forked from the fast-start server with
+# pre-imported kernels, the class shares the imported pages: 135 MiB was measured in a class of
+# 120, and 160 leaves room for a course's own data. Servers and kernels that import everything
+# themselves use about twice that.
+SHARED_LEARNER_BYTES = 160 * 2**20
 ACTIVE_LEARNER_BYTES = 320 * 2**20
+# Active learners one CPU core carried with a single cell's p95 under 1 s and a check's under
+# 500 ms (a class of 120 on 2 cores, measured with `bench_class.py --sizes`).
+LEARNERS_PER_CORE = 60
 
 
 def spawn_limits(config: SiteConfig, facts: HubFacts) -> tuple[int, int]:
-    """(concurrent spawns, active servers): the site's numbers, or sized from the machine."""
-    concurrent = config.hub.concurrent_spawn_limit or 5 * max(1, facts.cpu_count)
+    """(concurrent spawns, active servers): the site's numbers, or sized from the machine:
+    what its memory holds and its cores carry, whichever is fewer."""
+    cores = max(1, facts.cpu_count)
+    concurrent = config.hub.concurrent_spawn_limit or 5 * cores
     active = config.hub.active_server_limit
     if not active and facts.memory_bytes:
-        active = max(1, int(facts.memory_bytes * 0.8) // ACTIVE_LEARNER_BYTES)
+        sandbox, mode = config.sandbox, facts.sandbox_mode
+        shared = sandbox.forks_servers(mode) and sandbox.preloads_kernels(mode)
+        per_learner = SHARED_LEARNER_BYTES if shared else ACTIVE_LEARNER_BYTES
+        by_memory = int(facts.memory_bytes * 0.8) // per_learner
+        active = max(1, min(by_memory, LEARNERS_PER_CORE * cores))
     return concurrent, active
 
 
