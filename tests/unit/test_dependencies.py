@@ -12,6 +12,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -103,3 +104,15 @@ def test_jupyter_stack_is_a_range_not_a_pin():
         str(req) for req in requirements(OPTIONAL_EXTRAS) if str(req.specifier).startswith("==")
     ]
     assert exact == []
+
+
+def test_the_language_pack_is_made_for_the_locked_jupyterlab():
+    """A ja-JP pack is made for one JupyterLab minor (4.5.postN for 4.5): on a newer JupyterLab,
+    the labels that minor added show in English to learners."""
+    pins = locked()
+    lab = Version(pins["jupyterlab"])
+    pack = Version(pins["jupyterlab-language-pack-ja-jp"])
+    assert (pack.major, pack.minor) == (lab.major, lab.minor), f"pack {pack} under JupyterLab {lab}"
+    ranges = {canonicalize_name(req.name): req.specifier for req in requirements()}
+    next_minor = f"{lab.major}.{lab.minor + 1}.0"
+    assert not ranges["jupyterlab"].contains(next_minor), "the package admits the next minor"
