@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -121,10 +122,16 @@ def release_stock(root: Path, course: str, assignment: str, csv: str) -> Path:
 def _stock_phase(stock: StockHub, world, people: dict[str, str], course: str):
     """The same people log in to the stock hub's default PAMAuthenticator with their Unix
     account and password (set here on the accounts this run's Sunaba hub made). What they
-    fetched from Sunaba is moved aside: stock's fetch must start from an empty course folder."""
+    fetched from Sunaba is moved aside: stock's fetch must start from an empty course folder.
+    A learner whose Sunaba server never started has no Unix account (the spawner makes it): they
+    stay in the class, and their failed login is reported like any other failure."""
     accounts = {world.hub.user_prefix + name: password for name, password in people.items()}
     set_fetched_aside(world, accounts, course, "sunaba-phase")
-    lines = "".join(f"{account}:{password}\n" for account, password in accounts.items())
+    lines = "".join(
+        f"{account}:{password}\n"
+        for account, password in accounts.items()
+        if _unix_account_exists(account)
+    )
     subprocess.run(["chpasswd"], input=lines, text=True, check=True, timeout=120)
     return Phase(
         stock.url,
@@ -132,6 +139,14 @@ def _stock_phase(stock: StockHub, world, people: dict[str, str], course: str):
         accounts,
         lambda tag: set_fetched_aside(world, accounts, course, f"stock-{tag}"),
     )
+
+
+def _unix_account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
