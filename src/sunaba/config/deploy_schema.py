@@ -62,10 +62,19 @@ class K8sDeploySection(Section):
     )
     namespace: str = Field("sunaba", description="Namespace the release is installed in.")
     jupyterhub_chart_version: str = Field(
-        "^4.3.0",
-        description="Version (or semver range) of the Zero to JupyterHub chart Sunaba's chart "
-        "depends on; pin it for production.",
+        "4.4.0",
+        description="Exact version of the Zero to JupyterHub chart Sunaba's chart depends on. "
+        "4.4.0 (made for JupyterHub 5.5.0) is the release whose values schema renders are "
+        "validated against; a range is refused, as helm would take whatever is newest.",
     )
+
+    @field_validator("jupyterhub_chart_version")
+    @classmethod
+    def _exact_chart_version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", value):
+            raise ValueError("4.4.0 のように、範囲ではなく版をひとつ書いてください")
+        return value
+
     hub_image: str = Field(
         "sunaba/hub:0.1.0",
         description="Hub image built from `deploy/k8s/images/hub.Dockerfile` (name:tag).",

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sunaba.cli import main
-from sunaba.config.loader import validate
+from sunaba.config.loader import ConfigError, validate
 from sunaba.deploy.k8s import render_k8s
 from sunaba.deploy.k8s_schema import find_chart_reference, validate_values
 from sunaba.deploy.rendered import RenderError
@@ -132,6 +132,19 @@ def test_no_secret_reaches_a_rendered_file(tmp_path, monkeypatch, target):
         assert f"PGPASSFILE={state / 'pgpass'}" in unit
 
 
+def test_the_chart_depends_on_one_exact_release_of_zero_to_jupyterhub():
+    """4.4.0 is the release whose values schema the renders are validated against (see
+    ../shared/reference/z2jh/SOURCE.md: chart appVersion 5.5.0)."""
+    files = {f.path: f.text for f in render_k8s(validate({}, "test"), None)}
+    chart = yaml.safe_load(files["Chart.yaml"])
+    (dependency,) = chart["dependencies"]
+    assert (dependency["name"], dependency["version"]) == ("jupyterhub", "4.4.0")
+    with pytest.raises(ConfigError, match="範囲ではなく"):
+        validate({"deploy": {"k8s": {"jupyterhub_chart_version": ">=4.4.0"}}}, "test")
+    pinned = validate({"deploy": {"k8s": {"jupyterhub_chart_version": "4.4.1"}}}, "test")
+    assert pinned.deploy.k8s.jupyterhub_chart_version == "4.4.1"
+
+
 def test_a_secret_put_where_it_would_be_rendered_is_refused():
     # A secret in a free-form value that travels into files is caught by the last check.
     config = validate(
@@ -153,6 +166,10 @@ def test_a_secret_put_where_it_would_be_rendered_is_refused():
         ({"hub": {"prot": 80}}, "hub.prot: 知らない項目です"),
         ({"auth": {"type": "ldap"}}, "auth.ldap.server_address"),
         ({"deploy": {"vm": {"backup_time": "25:00"}}}, "deploy.vm.backup_time"),
+        (
+            {"deploy": {"k8s": {"jupyterhub_chart_version": "^4.3.0"}}},
+            "deploy.k8s.jupyterhub_chart_version",
+        ),
     ],
 )
 def test_broken_config_writes_nothing(tmp_path, capsys, extra, message):
