@@ -18,6 +18,7 @@ import os
 import socket
 import struct
 import time
+from pathlib import Path
 
 from sunaba.checks.grader import QUESTION, GraderDirectory, GraderError
 from sunaba.checks.wire import AnswerRefused, decode_answer
@@ -91,7 +92,6 @@ def ask(path: str, question: str, encoded_answer: dict) -> dict:
 
 
 def _verdict(graders, course: str, assignment: str, request: dict) -> tuple[str, bool, list]:
-
     question = request.get("question")
     if not isinstance(question, str) or not QUESTION.match(question):
         return UNKNOWN, False, [MALFORMED]
@@ -128,8 +128,6 @@ def serve(
 ) -> None:
     """Answer the kernel's requests one at a time, for as long as the sandbox lives. Only
     connections from `kernel_uid` are answered. Every answer is recorded before it is sent."""
-    from pathlib import Path
-
     graders = GraderDirectory(Path(graders_root))
     served = 0
     while True:

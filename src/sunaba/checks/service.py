@@ -67,7 +67,6 @@ class Checks:
     """What the handlers share: graders, limits, the records database."""
 
     def __init__(self, config: SiteConfig, graders: GraderDirectory, records_url: str):
-
         self.config = config
         self.graders = graders
         self.max_bytes = parse_size(config.checks.max_answer_size)

@@ -79,7 +79,6 @@ def synced(facts) -> Synced:
 
 
 def formgrader_pod_services(config: SiteConfig, state: Synced) -> list[dict]:
-
     return [hub_service_spec(config, c, state.formgrader_tokens.get(c, "")) for c in state.courses]
 
 

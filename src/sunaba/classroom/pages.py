@@ -148,7 +148,6 @@ class Pages:
         return url_path_join(self.hub_prefix, "spawn") + "?" + urlencode({"next": target})
 
     def my_courses(self, caller, store) -> str:
-
         known = store.courses()
         courses = []
         with self.events.session() as session:
@@ -192,7 +191,6 @@ class Pages:
     ) -> str | None:
         """The staff dashboard: one set of queries on the records database, nothing from the
         hub or the gradebooks (see sunaba.courses.insight)."""
-
         with without_gc_pauses(), self.events.session() as session:
             view = course_insight(session, course_id, assignment)
             board = dashboard(view, self.formgrader_url(course_id)) if view else None
@@ -219,7 +217,6 @@ class Pages:
 
     def course_export(self, course_id: str, kind: str) -> bytes | None:
         """The detailed grade export of the course, as `sunaba grade export --detail`."""
-
         info = self.course_store().course_info(course_id) or {}
         with self.events.session() as session:
             export = detail_export(session, course_id, info.get("datasets", []))
@@ -228,11 +225,9 @@ class Pages:
         return detail_xlsx(export) if kind == "xlsx" else detail_csv(export)
 
     def course_store(self):
-
         return ExchangeStore(exchange_root(self.config))
 
     def course_missing(self, course_id: str) -> list[str]:
         """The datasets the course uses that are not fetched on this server."""
-
         info = ExchangeStore(exchange_root(self.config)).course_info(course_id) or {}
         return missing_datasets(self.config, info.get("datasets", []))

@@ -76,7 +76,6 @@ def sync_formgrader_pods(
 ) -> None:
     """On Kubernetes: a formgrader pod per synced course, none for retired ones
     (`sunaba.classroom.formgrader_pods`); before the running hub is told about the services."""
-
     tokens = {}
     for course_id in store.courses():
         if course_dir_exists(config, course_id):

@@ -36,7 +36,6 @@ def fetch_command(name: str) -> str:
 
 def course_datasets(courses: Path) -> dict[str, list[str]]:
     """{dataset: [course ids]} for every course file under `courses` that reads cleanly."""
-
     needed: dict[str, list[str]] = {}
     for path in sorted(courses.glob("*/course.yaml")):
         try:
@@ -71,7 +70,6 @@ def missing_datasets(config: SiteConfig, names: Iterable[str]) -> list[str]:
 
 def _fetch_one(catalogue: Catalogue, target: Path, name: str, mirror: Path | None) -> str:
     """Fetch one dataset; '' when it is now complete, else why not (Japanese)."""
-
     try:
         results = fetch(catalogue, target, [name], mirror=mirror)
     except DatasetError as exc:

@@ -208,7 +208,6 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def assignment_progress(a, login: str, known: list[str], scored, checks, now) -> dict:
     """What マイコース shows of one released assignment (`a`: a progress.AssignmentView)."""
-
     row = a.progress.get(login)
     status = row.status if row else None
     states = question_states(a.assignment_id, known, scored.get(a.assignment_id, []), checks)

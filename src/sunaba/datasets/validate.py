@@ -81,7 +81,6 @@ def validate(df: pd.DataFrame, schema: Schema | dict | str | Path) -> pd.DataFra
     file. Text cells are checked strictly (全角 digits, commas, 和暦 in a date column are
     problems); already typed cells (from `load`) are checked against the constraints.
     """
-
     schema = resolve_schema(schema)
     if not isinstance(df, pd.DataFrame):
         raise TypeError("validate の最初の引数は pandas.DataFrame です")

@@ -61,7 +61,6 @@ def learner_policy(config: SiteConfig, ports: list[ServicePort]) -> dict:
 
 def allow_list_egress(config: SiteConfig) -> list[dict]:
     """`network.allow` as ipBlocks (names looked up when the chart is rendered)."""
-
     rules = []
     for entry in allowed(config):
         cidr = (

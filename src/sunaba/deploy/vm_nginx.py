@@ -89,7 +89,6 @@ def render_nginx(config: SiteConfig) -> RenderedFile:
 
 
 def render_logrotate(config: SiteConfig) -> RenderedFile:
-
     logs = StatePaths.from_config(config).log_dir
     lines = [
         comment_header().rstrip(),

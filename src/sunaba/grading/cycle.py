@@ -107,7 +107,6 @@ class SandboxedAutograder:
         return prepared
 
     def _run(self, course, assignment, prepared_future):
-
         jobs = []
         for student, item in sorted(prepared_future.result().items()):
             if item["ok"]:
@@ -341,7 +340,6 @@ def solutions_with_feedback(
 ) -> list[str]:
     """After the due date, feedback brings the model solution along; before, a note saying
     when it will."""
-
     reason = refusal(assignment.due, now)
     if reason:
         return [f"解答例はまだ公開していません: {reason}"]
@@ -357,7 +355,6 @@ def release_solutions(
     """Put the model solutions (hidden tests removed) where learners who have feedback get them
     with 「フィードバックを取得」. Refused before the due date; afterwards learners can no
     longer submit this assignment."""
-
     now = now or datetime.now(UTC)
     reason = refusal(assignment.due, now)
     if reason:

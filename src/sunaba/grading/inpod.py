@@ -98,7 +98,6 @@ def _run_kernel(settings: dict, env: dict, workdir: str, conn_file: str) -> None
 
 
 def _run_executor(settings, out, info, kernel_pid, name, notebook, workdir, home) -> None:
-
     _devnull_stdio()
     os.environ.clear()
     os.environ.update({"PATH": settings["env"]["PATH"], "HOME": home, "LANG": "C.UTF-8"})
@@ -180,7 +179,6 @@ def scratch_env(scratch: Path) -> dict[str, str]:
 
 
 def run_notebooks(job: dict, out: int, scratch: Path) -> None:
-
     settings = job["settings"]
     workdir = scratch / "submission"
     workdir.mkdir(mode=0o700)

@@ -31,7 +31,6 @@ class SandboxSettings:
     def from_config(
         cls, config: SiteConfig, course_id: str, assignment_id: str, graders_root: Path
     ) -> SandboxSettings:
-
         grading = config.grading
         prefix = Path(config.hub.prefix)
         datasets = public_datasets_dir(config)
@@ -88,6 +87,5 @@ class SandboxError(RuntimeError):
 
 
 def settings_for(config: SiteConfig, course_id: str, assignment_id: str) -> SandboxSettings:
-
     graders = graders_dir(config, courses_dir(config).parent / "hub_config")
     return SandboxSettings.from_config(config, course_id, assignment_id, graders)

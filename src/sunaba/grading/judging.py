@@ -74,7 +74,6 @@ class JudgeSettings:
 
 def judge_settings(config, course_id: str, assignment_id: str, graders_root: Path):
     """None when the course has no graders (no test cell can call `assert_check` then)."""
-
     graders = Path(graders_root) / course_id
     if not graders.is_dir():
         return None

@@ -168,7 +168,6 @@ def _streamed(command, stdin: bytes, timeout: float, on_done, options):
 def hub_portable_modules(config: SiteConfig) -> Path:
     """The portable copy the courses' nbgrader config names (`sunaba_portable...`), in the state
     dir: on Kubernetes the prefix belongs to the image and the hub's user cannot write there."""
-
     base = Path(config.hub.state_dir) / "grading-portable"
     for relative in PORTABLE_MODULES:
         target = base / PORTABLE_PACKAGE / relative
