@@ -25,7 +25,8 @@ def available_bytes() -> int:
 
 class MemoryPeak:
     """The machine's memory in use at the class's peak, above what was in use before it
-    (MemAvailable sampled every second): the class's own footprint, page cache aside."""
+    (MemAvailable sampled every second and once at the end): the class's own footprint, page
+    cache aside."""
 
     def __init__(self):
         self.before = available_bytes()
@@ -44,6 +45,7 @@ class MemoryPeak:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.lowest = min(self.lowest, available_bytes())
 
     @property
     def used_bytes(self) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 import yaml
 from benchmarks.stock import StockHub
 from tests.support.courses import stop_course_world
-from tests.support.hub import PREFIX
+from tests.support.hub import PREFIX, account_exists
 from tests.support.real_course import MIRROR, source_notebook, start_real_course
 
 
@@ -130,7 +129,7 @@ def _stock_phase(stock: StockHub, world, people: dict[str, str], course: str):
     lines = "".join(
         f"{account}:{password}\n"
         for account, password in accounts.items()
-        if _unix_account_exists(account)
+        if account_exists(account)
     )
     subprocess.run(["chpasswd"], input=lines, text=True, check=True, timeout=120)
     return Phase(
@@ -139,14 +138,6 @@ def _stock_phase(stock: StockHub, world, people: dict[str, str], course: str):
         accounts,
         lambda tag: set_fetched_aside(world, accounts, course, f"stock-{tag}"),
     )
-
-
-def _unix_account_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 @contextlib.contextmanager

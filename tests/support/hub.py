@@ -50,6 +50,14 @@ class Learner:
     session: requests.Session = field(default_factory=requests.Session)
 
 
+def account_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
 class SunabaHub:
     """One hub process and everything it created, cleaned up by `close()`."""
 

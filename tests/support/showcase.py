@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import pwd
 import re
 import subprocess
 import time
@@ -156,14 +155,6 @@ class ShowcaseClient:
         return requests.post(
             f"{self.base}apps/{app_id}/voila/api/shutdown/{kernel_id}", timeout=30
         ).status_code
-
-
-def account_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 def cgroup_dirs(parent: str, name: str) -> list[Path]:

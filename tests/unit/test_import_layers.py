@@ -192,9 +192,10 @@ def test_the_core_imports_no_area():
 
 def late_imports_without_reason(path: Path) -> list[str]:
     """Imports of Sunaba's own modules inside a function with no comment on the line above."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
     found = []
-    for node in ast.walk(ast.parse("\n".join(lines))):
+    for node in ast.walk(ast.parse(text)):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for inner in node.body:

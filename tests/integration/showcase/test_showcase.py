@@ -11,8 +11,8 @@ import requests
 
 from sunaba.showcase.apphome import CGROUP_PARENT
 from tests.integration.showcase.conftest import CELL_TIMEOUT, MAX_KERNELS
+from tests.support.hub import account_exists
 from tests.support.showcase import (
-    account_exists,
     cgroup_dirs,
     kernel_id_of,
     notebook,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.support.showcase import account_exists
+from tests.support.hub import account_exists
 
 pytestmark = pytest.mark.integration
 
