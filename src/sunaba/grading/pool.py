@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import pwd
 import secrets
@@ -38,7 +39,11 @@ from sunaba.grading.preload import preload
 from sunaba.grading.sandbox import sandbox_child
 from sunaba.sandbox.limits import CgroupGroup, Limits, cgroup_version
 
+log = logging.getLogger(__name__)
+
 CGROUP_PARENT = "sunaba-grading"
+# cgroup v1 keeps a killed sandbox's group busy until its last task has exited.
+CGROUP_REMOVE_TIMEOUT = 10.0
 READ_CHUNK = 1 << 16
 HARD_DEADLINE_GRACE = 60  # seconds past the executors' own deadlines before a sandbox is killed
 
@@ -258,7 +263,8 @@ class GradingPool:
             os.waitpid(item.pid, 0)
         if item.group is not None:
             item.group.kill_all()
-            item.group.remove()
+            if not item.group.remove(timeout=CGROUP_REMOVE_TIMEOUT):
+                log.warning("cgroup of grading slot %s could not be removed", item.slot)
         shutil.rmtree(item.workdir, ignore_errors=True)
         result = JobResult(problems=list(item.problems))
         result.seconds = time.monotonic() - item.started

@@ -119,10 +119,24 @@ class CgroupGroup:
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.05)
 
-    def remove(self) -> None:
-        for directory in self.dirs:
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+    def remove(self, timeout: float = 0.0) -> bool:
+        """rmdir each directory; True when none is left.
+
+        cgroup v1 refuses the rmdir (EBUSY) while killed tasks are still exiting, so a caller
+        that may block (not the hub's event loop) passes a `timeout` to kill and retry until
+        then.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for directory in self.dirs:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            if not any(directory.exists() for directory in self.dirs):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self.kill_all(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+            time.sleep(0.05)
 
 
 def join_cgroup_files(procs_files: list[str]) -> None:

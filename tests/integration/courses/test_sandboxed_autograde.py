@@ -187,4 +187,5 @@ def test_hostile_submissions_are_contained_and_honest_ones_score_as_stock(sqlite
     base = config.grading.sandbox_uid_base
     assert _processes_of(range(base, base + 2 * 64)) == []
     assert not list(paths.root.parent.glob(".autograde-*"))
-    assert not [p for p in Path("/sys/fs/cgroup").glob("**/sunaba-grading*") if p.is_dir()]
+    left = [p for p in Path("/sys/fs/cgroup").glob("**/sunaba-grading*") if p.is_dir()]
+    assert not left, [(p, sorted(c.name for c in p.iterdir() if c.is_dir())) for p in left]

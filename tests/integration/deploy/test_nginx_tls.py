@@ -116,9 +116,8 @@ def test_login_lab_and_kernel_websocket_over_tls(hub, front):
     # As a browser does it: the session's cookies and an Origin header, no token.
     cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
     browser = {"Cookie": cookies, "Origin": front["https"]}
-    # The request waits in the kernel's queue while a fresh kernel starts on a busy machine (the
-    # server learns a kernel is idle only from a client's first request, so there is no
-    # earlier moment to wait for).
+    # As JupyterLab does, the helper first repeats kernel_info_request until the fresh kernel
+    # answers: before that, what the kernel publishes may not yet be wired to this websocket.
     outcome = execute(ws_url, browser, "5 * 4", front["ca"], timeout=180)
     assert outcome["status"] == "ok", front["nginx"].log()
     assert outcome["result"] == "20"
