@@ -35,5 +35,8 @@ rm -rf "$SRC/build"
 # A regular (not editable) install: sandboxes import Sunaba from the prefix, and the checkout
 # may sit in a directory they cannot read. The constraints give every install the same versions.
 "$PREFIX/venv/bin/pip" install -q --disable-pip-version-check -c "$SRC/deploy/constraints.txt" "$TARGET"
+# The learners' JupyterLab extension is built with the JupyterLab just installed, into the
+# package that the next line installs again.
+"$SRC/deploy/local/build-labextension.sh" "$PREFIX"
 "$PREFIX/venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall "$SRC"
 chmod -R a+rX "$PREFIX/venv"

@@ -8,6 +8,8 @@ import argparse
 import sys
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
+from sunaba.config.problems import ProblemsError
+
 COMMANDS_GROUP = "sunaba.commands"
 # The order `sunaba --help` lists the areas in (what an admin needs first); areas not named
 # here follow, by name.
@@ -56,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ProblemsError as exc:  # what is wrong and where, in words, never a traceback
+        print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -188,35 +188,29 @@ def language_pack_labels() -> set[str]:
     return labels
 
 
-LAB_EXTENSION = REPO / "src" / "sunaba" / "courses" / "labextension"
-JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
+LAB_CATALOGUE = REPO / "src" / "sunaba" / "courses" / "locale" / "ja_JP" / "LC_MESSAGES"
+LAB_CATALOGUE = LAB_CATALOGUE / "sunaba.json"
+PLACEHOLDER = re.compile(r"%\d")
 
 
-def _js_strings(path: Path) -> list[str]:
-    found = []
-    for double, single in JS_STRING.findall(path.read_text(encoding="utf-8")):
-        raw = double or single
-        try:
-            found.append(json.loads(f'"{raw}"'))
-        except ValueError:
-            found.append(raw)
-    return found
+def lab_catalogue() -> dict[str, str]:
+    """msgid -> Japanese of Sunaba's assignment-list extension (JupyterLab's domain "sunaba")."""
+    data = json.loads(LAB_CATALOGUE.read_text(encoding="utf-8"))
+    return {msgid: value[0] for msgid, value in data.items() if msgid and isinstance(value, list)}
 
 
 def assignment_list_labels() -> set[str]:
-    """Every string of Sunaba's assignment-list extension (its Japanese labels among them)."""
+    """What Sunaba's assignment-list extension shows in Japanese (around each placeholder)."""
     labels = set()
-    for path in sorted(LAB_EXTENSION.rglob("*.js")):
-        labels |= {s for s in _js_strings(path) if s}
-    return labels - replaced_by_sunaba()
+    for value in lab_catalogue().values():
+        labels |= {piece for piece in PLACEHOLDER.split(value) if piece.strip()}
+    return labels
 
 
 def replaced_by_sunaba() -> set[str]:
-    """nbgrader's English texts that Sunaba's extension replaces on screen: the keys of its
-    LABELS and TITLES tables, and the panel title it renames (nbgrader's "Assignments")."""
-    source = "\n".join(p.read_text(encoding="utf-8") for p in LAB_EXTENSION.rglob("*.js"))
-    keys = set(re.findall(r'^\s*"([^"\n]+)":', source, re.MULTILINE))
-    return keys | {"Assignments"}
+    """nbgrader's English texts that Sunaba's extension replaces on screen (the catalogue's
+    msgids, nbgrader's panel title "Assignments" among them)."""
+    return set(lab_catalogue())
 
 
 def nbgrader_menu_labels() -> set[str]:

@@ -23,6 +23,7 @@ import requests
 import yaml
 
 from sunaba.sandbox.limits import learner_cgroup_parent
+from sunaba.sandbox.uid_ranges import release_uid_range
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
@@ -192,6 +193,9 @@ class SunabaHub:
         for controller in ("memory", "cpu", "pids"):
             with contextlib.suppress(OSError):
                 (CGROUP_V1 / controller / learner_cgroup_parent(str(self.state_dir))).rmdir()
+        # The grading uid range this install claimed in the machine's registry (/etc/sunaba).
+        with contextlib.suppress(OSError):
+            release_uid_range(str(self.state_dir))
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- HTTP -------------------------------------------------------------------------

@@ -16,12 +16,21 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 COPY . /srv/sunaba/source
-RUN python3 -m venv --system-site-packages /opt/sunaba/venv \
+# Sunaba, then the learners' JupyterLab extension built with JupyterLab's toolchain (the hub
+# installs it for learners when courses are synced), then Sunaba again with it. npm is only
+# needed for that build and leaves in the same layer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends npm \
+ && python3 -m venv --system-site-packages /opt/sunaba/venv \
  && /opt/sunaba/venv/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/sunaba/venv/bin/pip install --no-cache-dir -c /srv/sunaba/source/deploy/constraints.txt "/srv/sunaba/source[k8s]" \
       jupyterhub-kubespawner==7.1.0 \
       oauthenticator==17.4.0 \
       jupyterhub-ldapauthenticator==2.0.2 \
+ && /srv/sunaba/source/deploy/local/build-labextension.sh /opt/sunaba \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir --no-deps --force-reinstall /srv/sunaba/source \
+ && apt-get purge -y --auto-remove npm \
+ && rm -rf /var/lib/apt/lists/* /root/.npm /srv/sunaba/source/labextension/node_modules \
  && rm -rf /srv/sunaba/source/.git
 
 # The chart runs the hub as 1000:1000 with /srv/jupyterhub as its working directory.

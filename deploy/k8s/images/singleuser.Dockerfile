@@ -20,14 +20,25 @@ COPY pyproject.toml README.md /build/
 COPY src /build/src
 COPY hub_config/sunaba.yaml /build/hub_config/sunaba.yaml
 COPY datasets /build/datasets
-COPY deploy/constraints.txt /build/constraints.txt
+COPY deploy/constraints.txt /build/deploy/constraints.txt
+COPY deploy/local/build-labextension.sh /build/deploy/local/build-labextension.sh
+COPY labextension/package.json labextension/package-lock.json /build/labextension/
+COPY labextension/lib /build/labextension/lib
 
-# The same install as deploy/local/bootstrap.sh: a venv from Debian's Python, a regular install.
-RUN python3 -m venv /opt/sunaba/venv \
+# The same install as deploy/local/bootstrap.sh: a venv from Debian's Python, a regular install,
+# the learners' JupyterLab extension built with JupyterLab's toolchain in between. npm is only
+# needed for that build and leaves in the same layer.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends npm \
+ && python3 -m venv /opt/sunaba/venv \
  && /opt/sunaba/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/sunaba/venv/bin/pip install --no-cache-dir -c /build/constraints.txt /build \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir -c /build/deploy/constraints.txt /build \
+ && /build/deploy/local/build-labextension.sh /opt/sunaba \
+ && /opt/sunaba/venv/bin/pip install --no-cache-dir --no-deps --force-reinstall /build \
  && cd /build \
  && /opt/sunaba/venv/bin/sunaba --config hub_config/sunaba.yaml deploy image-prepare --source . \
+ && apt-get purge -y --auto-remove npm \
+ && rm -rf /var/lib/apt/lists/* /root/.npm \
  && chmod -R a+rX /opt/sunaba \
  && rm -rf /build
 

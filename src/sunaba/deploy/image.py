@@ -1,6 +1,7 @@
 """`sunaba deploy image-prepare`: inside an image build, the learner environment steps of
-`sunaba up` (JupyterLab settings, Japanese plot fonts, the dataset catalogue) so that a learner's
-pod on Kubernetes starts from what a learner's sandbox on one machine sees."""
+`sunaba up` (JupyterLab settings, Japanese plot fonts, the dataset catalogue, the assignment-list
+extension) so that a learner's pod on Kubernetes starts from what a learner's sandbox on one
+machine sees."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from sunaba.deploy.local_install import (
     ensure_lab_settings,
     ensure_matplotlibrc,
 )
+from sunaba.exchange.learner_files import LAB_EXTENSION_NAME, ensure_lab_extension
+from sunaba.messages import Text
+
+LAB_EXTENSION = Text("課題一覧の JupyterLab 拡張機能", "assignment-list JupyterLab extension")
 
 
 def prepare_image(config: SiteConfig, source: Path) -> list[StepResult]:
@@ -21,4 +26,5 @@ def prepare_image(config: SiteConfig, source: Path) -> list[StepResult]:
         ensure_lab_settings(prefix, config.site.language),
         ensure_matplotlibrc(prefix),
         ensure_datasets_tree(config, source / "datasets"),
+        StepResult(LAB_EXTENSION, bool(ensure_lab_extension(config)), LAB_EXTENSION_NAME),
     ]

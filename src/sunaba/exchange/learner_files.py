@@ -10,7 +10,8 @@ state dir, so what their nbgrader needs is copied under the prefix:
   imported `sunaba` from the checkout, which the sandbox does not show.
 - `venv/etc/jupyter/nbgrader_config.json`: select the plugin classes.
 - `venv/share/jupyter/labextensions/@sunaba/assignment-list/`: JupyterLab's assignment list in
-  Japanese, with each assignment's title and due date (`sunaba/courses/labextension/`).
+  Japanese, with each assignment's title and due date, built from `labextension/` during
+  install into `sunaba/courses/labextension/`; its translations are `sunaba/courses/locale/`.
 - `venv/etc/jupyter/jupyter_server_config.d/zz-sunaba-courses.json` and
   `venv/etc/jupyter/labconfig/page_config.json`: no formgrader, course list or assignment
   creator in learners' JupyterLab. Formgraders switch them back on in their own config. The
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sunaba.config.problems import Problem, ProblemsError
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core.files import write_if_changed
 from sunaba.exchange.plugin import LEARNER_CLASSES
@@ -159,19 +161,42 @@ def ensure_portable_modules(config: SiteConfig) -> list[str]:
     return changed
 
 
+# Built from labextension/ during install (deploy/local/build-labextension.sh).
 LAB_EXTENSION_SOURCE = PACKAGE_ROOT / "courses" / "labextension"
 LAB_EXTENSION_NAME = "@sunaba/assignment-list"
 
 
+def lab_extension_missing() -> ProblemsError:
+    return ProblemsError(
+        [
+            Problem(
+                str(LAB_EXTENSION_SOURCE),
+                "package.json",
+                "学習者用の JupyterLab 拡張機能がビルドされていません。"
+                "make install（または deploy/local/build-labextension.sh）を実行してください",
+            )
+        ]
+    )
+
+
 def ensure_lab_extension(config: SiteConfig) -> list[str]:
-    """Install the assignment-list extension where JupyterLab finds prebuilt extensions."""
+    """Install the built assignment-list extension where JupyterLab finds prebuilt extensions;
+    files of an earlier build that this one no longer has are removed (their names carry a
+    content hash)."""
+    if not (LAB_EXTENSION_SOURCE / "package.json").is_file():
+        raise lab_extension_missing()
     target = Path(config.hub.prefix) / "venv" / "share" / "jupyter" / "labextensions"
     target = target / LAB_EXTENSION_NAME
     changed = []
-    for source in sorted(p for p in LAB_EXTENSION_SOURCE.rglob("*") if p.is_file()):
+    built = sorted(p for p in LAB_EXTENSION_SOURCE.rglob("*") if p.is_file())
+    wanted = {target / source.relative_to(LAB_EXTENSION_SOURCE) for source in built}
+    for source in built:
         destination = target / source.relative_to(LAB_EXTENSION_SOURCE)
         if _write_if_changed(destination, source.read_bytes()):
             changed.append(str(destination))
+    for stale in sorted(p for p in target.rglob("*") if p.is_file() and p not in wanted):
+        stale.unlink()
+        changed.append(str(stale))
     for folder in [target.parent, target, *[p for p in target.rglob("*") if p.is_dir()]]:
         folder.chmod(0o755)
     return changed
