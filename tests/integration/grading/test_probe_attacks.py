@@ -131,6 +131,10 @@ def test_tampered_kernels_lose_the_points_after_tampering_and_honest_scores_are_
     course_world,
 ):
     root, config = course_world
+    # The tracer's kernel never finishes a cell once it traces every line of ipykernel: its
+    # three cells end at the cell timeout, which need not be the default's 20 s here.
+    config = config.model_copy(deep=True)
+    config.grading.cell_timeout = 5
     course, assignment = _prepare(root, config)
     paths = CoursePaths.of(config, COURSE)
     students = sorted({**HONEST, **ATTACKS})
