@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
+from tests.support.kernel_protocol import execute_content, shell_message
 from yarl import URL
 
 REQUEST_TIMEOUT = 120
@@ -170,27 +171,11 @@ class Kernel:
 
     async def run(self, code: str, timeout: float = REQUEST_TIMEOUT) -> str:
         """Run code; return its stdout. Raises StepFailed on an error, a timeout or a lost kernel."""
-        msg_id = uuid.uuid4().hex
-        header = {
-            "msg_id": msg_id,
-            "username": self.user,
-            "session": self.session,
-            "msg_type": "execute_request",
-            "version": "5.3",
-        }
-        content = {"code": code, "silent": False, "stop_on_error": True}
-        await self.socket.send_str(
-            json.dumps(
-                {
-                    "header": header,
-                    "parent_header": {},
-                    "metadata": {},
-                    "content": content,
-                    "channel": "shell",
-                    "buffers": [],
-                }
-            )
+        request = shell_message(
+            "execute_request", execute_content(code), session=self.session, username=self.user
         )
+        msg_id = request["header"]["msg_id"]
+        await self.socket.send_str(json.dumps(request))
         try:
             return await asyncio.wait_for(self._outcome(msg_id), timeout)
         except TimeoutError:

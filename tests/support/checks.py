@@ -8,6 +8,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from tests.support.kernel_protocol import execute_content, shell_message
+
 COURSE = "chk-demo"
 ASSIGNMENT = "ex01"
 SECRET_NUMBER = 7392.615
@@ -97,11 +99,10 @@ async def _run(hub, learner, code: str, timeout: float) -> dict:
     conn = await websocket_connect(
         HTTPRequest(url, headers={"Authorization": f"token {learner.token}"})
     )
-    msg_id = uuid.uuid4().hex
-    header = {"msg_id": msg_id, "username": learner.name, "session": uuid.uuid4().hex}
-    header.update(msg_type="execute_request", version="5.3")
-    request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell"}
-    request.update(content={"code": code, "silent": False, "stop_on_error": True}, buffers=[])
+    request = shell_message(
+        "execute_request", execute_content(code), session=uuid.uuid4().hex, username=learner.name
+    )
+    msg_id = request["header"]["msg_id"]
     conn.write_message(json.dumps(request))
     outcome = {"status": None, "stdout": "", "error": None}
     idle = False

@@ -24,6 +24,7 @@ import yaml
 
 from sunaba.sandbox.limits import learner_cgroup_parent
 from sunaba.sandbox.uid_ranges import release_uid_range
+from tests.support.kernel_protocol import execute_content, shell_message
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
@@ -338,25 +339,14 @@ class SunabaHub:
         url = f"ws://127.0.0.1:{self.port}/user/{learner.name}/api/kernels/{kernel_id}/channels"
         request = HTTPRequest(url, headers={"Authorization": f"token {learner.token}"})
         conn = await websocket_connect(request)
-        msg_id = uuid.uuid4().hex
-        conn.write_message(
-            json.dumps(
-                {
-                    "header": {
-                        "msg_id": msg_id,
-                        "username": learner.name,
-                        "session": uuid.uuid4().hex,
-                        "msg_type": "execute_request",
-                        "version": "5.3",
-                    },
-                    "parent_header": {},
-                    "metadata": {},
-                    "content": {"code": code, "silent": False, "stop_on_error": True},
-                    "channel": "shell",
-                    "buffers": [],
-                }
-            )
+        request = shell_message(
+            "execute_request",
+            execute_content(code),
+            session=uuid.uuid4().hex,
+            username=learner.name,
         )
+        msg_id = request["header"]["msg_id"]
+        conn.write_message(json.dumps(request))
         outcome = {"status": None, "stdout": "", "stderr": "", "result": None, "error": None}
         idle = False
         deadline = time.monotonic() + timeout

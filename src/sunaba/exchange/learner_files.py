@@ -188,13 +188,15 @@ def ensure_lab_extension(config: SiteConfig) -> list[str]:
     target = Path(config.hub.prefix) / "venv" / "share" / "jupyter" / "labextensions"
     target = target / LAB_EXTENSION_NAME
     changed = []
-    built = sorted(p for p in LAB_EXTENSION_SOURCE.rglob("*") if p.is_file())
-    wanted = {target / source.relative_to(LAB_EXTENSION_SOURCE) for source in built}
-    for source in built:
-        destination = target / source.relative_to(LAB_EXTENSION_SOURCE)
+    built = {
+        target / source.relative_to(LAB_EXTENSION_SOURCE): source
+        for source in sorted(LAB_EXTENSION_SOURCE.rglob("*"))
+        if source.is_file()
+    }
+    for destination, source in built.items():
         if _write_if_changed(destination, source.read_bytes()):
             changed.append(str(destination))
-    for stale in sorted(p for p in target.rglob("*") if p.is_file() and p not in wanted):
+    for stale in sorted(p for p in target.rglob("*") if p.is_file() and p not in built):
         stale.unlink()
         changed.append(str(stale))
     for folder in [target.parent, target, *[p for p in target.rglob("*") if p.is_dir()]]:

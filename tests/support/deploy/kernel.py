@@ -8,6 +8,8 @@ import ssl
 import time
 import uuid
 
+from tests.support.kernel_protocol import execute_content, shell_message
+
 # How often the first kernel_info_request is repeated until the kernel answers, as
 # JupyterLab does: until then the server may still be wiring the kernel's channels to this
 # websocket, and what the kernel publishes in that window never reaches the client.
@@ -23,23 +25,8 @@ def execute(
 
 
 def _message(msg_type: str, content: dict, session: str) -> tuple[str, str]:
-    msg_id = uuid.uuid4().hex
-    header = {
-        "msg_id": msg_id,
-        "username": "test",
-        "session": session,
-        "msg_type": msg_type,
-        "version": "5.3",
-    }
-    body = {
-        "header": header,
-        "parent_header": {},
-        "metadata": {},
-        "content": content,
-        "channel": "shell",
-        "buffers": [],
-    }
-    return msg_id, json.dumps(body)
+    message = shell_message(msg_type, content, session=session, username="test")
+    return message["header"]["msg_id"], json.dumps(message)
 
 
 async def _read(conn, deadline: float, wait: float | None = None) -> dict | None:
@@ -88,8 +75,7 @@ async def _execute(ws_url, headers, code, ca_file, timeout) -> dict:
     idle = False  # shell and iopub are separate channels: the reply may come before or after
     try:
         await _handshake(conn, session, deadline)
-        content = {"code": code, "silent": False, "stop_on_error": True}
-        msg_id, text = _message("execute_request", content, session)
+        msg_id, text = _message("execute_request", execute_content(code), session)
         conn.write_message(text)
         while True:
             msg = await _read(conn, deadline)
