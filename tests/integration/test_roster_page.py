@@ -1,6 +1,7 @@
-"""The admins' roster page on a real hub: upload → preview → confirm creates the accounts and
-course memberships; a learner gets 403; a roster with a problem changes nothing and names the
-row; the form needs the XSRF token."""
+"""The admins' roster page, the hub service `roster`, on a real hub: an admin logged into the hub
+reaches it through hub OAuth; upload → preview → confirm creates the accounts and course
+memberships; a learner gets 403; a roster with a problem changes nothing and names the row; the
+form needs the XSRF token."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import requests
 
 from tests.support.hub import Learner, SunabaHub
 
@@ -40,17 +42,29 @@ ROSTER = (
 
 
 def page(hub) -> str:
-    return f"{hub.url}/hub/sunaba/roster"
+    return f"{hub.url}/services/roster/"
+
+
+def form_token(hub, who: Learner) -> str:
+    """The `_xsrf` of the page's form, as a browser gets it: the page is opened (through the
+    hub's OAuth login the first time, without a confirmation: the service is Sunaba's own)."""
+    response = who.session.get(page(hub), timeout=60)
+    found = re.search(r'name="_xsrf" value="([^"]+)"', response.text)
+    return found.group(1) if found else ""
 
 
 def upload(hub, who: Learner, content: bytes, name="名簿.csv", xsrf=True):
-    session = who.session
     data = {"action": "preview"}
     if xsrf:
-        data["_xsrf"] = session.cookies.get("_xsrf", "")
-    return session.post(
+        data["_xsrf"] = form_token(hub, who)
+    return who.session.post(
         page(hub), data=data, files={"roster": (name, content, "text/csv")}, timeout=120
     )
+
+
+def confirm(hub, who: Learner, upload_id: str):
+    data = {"action": "apply", "upload": upload_id, "_xsrf": form_token(hub, who)}
+    return who.session.post(page(hub), data=data, timeout=120)
 
 
 def hub_users(hub) -> set[str]:
@@ -59,10 +73,12 @@ def hub_users(hub) -> set[str]:
 
 def test_admin_uploads_previews_and_confirms(hub):
     admin = hub.ensure_admin()
-    form = admin.session.get(page(hub), timeout=30)
-    assert form.status_code == 200
+    form = admin.session.get(page(hub), timeout=60)
+    assert form.status_code == 200, hub.log_tail(40)
+    assert form.url == page(hub)  # back from the hub's OAuth login
     assert "名簿の取り込み" in form.text and 'name="_xsrf"' in form.text
-    template = admin.session.get(f"{page(hub)}/template.xlsx", timeout=30)
+    assert 'href="/hub/home"' in form.text  # Sunaba's page layout, with the way back to the hub
+    template = admin.session.get(f"{page(hub)}template.xlsx", timeout=30)
     assert template.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(template.content))
     assert [c.value for c in book["名簿"][1]][:2] == ["ユーザー名", "氏名"]
@@ -76,12 +92,11 @@ def test_admin_uploads_previews_and_confirms(hub):
     assert "roster-page2" in preview.text and "グループを新しく作ります" in preview.text
     assert hub_users(hub) == before  # the preview changed nothing
     upload_id = re.search(r'name="upload" value="([0-9a-f]+)"', preview.text).group(1)
+    [kept] = (hub.state_dir / "roster-uploads").glob(f"{upload_id}.*")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
 
-    done = admin.session.post(
-        page(hub),
-        data={"action": "apply", "upload": upload_id, "_xsrf": admin.session.cookies["_xsrf"]},
-        timeout=120,
-    )
+    done = confirm(hub, admin, upload_id)
     assert done.status_code == 200, done.text[-2000:]
     assert "名簿を取り込みました" in done.text
     passwords_path = Path(
@@ -103,18 +118,21 @@ def test_admin_uploads_previews_and_confirms(hub):
     hub.login(learner)
     assert learner.token
 
-    again = admin.session.post(
-        page(hub),
-        data={"action": "apply", "upload": upload_id, "_xsrf": admin.session.cookies["_xsrf"]},
-        timeout=60,
-    )
+    assert not kept.exists()
+    again = confirm(hub, admin, upload_id)
     assert again.status_code == 400  # the confirmed upload is gone
 
 
 def test_a_learner_gets_403(hub):
     learner = hub.new_learner("rp-learner")
+    # The hub gives a learner no way into the service (no OAuth token for it) ...
     assert learner.session.get(page(hub), timeout=30).status_code == 403
-    assert learner.session.get(f"{page(hub)}/template.csv", timeout=30).status_code == 403
+    assert learner.session.get(f"{page(hub)}template.csv", timeout=30).status_code == 403
+    # ... and the service itself refuses a learner's own token, in Japanese.
+    direct = requests.get(
+        page(hub), headers={"Authorization": f"token {learner.token}"}, timeout=30
+    )
+    assert direct.status_code == 403 and "権限がありません" in direct.text
     refused = upload(hub, learner, ROSTER.encode())
     assert refused.status_code == 403
     assert "rp-sato" not in refused.text
@@ -133,6 +151,8 @@ def test_a_roster_with_a_problem_changes_nothing_and_names_the_row(hub):
 
 def test_the_form_needs_the_xsrf_token(hub):
     admin = hub.ensure_admin()
+    assert form_token(hub, admin)  # logged into the service: its cookie alone is not enough
     answer = upload(hub, admin, "ユーザー名\nrp-noxsrf\n".encode(), xsrf=False)
     assert answer.status_code == 403
+    assert "フォームの確認用の値" in answer.text
     assert "rp-noxsrf" not in hub_users(hub)

@@ -14,6 +14,7 @@ from sunaba.checks.service import (
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import graders_dir
 from sunaba.core.state import public_datasets_dir
+from sunaba.hub.areas import module_service
 from sunaba.hub.ports import derived_port
 
 ACCESS = f"access:services!service={SERVICE}"
@@ -28,21 +29,14 @@ def service_port(config: SiteConfig) -> int:
 
 
 def services(config: SiteConfig, facts) -> list[dict]:
-    return [
-        {
-            "name": SERVICE,
-            "url": f"http://127.0.0.1:{service_port(config)}",
-            "command": [facts.python, "-m", "sunaba.checks.service"],
-            "environment": {
-                CONFIG_ENV: config.model_dump_json(),
-                GRADERS_ENV: str(graders_dir(config, facts.hub_config_dir)),
-                # Graders compute expected values from the same datasets learners load.
-                "SUNABA_DATASETS_PATH": str(public_datasets_dir(config)),
-                "LANG": "C.UTF-8",
-            },
-            "display": False,
-        }
-    ]
+    environment = {
+        CONFIG_ENV: config.model_dump_json(),
+        GRADERS_ENV: str(graders_dir(config, facts.hub_config_dir)),
+        # Graders compute expected values from the same datasets learners load.
+        "SUNABA_DATASETS_PATH": str(public_datasets_dir(config)),
+    }
+    port = service_port(config)
+    return [module_service(SERVICE, port, "sunaba.checks.service", facts.python, environment)]
 
 
 def roles(config: SiteConfig, facts) -> list[dict]:

@@ -31,6 +31,7 @@ from sunaba.checks.wire import FORMAT, AnswerRefused, decode_answer
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core.state import StatePaths
 from sunaba.hub.ports import listen_address
+from sunaba.hub.service_app import service_config
 from sunaba.hub.service_auth import FreshHubAuth
 from sunaba.records.db import default_records_url, ensure_records_schema, make_engine
 
@@ -315,9 +316,7 @@ def make_app(checks: Checks, hub_auth: HubAuth, prefix: str) -> web.Application:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(name)s] %(message)s")
-    config = SiteConfig.model_validate_json(os.environ[CONFIG_ENV])
-    logging.getLogger().setLevel(config.hub.log_level)
+    config = service_config(CONFIG_ENV)
 
     records_url = default_records_url(config)
     ensure_records_schema(records_url)

@@ -9,13 +9,13 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from jupyterhub.services.auth import HubOAuthenticated
 from tornado import web
 
 from sunaba.classroom.identity import Caller
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core import archive
 from sunaba.exchange.store import ExchangeStore, StoreError, check_assignment, check_course
+from sunaba.hub.service_app import ServiceHandler
 
 log = logging.getLogger("sunaba.exchange")
 
@@ -64,7 +64,7 @@ class Exchange:
             log.exception("records: %s failed", name)
 
 
-class BaseHandler(HubOAuthenticated, web.RequestHandler):
+class BaseHandler(ServiceHandler):
     """Identifies the caller with the hub on every request; API errors are JSON."""
 
     api = True
@@ -77,17 +77,11 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     def exchange(self) -> Exchange:
         return self.settings["exchange"]
 
-    @property
-    def hub_auth(self):
-        return self.settings["hub_auth"]
-
     async def prepare(self):
-        model = await self.hub_auth.get_user(self, sync=False)
         self.caller: Caller | None = None
-        if model and self.hub_auth.check_scopes(self.hub_auth.access_scopes, model):
+        model = await self.hub_model()
+        if model:
             self.caller = Caller.from_model(model)
-        elif model:
-            raise web.HTTPError(403, "この機能を使う権限がありません")
         if self.caller is None:
             if self.api:
                 raise web.HTTPError(403, "ハブにログインしていないか、トークンが無効です")
@@ -98,10 +92,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         return getattr(self, "caller", None)
 
     def write_error(self, status_code: int, **kwargs):
-        message = self._reason
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, web.HTTPError) and exc.log_message:
-            message = exc.log_message
+        message = self.error_text(**kwargs)
         if self.body_pending:
             self.set_header("Connection", "close")
         if self.api:

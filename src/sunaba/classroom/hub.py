@@ -30,6 +30,7 @@ from sunaba.courses.groups import groups_file, read_plans
 from sunaba.courses.hub_owned import course_set_up, formgrader_token, hub_owns_courses
 from sunaba.deploy.k8s_formgraders import hub_service_spec
 from sunaba.exchange.store import ExchangeStore
+from sunaba.hub.areas import module_service
 from sunaba.hub.ports import derived_port
 from sunaba.hub.scopes import add_user_scopes
 from sunaba.sandbox.firewall import kernel_environment
@@ -90,16 +91,9 @@ def services(config: SiteConfig, facts) -> list[dict]:
     state = synced(facts)
     courses = state.courses
     port = base_port(config, 1 + len(courses))
-    found = [
-        {
-            "name": EXCHANGE_SERVICE,
-            "url": f"http://127.0.0.1:{port}",
-            "command": [facts.python, "-m", "sunaba.classroom.service"],
-            "environment": {CONFIG_ENV: config.model_dump_json(), "LANG": "C.UTF-8"},
-            "oauth_no_confirm": True,
-            "display": False,
-        }
-    ]
+    environment = {CONFIG_ENV: config.model_dump_json()}
+    module = "sunaba.classroom.service"
+    found = [module_service(EXCHANGE_SERVICE, port, module, facts.python, environment, pages=True)]
     if hub_owns_courses(config):
         return found + formgrader_pod_services(config, state)
     for offset, course in enumerate(courses, start=1):

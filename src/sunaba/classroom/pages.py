@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import jinja2
 from jupyterhub.utils import url_path_join
 from tornado import web
 
@@ -26,6 +25,7 @@ from sunaba.courses.insight_view import dashboard
 from sunaba.courses.learner_progress import course_progress
 from sunaba.exchange.store import ExchangeStore
 from sunaba.grading.export import detail_csv, detail_export, detail_xlsx
+from sunaba.hub.service_app import page_templates
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 OPEN_PATH = "sunaba/open"  # the learner server's handler (sunaba.exchange.lab_open)
@@ -62,9 +62,7 @@ class Pages:
     def __init__(self, config: SiteConfig, events):
         self.config = config
         self.events = events
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True
-        )
+        self.env = page_templates(TEMPLATES)
         self.prefix = "/"
         self.hub_prefix = url_path_join(config.hub.base_url, "hub/")
 

@@ -14,10 +14,9 @@ import asyncio
 import logging
 import os
 
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.services.auth import HubOAuth
 from jupyterhub.utils import url_path_join
 from tornado import web
-from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop
 
 from sunaba.classroom.handler_base import BaseHandler, Exchange
@@ -34,24 +33,14 @@ from sunaba.classroom.staff_api import (
     FeedbackReleaseHandler,
     ReleaseHandler,
 )
-from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import EXCHANGE_SERVICE, exchange_root
 from sunaba.exchange import solutions
 from sunaba.exchange.store import ExchangeStore
-from sunaba.hub.ports import listen_address
+from sunaba.hub.service_app import OAuthCallbackHandler, oauth_settings, serve, service_config
 from sunaba.hub.service_auth import FreshHubOAuth
 
 log = logging.getLogger("sunaba.exchange")
 CONFIG_ENV = "SUNABA_EXCHANGE_SITE_CONFIG"
-
-
-class OAuthCallbackHandler(HubOAuthCallbackHandler):
-    """The callback must use the very HubOAuth instance that started the login: it keeps the
-    PKCE code verifier of each login in memory."""
-
-    @property
-    def hub_auth(self):
-        return self.settings["hub_auth"]
 
 
 def make_app(exchange: Exchange, hub_auth: HubOAuth, prefix: str, pages) -> web.Application:
@@ -78,20 +67,16 @@ def make_app(exchange: Exchange, hub_auth: HubOAuth, prefix: str, pages) -> web.
     ]
     return web.Application(
         routes,
+        **oauth_settings(hub_auth),
+        xsrf_cookies=False,
         exchange=exchange,
-        hub_auth=hub_auth,
         pages=pages,
         grading_lock=asyncio.Lock(),
-        cookie_secret=os.urandom(32),
-        xsrf_cookies=False,
-        login_url=hub_auth.login_url,
     )
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(levelname)s %(name)s] %(message)s")
-    config = SiteConfig.model_validate_json(os.environ[CONFIG_ENV])
-    logging.getLogger().setLevel(config.hub.log_level)
+    config = service_config(CONFIG_ENV)
     # The service process alone needs its pages; the hub imports this module for the spec.
     from sunaba.classroom.events import RecordsEvents
     from sunaba.classroom.pages import Pages
@@ -107,9 +92,7 @@ def main() -> None:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{EXCHANGE_SERVICE}/")
     pages = Pages(config, events)
     app = make_app(exchange, hub_auth, prefix, pages)
-    host, port = listen_address(os.environ["JUPYTERHUB_SERVICE_URL"])
-    server = HTTPServer(app, max_body_size=exchange.max_bytes + 1, xheaders=True)
-    server.listen(port, host)
+    host, port = serve(app, max_body_size=exchange.max_bytes + 1)
     log.info("exchange listening on %s:%s", host, port)
     loop = IOLoop.current()
     loop.add_callback(events.reconcile_groups_soon)

@@ -23,10 +23,12 @@ POD_LISTEN_ADDRESS = "0.0.0.0"  # noqa: S104 (inside the pod; NetworkPolicies de
 # Used where the site config leaves a port to be derived or picked when the hub starts.
 CHECKS_PORT = 8090
 SHOWCASE_PORT = 8091
+ROSTER_PORT = 8092  # the admins' roster page (`sunaba.users.hub`): no config setting moves it
 EXCHANGE_PORT = 8100  # the formgraders take the ports after it
 # Services that browsers reach through the proxy but learners' pods never call: the showcase
-# (its gallery and apps are opened in the browser, also from JupyterLab's menu).
-PROXY_ONLY_SERVICES = frozenset({"showcase"})
+# (its gallery and apps are opened in the browser, also from JupyterLab's menu) and the admins'
+# roster page.
+PROXY_ONLY_SERVICES = frozenset({"showcase", "roster"})
 # A single-user server (a course's formgrader) takes its address from its URL unless told.
 SINGLEUSER_COMMAND = "jupyterhub-singleuser"
 
@@ -58,7 +60,7 @@ def formgrader_ports(config: SiteConfig) -> list[int]:
 
 
 def known_ports(config: SiteConfig) -> set[int]:
-    fixed = {config.courses.service_port, config.checks.port, config.showcase.port}
+    fixed = {config.courses.service_port, config.checks.port, config.showcase.port, ROSTER_PORT}
     return fixed | set(formgrader_ports(config))
 
 

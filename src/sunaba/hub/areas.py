@@ -65,6 +65,25 @@ def gather_areas(config) -> dict[str, object]:
     return {name: module.gather(config) for name, module in named() if hasattr(module, "gather")}
 
 
+def module_service(
+    name: str, port: int, module: str, python: str, environment: dict[str, str], *, pages=False
+) -> dict:
+    """An entry for `c.JupyterHub.services` (a `services` hook's item): a Sunaba service that
+    the hub starts as `python -m module` and reaches on a loopback port, given `environment`
+    (the site config, as a rule). With `pages`, people open it in a browser, logged in through
+    hub OAuth without a confirmation page: the service is the site's own."""
+    spec = {
+        "name": name,
+        "url": f"http://127.0.0.1:{port}",
+        "command": [python, "-m", module],
+        "environment": {**environment, "LANG": "C.UTF-8"},
+        "display": False,
+    }
+    if pages:
+        spec["oauth_no_confirm"] = True
+    return spec
+
+
 def area_hooks(name: str) -> list:
     """Every registered area's hook `name` (one of HOOKS), in area order."""
     if name not in HOOKS:

@@ -1,39 +1,47 @@
-"""The admins' roster page, a page of the hub itself: `/hub/sunaba/roster`.
+"""The admins' roster page, served by the roster service (`sunaba.users.roster_service`) at
+`/services/roster/`.
 
-It runs in the hub process (an extra handler, like `sunaba.hub.live_services`), so the hub's own
-login, admin flag, XSRF check and Japanese page layout apply; no service of its own. An admin
-uploads a roster, sees what would change (`apply_roster_file` with `dry_run`), and confirms; the
-import is the very function `sunaba users import` runs. The upload waits for the confirmation in
-a 0700 folder of the state dir; temporary passwords go to a 0600 file there and the page only
-names that file.
+An admin uploads a roster, sees what would change (`apply_roster_file` with `dry_run`), and
+confirms; the import is the very function `sunaba users import` runs. The hub identifies the
+caller on every request (hub OAuth) and the page itself refuses anyone who is not a hub admin,
+whatever their token may reach. The upload waits for the confirmation in a 0700 folder of the
+state dir; temporary passwords go to a 0600 file there and the page only names that file.
+Which course groups exist and who is in them comes from the hub's REST API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from jupyterhub import orm
-from jupyterhub.handlers.base import BaseHandler
 from tornado import web
 
 from sunaba.config.schema import SiteConfig
+from sunaba.core.hubclient import AsyncHubClient, HubApiError, HubUnreachable
 from sunaba.core.state import StatePaths
+from sunaba.hub.service_app import ServiceHandler
 from sunaba.users.apply import course_groups
 from sunaba.users.flow import RosterOutcome, apply_roster_file, summary_lines
 from sunaba.users.template import csv_template, xlsx_template
 
-ROUTE = r"/sunaba/roster"
-TEMPLATE_ROUTE = r"/sunaba/roster/template\.(csv|xlsx)"
+log = logging.getLogger("sunaba.roster")
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 MAX_UPLOAD = 10 * 1024 * 1024
 UPLOAD_LIFETIME = 3600
-TEMPLATE_FILE = Path(__file__).resolve().parent / "templates" / "roster.html"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TITLE = "名簿の取り込み"
+ADMINS_ONLY = "このページはハブの管理者だけが使えます"
+NOT_LOGGED_IN = "ハブにログインしていません。ログインしてから、もう一度開いてください"
+FORM_EXPIRED = (
+    "フォームの確認用の値がないか、古くなっています。ページを開き直してから、もう一度送ってください"
+)
+NO_GROUPS = "ハブからコースのグループを読めなかったため、コースへの登録の見込みは表示していません"
 
 
 def upload_dir(config: SiteConfig) -> Path:
@@ -63,52 +71,100 @@ def find_upload(config: SiteConfig, upload_id: str) -> Path | None:
     return found[0] if found else None
 
 
-def membership_changes(db, outcome: RosterOutcome) -> list[dict]:
-    """Per course: the hub group, whether it exists yet, and who the import would add."""
+async def group_members(hub: AsyncHubClient, names: Iterable[str]) -> dict[str, set[str] | None]:
+    """Each named hub group's members, None for a group the hub does not have (yet)."""
+    found: dict[str, set[str] | None] = {}
+    for name in names:
+        model = await hub.group(name)
+        found[name] = None if model is None else set(model.get("users") or ())
+    return found
+
+
+def membership_changes(members: dict[str, set[str] | None], outcome: RosterOutcome) -> list[dict]:
+    """Per course: the hub group, whether it exists yet, and who the import would add.
+    `members` is what `group_members` read from the hub."""
     changes = []
-    for group_name, members in course_groups(outcome.roster.entries).items():
-        group = orm.Group.find(db, name=group_name)
-        present = {user.name for user in group.users} if group is not None else set()
+    for group_name, wanted in course_groups(outcome.roster.entries).items():
+        present = members.get(group_name)
+        names = list(dict.fromkeys(wanted))
         changes.append(
             {
                 "course": group_name.removeprefix("nbgrader-"),
                 "group": group_name,
-                "exists": group is not None,
-                "added": [name for name in dict.fromkeys(members) if name not in present],
-                "already": [name for name in dict.fromkeys(members) if name in present],
+                "exists": present is not None,
+                "added": [name for name in names if name not in (present or ())],
+                "already": [name for name in names if name in (present or ())],
             }
         )
     return changes
 
 
-class RosterPage(BaseHandler):
-    def initialize(self, site_config: SiteConfig) -> None:
-        self.site_config = site_config
+def is_admin(model: dict) -> bool:
+    """A hub user with the admin flag (the hub's model of an OAuth token always carries it)."""
+    return model.get("kind", "user") == "user" and model.get("admin") is True
 
-    def admin_only(self) -> None:
-        user = self.current_user
-        if user is None:
-            raise web.HTTPError(403)
-        if not user.admin:
-            raise web.HTTPError(403, "roster page: admins only")
 
-    async def show(self, **namespace) -> None:
-        env = self.settings["jinja2_env"]
-        template = env.from_string(TEMPLATE_FILE.read_text(encoding="utf-8"))
-        values = dict(self.template_namespace)
-        values["xsrf_token"] = self.xsrf_token.decode("ascii")
-        values.update(page_url=self.request.path, **namespace)
+class AdminHandler(ServiceHandler):
+    """Only hub admins get past `prepare`; anyone else is refused with 403, whatever scopes
+    their token holds."""
+
+    admin: str | None = None
+
+    async def prepare(self):
+        model = await self.hub_model()
+        if model is None:
+            if self.request.method in ("GET", "HEAD"):
+                self.redirect(self.get_login_url())
+                return
+            raise web.HTTPError(403, NOT_LOGGED_IN)
+        if not is_admin(model):
+            raise web.HTTPError(403, ADMINS_ONLY)
+        self.admin = model["name"]
+
+    def get_current_user(self):
+        return self.admin
+
+    def check_xsrf_cookie(self):
+        try:
+            super().check_xsrf_cookie()
+        except web.HTTPError as exc:
+            raise web.HTTPError(403, FORM_EXPIRED) from exc
+
+    @property
+    def site_config(self) -> SiteConfig:
+        return self.settings["site_config"]
+
+    @property
+    def prefix(self) -> str:
+        return self.settings["service_prefix"]
+
+    def show(self, **values) -> None:
+        config = self.site_config
+        template = self.settings["templates"].get_template("roster.html")
+        values.setdefault("step", "upload")
+        html = template.render(
+            title=TITLE,
+            site_name=config.site.name,
+            hub_prefix=f"{config.hub.base_url}hub/",  # base_url ends in "/"
+            prefix=self.prefix,
+            page_url=self.prefix,
+            user=self.admin or "",
+            xsrf=self.xsrf_token.decode("ascii") if self.admin else "",
+            **values,
+        )
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(await template.render_async(**values))
+        self.set_header("Cache-Control", "no-store")
+        self.finish(html)
 
-    @web.authenticated
+    def write_error(self, status_code: int, **kwargs):
+        self.show(step="error", status=status_code, message=self.error_text(**kwargs))
+
+
+class RosterPage(AdminHandler):
     async def get(self):
-        self.admin_only()
-        await self.show(step="upload")
+        self.show()
 
-    @web.authenticated
     async def post(self):
-        self.admin_only()
         if self.get_body_argument("action", "") == "apply":
             await self.apply()
         else:
@@ -118,34 +174,45 @@ class RosterPage(BaseHandler):
         files = self.request.files.get("roster") or []
         if not files or not files[0]["body"]:
             self.set_status(400)
-            await self.show(step="upload", error="名簿ファイルを選んでください。")
+            self.show(error="名簿ファイルを選んでください。")
             return
         upload = files[0]
         if len(upload["body"]) > MAX_UPLOAD:
             self.set_status(400)
-            await self.show(step="upload", error="ファイルが大きすぎます（10 MB まで）。")
+            self.show(error="ファイルが大きすぎます（10 MB まで）。")
             return
         path = keep_upload(self.site_config, upload["filename"], upload["body"])
         outcome = await asyncio.to_thread(apply_roster_file, self.site_config, path, dry_run=True)
         if not outcome.roster.ok or outcome.result is None:
             path.unlink(missing_ok=True)
             self.set_status(422)
-            await self.show(step="problems", outcome=outcome, filename=upload["filename"])
+            self.show(step="problems", outcome=outcome, filename=upload["filename"])
             return
-        await self.show(
+        memberships, groups_error = await self.memberships(outcome)
+        self.show(
             step="preview",
             outcome=outcome,
             filename=upload["filename"],
             upload_id=path.stem,
-            memberships=membership_changes(self.db, outcome),
+            memberships=memberships,
+            groups_error=groups_error,
         )
+
+    async def memberships(self, outcome: RosterOutcome) -> tuple[list[dict], str]:
+        """What the import would do to the course groups, or why the hub could not say."""
+        names = course_groups(outcome.roster.entries)
+        try:
+            members = await group_members(self.settings["hub"], names)
+        except (HubApiError, HubUnreachable) as exc:
+            log.warning("roster preview: reading the course groups failed: %s", exc)
+            return [], NO_GROUPS
+        return membership_changes(members, outcome), ""
 
     async def apply(self) -> None:
         path = find_upload(self.site_config, self.get_body_argument("upload", ""))
         if path is None:
             self.set_status(400)
-            await self.show(
-                step="upload",
+            self.show(
                 error="確認した名簿が見つかりません（時間が経ったか、取り込み済みです）。"
                 "もう一度ファイルを選んでください。",
             )
@@ -154,24 +221,16 @@ class RosterPage(BaseHandler):
             outcome = await asyncio.to_thread(apply_roster_file, self.site_config, path)
         finally:
             path.unlink(missing_ok=True)
-        self.log.info("roster imported from the page by %s", self.current_user.name)
+        log.info("roster imported from the page by %s", self.admin)
         if not outcome.roster.ok or outcome.result is None:
             self.set_status(422 if not outcome.roster.ok else 500)
-            await self.show(step="problems", outcome=outcome, filename="")
+            self.show(step="problems", outcome=outcome, filename="")
             return
-        await self.show(
-            step="done",
-            outcome=outcome,
-            lines=summary_lines(outcome.roster, outcome.result),
-        )
+        self.show(step="done", outcome=outcome, lines=summary_lines(outcome.roster, outcome.result))
 
 
-class RosterTemplate(BaseHandler):
-    @web.authenticated
+class RosterTemplate(AdminHandler):
     async def get(self, kind: str):
-        user = self.current_user
-        if user is None or not user.admin:
-            raise web.HTTPError(403)
         if kind == "xlsx":
             data, media, name = xlsx_template(), XLSX_TYPE, "roster.xlsx"
         else:
@@ -179,10 +238,3 @@ class RosterTemplate(BaseHandler):
         self.set_header("Content-Type", media)
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')
         self.finish(data)
-
-
-def handlers(config: SiteConfig) -> list[tuple]:
-    return [
-        (TEMPLATE_ROUTE, RosterTemplate),
-        (ROUTE, RosterPage, {"site_config": config}),
-    ]

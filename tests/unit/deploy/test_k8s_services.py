@@ -33,7 +33,7 @@ from tests.support.deploy.netpol import Endpoint, allowed
 from tests.support.deploy.z2jh import HUB_POD_LABELS, PROXY_POD_LABELS, chart_network_policies
 
 SITE = {"deploy": {"server_name": "sunaba.pref.example.jp"}}
-CHECKS, SHOWCASE, EXCHANGE = 8090, 8091, 8100
+CHECKS, SHOWCASE, ROSTER, EXCHANGE = 8090, 8091, 8092, 8100
 FORMGRADERS = list(range(8101, 8111))
 
 
@@ -71,6 +71,7 @@ def test_hub_pod_announces_services_under_the_hub_service_on_fixed_ports(chart):
     assert {name: spec["url"] for name, spec in with_url.items()} == {
         "sunaba-checks": f"http://hub:{CHECKS}",
         "showcase": f"http://hub:{SHOWCASE}",
+        "roster": f"http://hub:{ROSTER}",
         "sunaba-exchange": f"http://hub:{EXCHANGE}",
     }
     for spec in with_url.values():
@@ -81,7 +82,7 @@ def test_hub_pod_announces_services_under_the_hub_service_on_fixed_ports(chart):
 
 def test_hub_service_exposes_every_service_port(chart):
     extra = chart.values["hub"]["service"]["extraPorts"]
-    assert [p["port"] for p in extra] == [CHECKS, SHOWCASE, EXCHANGE, *FORMGRADERS]
+    assert [p["port"] for p in extra] == [CHECKS, SHOWCASE, ROSTER, EXCHANGE, *FORMGRADERS]
     assert all(p["targetPort"] == p["port"] for p in extra)
     names = [p["name"] for p in extra]
     assert len(set(names)) == len(names) and all(len(n) <= 15 for n in names)
@@ -105,15 +106,16 @@ def test_learners_reach_the_services_they_call_and_nothing_else_on_the_hub(chart
     pods, nps = _pods(chart), chart.policies
     for port in (L.HUB_PORT, CHECKS, EXCHANGE):
         assert allowed(nps, pods.learner, pods.hub, port), port
-    # Formgraders are staff pages and the showcase a browser's page, reached through the proxy.
-    for port in (*FORMGRADERS, 22, 5432, SHOWCASE):
+    # Formgraders are staff pages, the showcase and the roster page a browser's pages, reached
+    # through the proxy.
+    for port in (*FORMGRADERS, 22, 5432, SHOWCASE, ROSTER):
         assert not allowed(nps, pods.learner, pods.hub, port), port
     assert not allowed(nps, pods.other, pods.hub, CHECKS)
 
 
 def test_proxy_and_hub_pod_reach_every_service(chart):
     pods, nps = _pods(chart), chart.policies
-    for port in (CHECKS, SHOWCASE, EXCHANGE, *FORMGRADERS):
+    for port in (CHECKS, SHOWCASE, ROSTER, EXCHANGE, *FORMGRADERS):
         assert allowed(nps, pods.proxy, pods.hub, port), port
         # Formgraders call the exchange, and the hub checks its services, through the Service.
         assert allowed(nps, pods.hub, pods.hub, port), port
