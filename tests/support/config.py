@@ -13,6 +13,7 @@ FACTS = HubFacts(
     sandbox_mode="full",
     hub_config_dir=Path("/srv/checkout/hub_config"),
     service_tokens={"sunaba-admin": "t0ken"},
+    proxy_token="proxy-token",
     python="/opt/sunaba/venv/bin/python",
 )
 

@@ -24,7 +24,7 @@ import yaml
 
 from sunaba.sandbox.limits import learner_cgroup_parent
 from sunaba.sandbox.uid_ranges import release_uid_range
-from tests.support.kernel_protocol import execute_content, shell_message
+from tests.support.kernel_protocol import execute_content, messages_until, shell_message
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = Path(os.environ.get("SUNABA_TEST_PREFIX", "/opt/sunaba"))
@@ -332,13 +332,24 @@ class SunabaHub:
         """Run code in a kernel over its websocket; return {'status', 'stdout', 'result', ...}."""
         return asyncio.run(self._execute(learner, kernel_id, code, timeout))
 
-    async def _execute(self, learner, kernel_id, code, timeout) -> dict:
+    async def kernel_socket(self, learner, kernel_id):
+        """A websocket to the kernel's channels through the proxy, as an open notebook has."""
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
         url = f"ws://127.0.0.1:{self.port}/user/{learner.name}/api/kernels/{kernel_id}/channels"
         request = HTTPRequest(url, headers={"Authorization": f"token {learner.token}"})
-        conn = await websocket_connect(request)
+        return await websocket_connect(request)
+
+    async def _execute(self, learner, kernel_id, code, timeout) -> dict:
+        conn = await self.kernel_socket(learner, kernel_id)
+        try:
+            return await self.execute_on(conn, learner, code, timeout)
+        finally:
+            conn.close()
+
+    async def execute_on(self, conn, learner, code, timeout) -> dict:
+        """Run code over an open kernel websocket; {'status', 'stdout', 'result', ...}."""
         request = shell_message(
             "execute_request",
             execute_content(code),
@@ -350,44 +361,38 @@ class SunabaHub:
         outcome = {"status": None, "stdout": "", "stderr": "", "result": None, "error": None}
         idle = False
         deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
-                except TimeoutError:
-                    break
-                if raw is None:
-                    outcome["status"] = "disconnected"
-                    outcome["error"] = f"websocket closed: {conn.close_code} {conn.close_reason}"
-                    break
-                msg = json.loads(raw)
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    if msg.get("msg_type") == "status" and msg["content"].get(
-                        "execution_state"
-                    ) in ("restarting", "dead"):
-                        outcome["status"] = "died"
-                        break
-                    continue
-                kind, content = msg["msg_type"], msg["content"]
-                if kind == "stream":
-                    outcome[content["name"]] += content["text"]
-                elif kind == "execute_result":
-                    outcome["result"] = content["data"].get("text/plain")
-                elif kind == "error":
-                    outcome["error"] = f"{content['ename']}: {content['evalue']}"
-                elif kind == "execute_reply":
-                    outcome["status"] = content["status"]
-                elif kind == "status" and content["execution_state"] in ("restarting", "dead"):
+        async for raw in messages_until(conn, deadline):
+            if raw is None:
+                outcome["status"] = "disconnected"
+                outcome["error"] = f"websocket closed: {conn.close_code} {conn.close_reason}"
+                break
+            msg = json.loads(raw)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                if msg.get("msg_type") == "status" and msg["content"].get("execution_state") in (
+                    "restarting",
+                    "dead",
+                ):
                     outcome["status"] = "died"
                     break
-                elif kind == "status" and content["execution_state"] == "idle":
-                    idle = True
-                # iopub's idle and shell's reply travel on different channels: either may
-                # arrive first, and all output has arrived once both have.
-                if idle and outcome["status"] is not None:
-                    break
-        finally:
-            conn.close()
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                outcome[content["name"]] += content["text"]
+            elif kind == "execute_result":
+                outcome["result"] = content["data"].get("text/plain")
+            elif kind == "error":
+                outcome["error"] = f"{content['ename']}: {content['evalue']}"
+            elif kind == "execute_reply":
+                outcome["status"] = content["status"]
+            elif kind == "status" and content["execution_state"] in ("restarting", "dead"):
+                outcome["status"] = "died"
+                break
+            elif kind == "status" and content["execution_state"] == "idle":
+                idle = True
+            # iopub's idle and shell's reply travel on different channels: either may
+            # arrive first, and all output has arrived once both have.
+            if idle and outcome["status"] is not None:
+                break
         if outcome["status"] is None:
             outcome["status"] = "timeout"
         return outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 
@@ -26,3 +28,16 @@ def shell_message(msg_type: str, content: dict, *, session: str, username: str) 
 
 def execute_content(code: str) -> dict:
     return {"code": code, "silent": False, "stop_on_error": True}
+
+
+async def messages_until(conn, deadline: float):
+    """What the websocket `conn` receives until `deadline` (time.monotonic()); a None, when it
+    closes, is the last."""
+    while time.monotonic() < deadline:
+        try:
+            raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
+        except TimeoutError:
+            return
+        yield raw
+        if raw is None:
+            return

@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from tests.support.hub import SUNABA, Learner, SunabaHub
+from tests.support.kernel_protocol import messages_until
 
 SHELTERS_CSV = (
     Path(__file__).resolve().parents[3]
@@ -259,11 +260,7 @@ async def _send(hub, app_id, kernel_id, msg_type, content, wait) -> list[dict]:
     replies = []
     deadline = time.monotonic() + wait
     try:
-        while time.monotonic() < deadline:
-            try:
-                raw = await asyncio.wait_for(conn.read_message(), deadline - time.monotonic())
-            except TimeoutError:
-                break
+        async for raw in messages_until(conn, deadline):
             if raw is None:
                 break
             msg = json.loads(raw) if isinstance(raw, str) else {}

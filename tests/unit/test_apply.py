@@ -9,6 +9,7 @@ import pytest
 from sunaba.config.loader import validate
 from sunaba.hub.apply import learner_env
 from sunaba.hub.facts import memory_bytes
+from sunaba.runtime.proxyprocess import proxy_command
 from tests.support.config import FACTS, applied
 
 
@@ -18,9 +19,24 @@ def test_network_binds_loopback_by_default():
     assert c.JupyterHub.port == 8000
     assert c.JupyterHub.hub_ip == "127.0.0.1"
     assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8001"
-    assert c.ConfigurableHTTPProxy.command == [
-        "/opt/sunaba/proxy/node_modules/.bin/configurable-http-proxy"
-    ]
+    # `sunaba up` runs the proxy; the hub talks to it with the token from the state dir.
+    assert c.ConfigurableHTTPProxy.should_start is False
+    assert c.ConfigurableHTTPProxy.auth_token == "proxy-token"
+
+
+def test_the_proxy_sunaba_up_runs_listens_where_the_hub_would_have_it():
+    config = validate({"hub": {"port": 8100, "proxy_api_port": 8101, "hub_port": 8102}}, "test")
+    command = proxy_command(config)
+    assert command[0] == "/opt/sunaba/proxy/node_modules/.bin/configurable-http-proxy"
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    assert options == {
+        "--ip": "127.0.0.1",
+        "--port": "8100",
+        "--api-ip": "127.0.0.1",
+        "--api-port": "8101",
+        "--error-target": "http://127.0.0.1:8102/hub/error",
+        "--log-level": "info",
+    }
 
 
 def test_state_lives_in_state_dir():

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from sunaba.classroom.course_sync import CourseSyncError, sync_course
 from sunaba.classroom.formgrader_pods import sync_formgraders
+from sunaba.classroom.hub import synced_courses
 from sunaba.config.problems import Problem
 from sunaba.config.schema import SiteConfig
 from sunaba.core.layout import (
+    FORMGRADER_SERVICE,
     GRADER_GROUP,
     LEARNER_GROUP,
     courses_dir,
@@ -219,7 +221,8 @@ def sync_courses(
     if hub_owns_courses(config):
         sync_formgrader_pods(config, store, report, kube_configuration)
     if client is not None:
-        report.notes += update_running_hub(client, run.plans)
+        formgraders = {FORMGRADER_SERVICE.format(c) for c in synced_courses(config)}
+        report.notes += update_running_hub(config, client, run.plans, formgraders)
     if log is not None:
         for line in report.lines():
             log(line)

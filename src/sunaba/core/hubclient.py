@@ -77,6 +77,13 @@ def hub_api_url(config) -> str:
     return f"http://127.0.0.1:{config.hub.hub_port}{config.hub.base_url}hub/api"
 
 
+def public_hub_url(config) -> str:
+    """The hub's public address (through the proxy) as this machine reaches it."""
+    ip = config.hub.ip if config.hub.ip not in ("", "0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    host = f"[{ip}]" if ":" in ip else ip
+    return f"http://{host}:{config.hub.port}{config.hub.base_url}"
+
+
 # ----------------------------------------------------------------------------------------------
 # Synchronous
 

@@ -26,7 +26,13 @@ SERVICE_SCOPES: dict[str, list[str]] = {
         "admin:groups",
         "admin:servers",
         "list:services",
-        "admin:services",  # `courses sync` starts a new course's formgrader in a running hub
+        # A course synced or retired while the hub runs changes its services: the hub is
+        # reloaded (`sunaba.core.hubreload`), keeping learners' servers running, and the sync
+        # waits until each service answers where the hub says it listens.
+        "shutdown",
+        "read:services",
+        # `sunaba up` restarts a proxy that died and has the hub put its routes back at once.
+        "proxy",
     ],
 }
 
@@ -34,6 +40,9 @@ SERVICE_SCOPES: dict[str, list[str]] = {
 # Services the hub does not start itself need a token kept in secrets.yaml (generated once);
 # the hub hands managed services such as the idle culler a fresh token of their own.
 STORED_TOKEN_SERVICES = ("sunaba-admin",)
+# The proxy's API token: `sunaba up` runs the proxy, and the hub (each time it starts) and the
+# proxy must agree on it (`sunaba.runtime.proxyprocess`).
+PROXY_TOKEN_KEY = "proxy_auth_token"  # noqa: S105 (the key it is stored under)
 
 
 @dataclass(frozen=True)
@@ -69,8 +78,9 @@ class StatePaths:
         return self.root / "jupyterhub.pid"
 
     @property
-    def proxy_pid_file(self) -> Path:
-        return self.root / "jupyterhub-proxy.pid"
+    def supervisor_pid_file(self) -> Path:
+        """`sunaba up`'s own pid, while it runs: where a reload (SIGHUP) is sent."""
+        return self.root / "sunaba-up.pid"
 
     @property
     def zygote_socket(self) -> Path:
@@ -114,12 +124,16 @@ def read_secrets(paths: StatePaths) -> dict:
 
 
 def ensure_secrets(paths: StatePaths) -> bool:
-    """Generate the cookie secret and one token per service, once; keep existing ones."""
+    """Generate the cookie secret, the proxy's token and one token per service, once; keep
+    existing ones."""
     changed = False
     if not paths.cookie_secret.exists():
         _write_private(paths.cookie_secret, secrets.token_hex(32))
         changed = True
     data = read_secrets(paths)
+    if not data.get(PROXY_TOKEN_KEY):
+        data[PROXY_TOKEN_KEY] = secrets.token_hex(32)
+        changed = True
     tokens = data.setdefault("service_tokens", {})
     for name in STORED_TOKEN_SERVICES:
         if name not in tokens:

@@ -1,30 +1,73 @@
-"""What `sunaba courses sync` tells a running hub: the group changes, and the formgraders to
-start or stop, through its API with the admin service token."""
+"""What `sunaba courses sync` tells a running hub: the group changes through its API with the
+admin service token, and a reload when formgraders are to start or stop."""
 
 from __future__ import annotations
 
 from sunaba.config.schema import SiteConfig
-from sunaba.core.hubclient import HubClient, HubUnreachable, hub_api_url
+from sunaba.core.hubclient import HubClient, HubUnreachable, hub_api_url, public_hub_url
+from sunaba.core.hubreload import (
+    ask_supervisor,
+    hub_services,
+    shut_down_keeping_servers,
+    wait_for_services,
+    wait_until_serving,
+)
+from sunaba.core.layout import FORMGRADER_SERVICE
 from sunaba.core.state import StatePaths, read_secrets
 from sunaba.courses.groups import GroupPlan, reconcile_groups
+from sunaba.courses.hub_owned import hub_owns_courses
+
+# A reload starts every service the hub runs again, one after another.
+RELOAD_TIMEOUT = 300
+NOT_APPLIED = "実行中のハブに採点画面を反映できませんでした。ハブを再起動すると反映されます"
+RELOADED = "ハブを再起動して採点画面を反映しました（学習者のサーバーは動いたままです）"
+POD_RESTARTS = "反映するためにハブを再起動しています。ハブのポッドが数秒で起動し直します"
 
 
-def apply_live_services(client) -> list[str]:
-    """Start the formgraders of newly synced courses (and stop those of retired ones) in the
-    running hub, as a restart would (see `sunaba.hub.live_services`)."""
-    # live_services imports JupyterHub's handlers; a sync outside the hub never needs them.
-    from sunaba.hub.live_services import ROUTE
+def is_formgrader(name: str) -> bool:
+    return name.startswith(FORMGRADER_SERVICE.format(""))
 
-    status, result = client.call("POST", ROUTE.removeprefix("/api"), {}, ok=[403, 404])
-    if status != 200 or not isinstance(result, dict):
-        return ["実行中のハブに採点画面を反映できませんでした。ハブを再起動すると反映されます"]
-    notes = [f"採点画面を起動しました: {name}" for name in result.get("started", [])]
-    notes += [f"採点画面を停止しました: {name}" for name in result.get("stopped", [])]
-    notes += [
-        f"採点画面を起動できませんでした（ハブのログを確認してください）: {name}"
-        for name in result.get("failed", [])
-    ]
-    return notes
+
+def _change_notes(wanted: set[str], present: set[str], done: bool) -> list[str]:
+    verb = "しました" if done else "します"
+    notes = [f"採点画面を起動{verb}: {name}" for name in sorted(wanted - present)]
+    return notes + [f"採点画面を停止{verb}: {name}" for name in sorted(present - wanted)]
+
+
+def _reload_failed(config: SiteConfig, outcome: str) -> str:
+    if outcome == "not restarted":
+        return (
+            "ハブが再起動しませんでした。`sunaba up` の出力を確認し、Sunaba を停止してから"
+            "起動し直すと反映されます"
+        )
+    log = StatePaths.from_config(config).log_dir / "jupyterhub.log"
+    return f"再起動したハブに採点画面が揃いませんでした。ハブのログ（{log}）を確認してください"
+
+
+def reload_for_formgraders(config: SiteConfig, client, wanted: set[str]) -> list[str]:
+    """When the synced courses' formgraders (`wanted`) are not the running hub's, reload the
+    hub (`sunaba.core.hubreload`): it starts the new ones and stops the retired ones, with the
+    roles that open them. On one machine the sync waits for the new hub; on Kubernetes the hub
+    pod restarts its container, which also ends a sync run in it with `kubectl exec`."""
+    present = hub_services(client)
+    if present is None:
+        return [NOT_APPLIED]
+    present = {name for name in present if is_formgrader(name)}
+    if present == wanted:
+        return []
+    if hub_owns_courses(config):
+        if not shut_down_keeping_servers(client):
+            return [NOT_APPLIED]
+        return [*_change_notes(wanted, present, done=False), POD_RESTARTS]
+    if not ask_supervisor(StatePaths.from_config(config).supervisor_pid_file):
+        return [NOT_APPLIED]
+    outcome, services = wait_for_services(client, is_formgrader, wanted, RELOAD_TIMEOUT)
+    routes = [f"{public_hub_url(config)}services/{name}/" for name in sorted(wanted - present)]
+    if outcome == "done" and not wait_until_serving(services, routes, RELOAD_TIMEOUT):
+        outcome = "timeout"
+    if outcome != "done":
+        return [*_change_notes(wanted, present, done=False), _reload_failed(config, outcome)]
+    return [*_change_notes(wanted, present, done=True), RELOADED]
 
 
 def hub_client(config: SiteConfig):
@@ -42,12 +85,15 @@ def hub_client(config: SiteConfig):
     return client
 
 
-def update_running_hub(client, plans: dict[str, GroupPlan]) -> list[str]:
-    """Apply the planned group memberships and the formgrader services at once; the notes."""
+def update_running_hub(
+    config: SiteConfig, client, plans: dict[str, GroupPlan], formgraders: set[str]
+) -> list[str]:
+    """Apply the planned group memberships at once, and reload the hub when the formgraders
+    it should run (`formgraders`, service names) changed; the notes."""
     notes = []
     changes = reconcile_groups(client, plans)
     for group, users in changes.added.items():
         notes.append(f"ハブのグループ {group} に追加: {', '.join(users)}")
     for group, users in changes.removed.items():
         notes.append(f"ハブのグループ {group} から削除: {', '.join(users)}")
-    return notes + apply_live_services(client)
+    return notes + reload_for_formgraders(config, client, formgraders)

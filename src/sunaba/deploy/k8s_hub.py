@@ -24,7 +24,6 @@ from sunaba.hub.apply import (
     hub_services_and_roles,
     update_areas,
     update_auth,
-    update_live_services,
     update_templates,
 )
 from sunaba.hub.areas import area_hooks, gather_areas
@@ -51,13 +50,12 @@ def keep_others(existing, ours: list[dict]) -> list[dict]:
     return [*kept, *ours]
 
 
-# The live-services route lets `sunaba courses sync` register a new course's formgrader pod
-# with the running hub, as on one machine.
+# A course synced while the hub runs reaches it through a reload (`sunaba.core.hubreload`):
+# the pod restarts the hub's container, which composes this again with the new formgraders.
 K8S_UPDATES = (
     update_auth,
     update_templates,
     update_services_in_cluster,
-    update_live_services,
     update_areas,
 )
 

@@ -98,6 +98,9 @@ def hub_unit(config: SiteConfig, services: list[HubService]) -> RenderedFile:
         f"WorkingDirectory={vm.source_dir}",
         *_firewall_steps(config),
         f"ExecStart={sunaba_command(config, 'up')}",
+        # SIGHUP: `sunaba up` starts the hub again with the config as it is now, learners'
+        # servers kept running (what `sunaba courses sync` asks for when courses come or go).
+        "ExecReload=/bin/kill -HUP $MAINPID",
         # `sunaba up` forwards SIGTERM to the hub and cleans up learners' servers itself;
         # whatever is left after the timeout is killed.
         "KillMode=mixed",

@@ -9,12 +9,12 @@ passed in, which keeps these functions testable on a fresh `traitlets.config.Con
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig, parse_size
 from sunaba.core.state import SERVICE_SCOPES, StatePaths, public_datasets_dir
-from sunaba.hub.areas import area_hooks, gather_areas
+from sunaba.hub.areas import area_hooks
 from sunaba.hub.identity_config import update_identity_provider
 from sunaba.sandbox.limits import learner_cgroup_parent
 
@@ -31,6 +31,7 @@ class HubFacts:
     sandbox_mode: str
     hub_config_dir: Path
     service_tokens: dict[str, str] = field(default_factory=dict)
+    proxy_token: str = ""  # the API token of the proxy `sunaba up` runs
     python: str = sys.executable
     cpu_count: int = 2
     memory_bytes: int = 0  # 0: unknown
@@ -76,9 +77,10 @@ def update_network(c, config: SiteConfig, facts: HubFacts) -> None:
     c.JupyterHub.hub_ip = "127.0.0.1"
     c.JupyterHub.hub_port = config.hub.hub_port
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{config.hub.proxy_api_port}"
-    c.ConfigurableHTTPProxy.command = [
-        str(Path(config.hub.prefix) / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")
-    ]
+    # `sunaba up` runs the proxy (`sunaba.runtime.proxyprocess`), so that it and its routes
+    # outlive a reload of the hub; the hub only keeps its routes in line.
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.auth_token = facts.proxy_token
 
 
 def update_state(c, config: SiteConfig, facts: HubFacts) -> None:
@@ -86,10 +88,9 @@ def update_state(c, config: SiteConfig, facts: HubFacts) -> None:
     c.JupyterHub.db_url = paths.hub_db_url(config)
     c.JupyterHub.cookie_secret_file = str(paths.cookie_secret)
     c.JupyterHub.pid_file = str(paths.pid_file)
-    c.ConfigurableHTTPProxy.pid_file = str(paths.proxy_pid_file)
-    # `sunaba up` owns the lifetime of everything: stopping the hub stops every server.
+    # `sunaba up` owns the lifetime of everything: stopping the hub stops every server (a
+    # reload asks the hub to keep them, `sunaba.core.hubreload`).
     c.JupyterHub.cleanup_servers = True
-    c.JupyterHub.cleanup_proxy = True
     c.JupyterHub.log_level = config.hub.log_level
 
 
@@ -248,29 +249,6 @@ def update_areas(c, config: SiteConfig, facts: HubFacts) -> None:
         update(c, config, facts)
 
 
-def current_services_and_roles(config: SiteConfig, facts: HubFacts) -> tuple[list, list]:
-    """What a hub started now would have: the areas' state gathered again (a course may have
-    been synced since the hub started), the machine's facts kept."""
-    return hub_services_and_roles(config, replace(facts, areas=gather_areas(config)))
-
-
-def update_live_services(c, config: SiteConfig, facts: HubFacts) -> None:
-    # Imported here: the module imports JupyterHub's handlers, which rendering never needs.
-    from sunaba.hub.live_services import ROUTE, LiveServicesHandler
-
-    c.JupyterHub.extra_handlers = [
-        (
-            ROUTE,
-            LiveServicesHandler,
-            {
-                "site_config": config,
-                "facts": facts,
-                "services_and_roles": current_services_and_roles,
-            },
-        )
-    ]
-
-
 UPDATES = (
     update_network,
     update_state,
@@ -278,7 +256,6 @@ UPDATES = (
     update_spawner,
     update_templates,
     update_services,
-    update_live_services,
     update_areas,
 )
 

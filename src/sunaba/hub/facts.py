@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.core.state import StatePaths, read_secrets
+from sunaba.core.state import PROXY_TOKEN_KEY, StatePaths, read_secrets
 from sunaba.hub.apply import HubFacts
 from sunaba.hub.areas import gather_areas
 from sunaba.sandbox.doctor import isolation_level
@@ -25,11 +25,12 @@ def detect_facts(config: SiteConfig, hub_config_dir: Path) -> HubFacts:
             "No isolation is available for learners' servers (see `sunaba doctor`). "
             "Start with `sunaba up --insecure-demo` only for a throwaway demo."
         )
-    tokens = read_secrets(StatePaths.from_config(config)).get("service_tokens", {})
+    stored = read_secrets(StatePaths.from_config(config))
     return HubFacts(
         sandbox_mode=mode,
         hub_config_dir=hub_config_dir,
-        service_tokens=tokens,
+        service_tokens=stored.get("service_tokens", {}),
+        proxy_token=stored.get(PROXY_TOKEN_KEY, ""),
         cpu_count=len(os.sched_getaffinity(0)),
         memory_bytes=memory_bytes(),
         areas=gather_areas(config),

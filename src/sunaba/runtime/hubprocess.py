@@ -14,8 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.core.state import StatePaths
+from sunaba.core.hubclient import HubClient, hub_api_url
+from sunaba.core.hubreload import (
+    remove_supervisor_pid,
+    shut_down_keeping_servers,
+    write_supervisor_pid,
+)
+from sunaba.core.state import PROXY_TOKEN_KEY, StatePaths, read_secrets
 from sunaba.messages import say
+from sunaba.runtime.proxyprocess import Proxy, start_proxy, watch_proxy
 from sunaba.runtime.rungroup import AlreadyRunning, RunGroup
 from sunaba.sandbox.limits import (
     LEARNERS_PARENT,
@@ -196,19 +203,76 @@ def start_hub(config: SiteConfig, source: Path, paths: StatePaths) -> subprocess
         )
 
 
-def watch_hub(config: SiteConfig, proc: subprocess.Popen, stop: StopRequest) -> int:
-    """Until the hub exits: announce it once it answers; kill it when it overstays a stop."""
+class ReloadRequest:
+    """SIGHUP (`sunaba courses sync` after a course's formgrader came or went, or `systemctl
+    reload`): the hub is started again on the same database, learners' servers kept running
+    (`sunaba.core.hubreload`)."""
+
+    def __init__(self):
+        self.pending = False
+        signal.signal(signal.SIGHUP, self.receive)
+
+    def receive(self, _signum, _frame) -> None:
+        self.pending = True
+
+
+def shut_down_for_reload(config: SiteConfig, paths: StatePaths) -> bool:
+    token = read_secrets(paths).get("service_tokens", {}).get("sunaba-admin", "")
+    client = HubClient(hub_api_url(config), token, timeout=10)
+    if token and shut_down_keeping_servers(client):
+        print(
+            say(
+                config,
+                ja="\n設定の変更を反映するため、ハブを再起動します（学習者のサーバーは止めません）",
+                en="\nreloading the hub to apply the change (learners' servers keep running)",
+            ),
+            flush=True,
+        )
+        return True
+    print(
+        say(
+            config,
+            ja="ハブを再起動できませんでした（ハブが API での停止を受け付けませんでした）。"
+            "反映するには Sunaba を停止してから起動し直してください",
+            en="could not reload the hub (it refused the shutdown request); restart Sunaba",
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
+    return False
+
+
+def watch_hub(
+    config: SiteConfig,
+    proc: subprocess.Popen,
+    stop: StopRequest,
+    reload: ReloadRequest,
+    proxy: Proxy,
+    first: bool = True,
+) -> tuple[int, bool]:
+    """Until the hub exits: announce it once it answers; kill it when it overstays a stop;
+    have it shut down, keeping learners' servers, when a reload is asked for. Returns its exit
+    code and whether it stopped for a reload."""
     stop.hub = proc
+    reloading = False
     if stop.since is not None:  # asked to stop while the hub was being started
         stop.forward()
     elif wait_until_up(config, proc):
-        announce(config)
+        if first:
+            announce(config)
+        else:
+            print(say(config, ja="ハブを再起動しました", en="the hub is running again"), flush=True)
     while True:
         try:
-            return proc.wait(timeout=0.5)
+            return proc.wait(timeout=0.5), reloading
         except subprocess.TimeoutExpired:
             if stop.overdue():
                 proc.kill()
+            if stop.since is None:
+                watch_proxy(config, proxy)
+            if reload.pending and stop.since is None and not reloading:
+                reload.pending = False
+                reloading = shut_down_for_reload(config, StatePaths.from_config(config))
 
 
 def end_run(config: SiteConfig, group: RunGroup, hub_pid: int | None) -> None:
@@ -268,11 +332,20 @@ def run_hub(
         print(say(config, ja=f"ハブのログ: {log_path}", en=f"hub log: {log_path}"))
         if fast_start:
             start_zygote(config, paths, log_path)
-        if stop.since is None:
+        proxy = Proxy(config, read_secrets(paths).get(PROXY_TOKEN_KEY, ""), log_path)
+        if not start_proxy(config, proxy):
+            return 1
+        write_supervisor_pid(paths.supervisor_pid_file)
+        reload, first = ReloadRequest(), True
+        while stop.since is None:
             proc = start_hub(config, source, paths)
             hub_pid = proc.pid
-            code = watch_hub(config, proc, stop)
+            code, reloaded = watch_hub(config, proc, stop, reload, proxy, first)
+            if not reloaded:
+                break
+            first = False
     finally:
+        remove_supervisor_pid(paths.supervisor_pid_file)
         end_run(config, group, hub_pid)
         if after_stop is not None and policy:
             after_stop()

@@ -1,7 +1,11 @@
-"""A course added while the hub runs gets its formgrader at once; a course whose file is removed
-is retired (nobody sees it any more, its work and grades stay) and comes back with its file."""
+"""A course added while the hub runs gets its formgrader at once (the sync has the hub reload,
+and learners' servers and kernels keep running through it); a course whose file is removed is
+retired (nobody sees it any more, its work and grades stay) and comes back with its file."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 import pytest
 import requests
@@ -32,6 +36,25 @@ def course_ids(world, person) -> set[str]:
     return {item["course_id"] for item in listing["value"]}
 
 
+def hub_services(world) -> set[str]:
+    return set(world.hub.api("GET", "/services").json())
+
+
+async def sync_under_an_open_notebook(world, learner, kernel: str):
+    """Sync while the learner's kernel websocket is open, then run a cell over that same
+    websocket: (the sync's report, the cell's outcome)."""
+    socket = await world.hub.kernel_socket(learner, kernel)
+    try:
+        started = time.monotonic()
+        report = await asyncio.to_thread(world.sync)
+        print(f"\nsync with a hub reload: {time.monotonic() - started:.1f} s")
+        return report, await world.hub.execute_on(
+            socket, learner, "print(before_the_reload + 1)", 60
+        )
+    finally:
+        socket.close()
+
+
 def members(world, group: str) -> set[str]:
     return set(world.hub.api("GET", f"/groups/{group}").json()["users"])
 
@@ -53,11 +76,16 @@ def test_course_added_while_running_then_removed_and_restored(sqlite_world):
     staff = world.learner("teach3", spawn=False)
     course_file = world.add_small_course(COURSE, "新設コース", "新設1")
     text = course_file.read_text(encoding="utf-8")
+    kernel = world.hub.start_kernel(cat)
+    world.hub.execute(cat, kernel, "before_the_reload = 41")
     try:
-        report = world.sync()
+        report, reply = asyncio.run(sync_under_an_open_notebook(world, cat, kernel))
         assert report.ok, report.lines()
         assert f"採点画面を起動しました: {FORMGRADER}" in report.notes, report.lines()
-        assert world.hub.api("GET", f"/services/{FORMGRADER}").status_code == 200
+        assert any("ハブを再起動して" in note for note in report.notes), report.lines()
+        assert FORMGRADER in hub_services(world)
+        # The learner's notebook kept its connection to its kernel through the reload.
+        assert reply["status"] == "ok" and reply["stdout"].strip() == "42", reply
         # Its staff open it; a learner of the course does not.
         assert formgrader_status(world, staff) == 200, world.hub.log_tail(40)
         assert formgrader_status(world, cat) == 403
@@ -73,7 +101,7 @@ def test_course_added_while_running_then_removed_and_restored(sqlite_world):
         assert retired.ok, retired.lines()
         assert any("コースを終了しました" in line for line in retired.changes[COURSE])
         assert f"採点画面を停止しました: {FORMGRADER}" in retired.notes, retired.lines()
-        assert world.hub.api("GET", f"/services/{FORMGRADER}").status_code == 404
+        assert FORMGRADER not in hub_services(world)
         assert members(world, f"nbgrader-{COURSE}") == set()
         assert COURSE not in course_ids(world, cat)
         denied = world.exchange(cat.token, "GET", f"api/courses/{COURSE}/assignments/s1")

@@ -1,13 +1,16 @@
 """A course's formgrader pod, run: the real `jupyterhub-singleuser` with nbgrader's formgrader,
-started from the Deployment the sync sends to a fake API server, registered with a running
-JupyterHub through Sunaba's live-services route, and opened through the hub's proxy and OAuth.
+started from the Deployment the sync sends to a fake API server, registered with JupyterHub when
+the sync has the running hub reload, and opened through the hub's proxy and OAuth.
 
 No Kubernetes cluster runs here. `tests.support.fake_kube.FakeKubernetes(run_deployments=True)`
 is a mock of the cluster only: it keeps the objects it is sent and runs each Deployment's pod as
 a local process on 127.0.0.1 with the container's command, working directory and environment
 (the token read from the Secret); see tests/support/fake_workloads.py for what else it stands in
-for. The hub is a real JupyterHub with its real proxy (tests/support/plain_hub.py) running
-Sunaba's real `LiveServicesHandler`; the sync reaches it with an admin token, as in the hub pod.
+for. The hub is a real JupyterHub with its real proxy (tests/support/plain_hub.py) whose config
+computes Sunaba's services and roles from the state dir at every start, as the hub pod's does; the
+sync reaches it with an admin token, as in the hub pod, and asks it to shut down for the reload.
+The test then starts it again, which is what the pod does when the hub's container exits (the
+kubelet is the other thing that cannot run here).
 Cluster DNS is a table: the pod reaches the `hub` Service at the hub's loopback address, and in
 the hub process the formgrader's Service name is resolved to the pod's loopback address (the
 hub config replaces `k8s_formgraders.service_url` with that lookup, and only that). No exchange
@@ -33,9 +36,8 @@ from sunaba.classroom.sync import sync_courses
 from sunaba.core.hubclient import HubClient
 from sunaba.deploy import k8s_formgraders as F
 from sunaba.deploy import k8s_layout as L
-from sunaba.hub.apply import HubFacts, hub_services_and_roles
+from sunaba.hub.apply import HubFacts
 from sunaba.hub.areas import gather_areas
-from sunaba.hub.live_services import wanted_services
 from tests.support.fake_kube import FakeKubernetes
 from tests.support.hub import free_port
 from tests.support.k8s_courses import NAMESPACE, add_course, site
@@ -44,54 +46,54 @@ from tests.support.plain_hub import PlainHub
 START_TIMEOUT = 90
 SERVICE = "formgrader-kiso"
 
-LIVE_SERVICES = """
+HUB_POD_SERVICES = """
 from pathlib import Path
 from sunaba.config.loader import validate
 from sunaba.deploy import k8s_formgraders
-from sunaba.hub.apply import HubFacts, current_services_and_roles
-from sunaba.hub.live_services import ROUTE, LiveServicesHandler
+from sunaba.hub.apply import HubFacts, hub_services_and_roles
+from sunaba.hub.areas import gather_areas
 
 # Cluster DNS stand-in: a formgrader's Service name resolves to its fake pod's loopback address.
 k8s_formgraders.service_url = lambda course_id: settings["cluster_dns"][course_id]
+site_config = validate(settings["site_config"], "test")
 facts = HubFacts(
     sandbox_mode="kubernetes",
     hub_config_dir=Path(settings["hub_config_dir"]),
     service_tokens=settings["service_tokens"],
+    areas=gather_areas(site_config),
 )
-site_config = validate(settings["site_config"], "test")
-c.JupyterHub.extra_handlers = [
-    (
-        ROUTE,
-        LiveServicesHandler,
-        {
-            "site_config": site_config,
-            "facts": facts,
-            "services_and_roles": current_services_and_roles,
-        },
-    )
+services, roles = hub_services_and_roles(site_config, facts)
+# Formgraders are external services (their pods); of the services the hub would run itself
+# (the exchange, ...), which this test does not run, only the names and tokens are kept.
+c.JupyterHub.services = [
+    spec if spec["name"].startswith("formgrader-") else
+    {key: spec[key] for key in ("name", "api_token") if key in spec}
+    for spec in services
 ]
+c.JupyterHub.load_roles = roles
 """
 
 
 def start_hub(hub: PlainHub, config, facts: HubFacts, pod_port: int) -> None:
-    """The hub as the hub pod starts before any course is synced: Sunaba's services known by
-    name (the live route leaves services it already has alone), the admin service's role."""
-    specs, roles = wanted_services(config, facts, hub_services_and_roles)
-    services = [
-        {"name": name, **({"api_token": spec["api_token"]} if "api_token" in spec else {})}
-        for name, spec in specs.items()
-    ]
+    """The hub as the hub pod starts it: services and roles computed from the state dir."""
     hub.configure(
-        services=services,
-        roles=[r for r in roles if r["name"] == "sunaba-admin"],
+        services=[],
+        roles=[],
         groups={},
         users=["teach", "ann"],
-        extra_config=LIVE_SERVICES,
+        extra_config=HUB_POD_SERVICES,
         cluster_dns={"kiso": f"http://127.0.0.1:{pod_port}"},
         hub_config_dir=str(facts.hub_config_dir),
         service_tokens=facts.service_tokens,
         site_config=config.model_dump(mode="json"),
     )
+    hub.start()
+
+
+def start_again_as_the_pod_does(hub: PlainHub) -> None:
+    """The hub shut itself down for the reload; the pod starts its container again."""
+    assert hub.proc is not None
+    assert hub.proc.wait(timeout=60) == 0, hub.log_tail()
     hub.start()
 
 
@@ -125,6 +127,7 @@ def running():
             client = HubClient(f"http://127.0.0.1:{hub.hub_port}/hub/api", admin, timeout=60)
             report = sync_courses(config, client=client, kube_configuration=fake.configuration())
             assert report.ok, report.lines()
+            start_again_as_the_pod_does(hub)
             pod = fake.workloads.pods[F.object_name("kiso")]
             probe = F.pod_spec(config, "kiso")["containers"][0]["readinessProbe"]["httpGet"]
             wait_ready(pod, probe["path"])
@@ -152,12 +155,13 @@ def wait_ready(pod, path: str) -> None:
     pytest.fail(f"the formgrader did not answer its readiness probe:\n{pod.log_text()[-3000:]}")
 
 
-def test_the_sync_registers_the_formgrader_with_the_running_hub(running):
-    assert f"採点画面を起動しました: {SERVICE}" in running.report.notes
-    status, model = running.client.call("GET", f"/services/{SERVICE}")
-    assert status == 200
-    assert model["command"] == [] or not model.get("command")  # external: the hub runs nothing
-    assert model["prefix"] == f"/services/{SERVICE}/"
+def test_the_sync_has_the_running_hub_reload_and_register_the_formgrader(running):
+    assert f"採点画面を起動します: {SERVICE}" in running.report.notes
+    assert any("ハブを再起動しています" in note for note in running.report.notes)
+    # The restarted hub has it (the admin token may list services, not read their details);
+    # that it routes it to the pod is what the tests below open.
+    status, listing = running.client.call("GET", "/services")
+    assert status == 200 and SERVICE in listing, listing
 
 
 def test_the_pod_runs_the_formgrader_with_the_token_the_hub_registers(running):
@@ -200,7 +204,8 @@ def test_retiring_the_course_stops_its_pod(running):
         running.config, client=running.client, kube_configuration=running.fake.configuration()
     )
     assert any("採点画面のポッドを削除しました" in line for line in report.lines())
-    assert f"採点画面を停止しました: {SERVICE}" in report.notes
+    assert f"採点画面を停止します: {SERVICE}" in report.notes
+    start_again_as_the_pod_does(running.hub)
     assert process.returncode is not None
     assert F.object_name("kiso") not in running.fake.workloads.pods
     status, _ = running.client.call("GET", f"/services/{SERVICE}", ok=[404])

@@ -1,9 +1,9 @@
 """Drill: the proxy (configurable-http-proxy) is killed during a class.
 
-The hub checks on its proxy every few seconds; once it notices the proxy has gone it starts a
-new one and restores every route (learners' servers, services, the hub). Learners' servers
-and kernels never stopped, so a learner reaches their server again with their variables in
-place; nothing learners keep changes.
+`sunaba up` runs the proxy beside the hub and checks on it every half second; once it notices
+the proxy has gone it starts a new one and gives it back the routes it had (learners' servers,
+services, the hub). Learners' servers and kernels never stopped, so a learner reaches their
+server again with their variables in place; nothing learners keep changes.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from tests.integration.faults.drills import (
 )
 
 MARK = "kept-across-proxy"
-NOTICED = "Proxy stopped with exit code"
+NOTICED = "プロキシが終了しました"
 
 
 def routes(world, proxy_pid: int) -> dict | None:
-    """The proxy's routing table (path -> target), read through its API with the token the
-    hub gave it."""
+    """The proxy's routing table (path -> target), read through its API with the token it
+    was started with."""
     environ = Path(f"/proc/{proxy_pid}/environ").read_bytes().split(b"\0")
     token = next(
         item.split(b"=", 1)[1].decode()
@@ -78,7 +78,7 @@ def test_a_killed_proxy_is_replaced_and_its_routes_restored(world):
     wait_for(
         lambda: hub.log_text().count(NOTICED) > noticed_before,
         60,
-        "the hub did not notice its proxy had gone",
+        "`sunaba up` did not notice its proxy had gone",
         hub,
         every=0.2,
     )
@@ -94,7 +94,7 @@ def test_a_killed_proxy_is_replaced_and_its_routes_restored(world):
         f"\nproxy killed: noticed after {noticed - killed:.1f} s, routes restored and "
         f"learner's server reachable {back - noticed:.1f} s later ({back - killed:.1f} s in all)"
     )
-    assert back - noticed < 15, "routes took longer than a few seconds after the hub noticed"
+    assert back - noticed < 15, "routes took longer than a few seconds after `sunaba up` noticed"
     assert len(running_services(world)["proxy"]) == 1
 
     outcome = hub.run(bob, "print(kept)")  # the same kernel: nothing stopped behind the proxy

@@ -2,8 +2,9 @@
 started again.
 
 Ctrl-C (SIGINT to the foreground process group, as in `make up`) must end everything the run
-started, also what JupyterHub starts in sessions of its own (the proxy, the idle culler, the
-exchange, the check service, every course's formgrader) and the learners' servers, and say so.
+started, also what runs in sessions of its own (the proxy, and what JupyterHub starts: the idle
+culler, the exchange, the check service, the roster page, every course's formgrader) and the
+learners' servers, and say so.
 A start after a killed run must end what that run left before it begins, so that no second
 exchange, check service, culler or formgrader runs beside the old ones. Nothing learners keep
 changes, and a learner starts their server again and reaches it through the proxy.
@@ -34,6 +35,7 @@ SERVICES = {
     "idle-culler",
     "sunaba-exchange",
     "sunaba-checks",
+    "roster",
     "formgrader-kiso",
     "formgrader-oyo",
     f"formgrader-{THIRD_COURSE}",

@@ -220,6 +220,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     hub = (out / "systemd" / "sunaba-hub.service").read_text()
     assert "Restart=on-failure" in hub
+    # `systemctl reload sunaba-hub`: SIGHUP to `sunaba up`, which reloads the hub alone.
+    assert "ExecReload=/bin/kill -HUP $MAINPID" in hub
     assert "ProtectSystem=true" in hub
     # /etc and the cgroup tree must stay writable for useradd and cgroup limits.
     assert "ProtectSystem=full" not in hub and "ProtectControlGroups" not in hub
