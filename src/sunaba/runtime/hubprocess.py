@@ -275,10 +275,29 @@ def watch_hub(
                 reloading = shut_down_for_reload(config, StatePaths.from_config(config))
 
 
-def end_run(config: SiteConfig, group: RunGroup, hub_pid: int | None) -> None:
-    """Everything the run started and the hub did not stop: learners' cgroups, then the group
-    (proxy, services, formgraders, the fast-start server), however long they take."""
+def end_own(processes: list[subprocess.Popen | None]) -> None:
+    """What `sunaba up` runs beside the hub (the fast-start server, the proxy), once the hub
+    has stopped: these are not leftovers."""
+    running = [proc for proc in processes if proc is not None and proc.poll() is None]
+    for proc in running:
+        proc.terminate()
+    deadline = time.monotonic() + REST_GRACE
+    for proc in running:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def end_run(
+    config: SiteConfig, group: RunGroup, hub_pid: int | None, own: list[subprocess.Popen | None]
+) -> None:
+    """Everything the run started: learners' cgroups the hub did not end, what runs beside the
+    hub, then whatever else is left in the group (services, formgraders), however long they
+    take."""
     kill_leftovers(config, hub_pid)
+    end_own(own)
     ended = group.end(grace=REST_GRACE)
     if ended:
         print(
@@ -325,13 +344,14 @@ def run_hub(
         return 1
     stop = StopRequest(config)
     code, hub_pid, policy = 1, None, False
+    zygote = proxy = None
     try:
         if before_start is not None and not before_start():
             return 1
         policy = True
         print(say(config, ja=f"ハブのログ: {log_path}", en=f"hub log: {log_path}"))
         if fast_start:
-            start_zygote(config, paths, log_path)
+            zygote = start_zygote(config, paths, log_path)
         proxy = Proxy(config, read_secrets(paths).get(PROXY_TOKEN_KEY, ""), log_path)
         if not start_proxy(config, proxy):
             return 1
@@ -346,7 +366,7 @@ def run_hub(
             first = False
     finally:
         remove_supervisor_pid(paths.supervisor_pid_file)
-        end_run(config, group, hub_pid)
+        end_run(config, group, hub_pid, [proxy and proxy.proc, zygote])
         if after_stop is not None and policy:
             after_stop()
     return report_exit(config, code, stop, log_path)
