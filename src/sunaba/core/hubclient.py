@@ -25,6 +25,8 @@ from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from sunaba.core.state import StatePaths, read_secrets
+
 PAGINATION = "application/jupyterhub-pagination+json"
 
 
@@ -75,6 +77,14 @@ def error_message(raw: bytes) -> str:
 def hub_api_url(config) -> str:
     """The hub's REST API on loopback, from the site config."""
     return f"http://127.0.0.1:{config.hub.hub_port}{config.hub.base_url}hub/api"
+
+
+def admin_client(config, timeout: float) -> HubClient | None:
+    """A client of the hub's API with the admin tools' token (`sunaba-admin`, kept in the
+    state dir), or None when there is none yet."""
+    tokens = read_secrets(StatePaths.from_config(config)).get("service_tokens", {})
+    token = tokens.get("sunaba-admin")
+    return HubClient(hub_api_url(config), token, timeout=timeout) if token else None
 
 
 def public_hub_url(config) -> str:

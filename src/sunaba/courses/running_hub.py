@@ -4,7 +4,7 @@ admin service token, and a reload when formgraders are to start or stop."""
 from __future__ import annotations
 
 from sunaba.config.schema import SiteConfig
-from sunaba.core.hubclient import HubClient, HubUnreachable, hub_api_url, public_hub_url
+from sunaba.core.hubclient import HubUnreachable, admin_client, public_hub_url
 from sunaba.core.hubreload import (
     ask_supervisor,
     hub_services,
@@ -13,7 +13,7 @@ from sunaba.core.hubreload import (
     wait_until_serving,
 )
 from sunaba.core.layout import FORMGRADER_SERVICE
-from sunaba.core.state import StatePaths, read_secrets
+from sunaba.core.state import StatePaths
 from sunaba.courses.groups import GroupPlan, reconcile_groups
 from sunaba.courses.hub_owned import hub_owns_courses
 
@@ -72,12 +72,9 @@ def reload_for_formgraders(config: SiteConfig, client, wanted: set[str]) -> list
 
 def hub_client(config: SiteConfig):
     """A client of the running hub's API with the admin service token, or None."""
-    token = (
-        read_secrets(StatePaths.from_config(config)).get("service_tokens", {}).get("sunaba-admin")
-    )
-    if not token:
+    client = admin_client(config, timeout=30)
+    if client is None:
         return None
-    client = HubClient(hub_api_url(config), token, timeout=30)
     try:
         client.call("GET", "/", ok=[401, 403])
     except HubUnreachable:

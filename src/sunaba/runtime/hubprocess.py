@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.core.hubclient import HubClient, hub_api_url
+from sunaba.core.hubclient import admin_client
 from sunaba.core.hubreload import (
     remove_supervisor_pid,
     shut_down_keeping_servers,
@@ -216,10 +216,9 @@ class ReloadRequest:
         self.pending = True
 
 
-def shut_down_for_reload(config: SiteConfig, paths: StatePaths) -> bool:
-    token = read_secrets(paths).get("service_tokens", {}).get("sunaba-admin", "")
-    client = HubClient(hub_api_url(config), token, timeout=10)
-    if token and shut_down_keeping_servers(client):
+def shut_down_for_reload(config: SiteConfig) -> bool:
+    client = admin_client(config, timeout=10)
+    if client is not None and shut_down_keeping_servers(client):
         print(
             say(
                 config,
@@ -272,7 +271,7 @@ def watch_hub(
                 watch_proxy(config, proxy)
             if reload.pending and stop.since is None and not reloading:
                 reload.pending = False
-                reloading = shut_down_for_reload(config, StatePaths.from_config(config))
+                reloading = shut_down_for_reload(config)
 
 
 def end_own(processes: list[subprocess.Popen | None]) -> None:

@@ -22,8 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from sunaba.config.schema import SiteConfig
-from sunaba.core.hubclient import HubApiError, HubClient, HubUnreachable, hub_api_url
-from sunaba.core.state import StatePaths, read_secrets
+from sunaba.core.hubclient import HubApiError, HubUnreachable, admin_client
 from sunaba.messages import say
 
 START_TIMEOUT = 30.0
@@ -161,8 +160,9 @@ def watch_proxy(config: SiteConfig, proxy: Proxy) -> None:
 
 def routes_restored(config: SiteConfig) -> bool:
     """Have the hub put every route back into the new proxy at once."""
-    token = read_secrets(StatePaths.from_config(config)).get("service_tokens", {})
-    client = HubClient(hub_api_url(config), token.get("sunaba-admin", ""), timeout=30)
+    client = admin_client(config, timeout=30)
+    if client is None:
+        return False
     try:
         client.call("POST", "/proxy")
     except (HubApiError, HubUnreachable):
